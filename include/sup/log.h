@@ -1,0 +1,23 @@
+/* One log sink for supd: stderr (and /dev/kmsg when PID 1), runtime level, unit name first. */
+#ifndef SUP_LOG_H
+#define SUP_LOG_H
+
+enum sup_log_level {
+	SUP_LOG_ERROR,
+	SUP_LOG_WARN,
+	SUP_LOG_INFO,
+	SUP_LOG_DEBUG,
+};
+
+void sup_log_set_level(enum sup_log_level level);
+int sup_log_parse_level(const char *s, enum sup_log_level *level);
+/* unit may be NULL for supd's own messages. */
+void sup_log(enum sup_log_level level, const char *unit, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define sup_err(unit, ...)   sup_log(SUP_LOG_ERROR, unit, __VA_ARGS__)
+#define sup_warn(unit, ...)  sup_log(SUP_LOG_WARN, unit, __VA_ARGS__)
+#define sup_info(unit, ...)  sup_log(SUP_LOG_INFO, unit, __VA_ARGS__)
+#define sup_debug(unit, ...) sup_log(SUP_LOG_DEBUG, unit, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * The control protocol: length-prefixed JSON frames (docs/protocol.md). Shared by supd
+ * (non-blocking server) and supctl (blocking client). Pure code: no fd is touched here
+ * except by the explicitly I/O helpers at the end.
+ */
+#ifndef SUP_PROTO_H
+#define SUP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sup/error.h"
+#include "sup/strv.h"
+
+#define SUP_PROTO_VERSION     1
+#define SUP_PROTO_MAX_FRAME   (1u << 20) /* any frame */
+#define SUP_PROTO_MAX_REQUEST (64u << 10) /* a client request */
+
+enum sup_exit {
+	SUP_EXIT_OK = 0,
+	SUP_EXIT_FAILED = 1,
+	SUP_EXIT_USAGE = 2,
+	SUP_EXIT_NO_UNIT = 3,
+	SUP_EXIT_UNREACHABLE = 4,
+};
+
+enum sup_cmd {
+	SUP_CMD_STATUS,
+	SUP_CMD_START,
+	SUP_CMD_STOP,
+	SUP_CMD_RESTART,
+	SUP_CMD_RESET,
+	SUP_CMD_RELOAD,
+	SUP_CMD_LOGS,
+	SUP_CMD_VERSION,
+	SUP_CMD_POWEROFF,
+	SUP_CMD_REBOOT,
+	SUP_CMD__MAX,
+};
+
+const char *sup_cmd_name(enum sup_cmd c);
+int sup_cmd_from_name(const char *s, enum sup_cmd *c);
+bool sup_cmd_privileged(enum sup_cmd c);
+
+/* Incremental frame decoder: feed it whatever bytes arrived. */
+struct sup_frame_reader {
+	uint32_t max;      /* largest payload accepted */
+	unsigned char hdr[4];
+	size_t hdr_got;
+	char *buf; /* payload being assembled, NUL-terminated when complete */
+	uint32_t len;
+	uint32_t got;
+};
+
+void sup_frame_reader_init(struct sup_frame_reader *r, uint32_t max);
+void sup_frame_reader_free(struct sup_frame_reader *r);
+/*
+ * Consume up to n bytes of data. Sets *used to the bytes consumed. Returns 1 when a frame
+ * is complete (*payload, *len: owned by the caller, NUL-terminated; the reader is reset for
+ * the next one), 0 when more bytes are needed (all n consumed), -1 on a protocol error
+ * (zero or oversized length: *err says which). Call again with the rest after a 1.
+ */
+int sup_frame_feed(struct sup_frame_reader *r, const char *data, size_t n, size_t *used,
+		   char **payload, uint32_t *len, struct sup_error **err);
+/* Serialize obj as one frame (header + compact JSON). Returns -1 if too large or ENOMEM. */
+int sup_frame_encode(const json_t *obj, char **out, size_t *len, struct sup_error **err);
+
+/* A parsed, validated request. */
+struct sup_request {
+	int version;
+	enum sup_cmd cmd;
+	struct strv units;
+	bool wait;    /* default true */
+	int lines;    /* default 50; 0 = all */
+	bool follow;  /* default false */
+};
+
+/* Parse and validate a request payload. On failure *code is SUP_EXIT_USAGE and *err says why. */
+int sup_request_parse(const char *payload, size_t len, struct sup_request *req, int *code,
+		      struct sup_error **err);
+void sup_request_free(struct sup_request *req);
+json_t *sup_request_to_json(const struct sup_request *req);
+
+/* Reply objects. sup_reply_ok steals data (may be NULL -> null). */
+json_t *sup_reply_ok(json_t *data);
+json_t *sup_reply_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Output queue for a non-blocking writer: frames appended, flushed when the fd is writable.
+ * A queue over its cap means a slow client: the server drops the connection.
+ */
+struct sup_outq {
+	char *buf;
+	size_t len; /* bytes queued */
+	size_t off; /* bytes already written */
+	size_t cap; /* allocated */
+	size_t max; /* limit on len - off */
+};
+
+void sup_outq_init(struct sup_outq *q, size_t max);
+void sup_outq_free(struct sup_outq *q);
+/* Queue one frame of obj. Returns -1 (err) when over q->max or on encode errors. */
+int sup_outq_push(struct sup_outq *q, const json_t *obj, struct sup_error **err);
+/* write() what can be written without blocking. Returns 1 if empty after, 0 if bytes remain,
+ * -1 on a write error (errno). */
+int sup_outq_flush(struct sup_outq *q, int fd);
+static inline bool sup_outq_empty(const struct sup_outq *q)
+{
+	return q->off == q->len;
+}
+
+/* Blocking helpers for supctl. */
+int sup_send_frame(int fd, const json_t *obj, struct sup_error **err);
+/* Returns 1 with *obj, 0 on clean EOF before a frame, -1 on error. */
+int sup_recv_frame(int fd, json_t **obj, struct sup_error **err);
+
+#endif
