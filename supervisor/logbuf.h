@@ -18,7 +18,7 @@ enum log_stream {
 #define LOGBUF_LINE_MAX 16384 /* longer lines are split */
 
 struct log_line {
-	uint64_t seq;     /* 1, 2, 3... per logbuf, never reused */
+	uint64_t seq;	  /* 1, 2, 3... per logbuf, never reused */
 	uint64_t ts_usec; /* CLOCK_REALTIME */
 	enum log_stream stream;
 	uint32_t len;
@@ -45,14 +45,14 @@ void logbuf_feed(struct logbuf *lb, enum log_stream s, const char *data, size_t 
 void logbuf_eof(struct logbuf *lb, enum log_stream s, uint64_t now_usec);
 /* Store one whole line (supd's own notes). */
 void logbuf_note(struct logbuf *lb, uint64_t now_usec, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 uint64_t logbuf_last_seq(const struct logbuf *lb); /* 0 when nothing was ever stored */
 uint64_t logbuf_dropped(const struct logbuf *lb);  /* lines evicted from the ring */
 
 /* Visit the newest n lines (0 = all kept), oldest first. */
-void logbuf_tail(const struct logbuf *lb, size_t n,
-		 void (*fn)(const struct log_line *l, void *ctx), void *ctx);
+void logbuf_tail(const struct logbuf *lb, size_t n, void (*fn)(const struct log_line *l, void *ctx),
+		 void *ctx);
 /* Visit every kept line with seq > after, oldest first. */
 void logbuf_since(const struct logbuf *lb, uint64_t after,
 		  void (*fn)(const struct log_line *l, void *ctx), void *ctx);

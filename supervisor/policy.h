@@ -10,7 +10,7 @@
 /* How a run ended. */
 enum exit_kind {
 	EXIT_KIND_SUCCESS,   /* exited with code 0 */
-	EXIT_KIND_CODE,      /* exited with a non-zero code */
+	EXIT_KIND_CODE,	     /* exited with a non-zero code */
 	EXIT_KIND_SIGNAL,    /* killed by a signal (not by our own stop) */
 	EXIT_KIND_TIMEOUT,   /* start (ready) or stop timed out */
 	EXIT_KIND_WATCHDOG,  /* watchdog expired */
@@ -35,7 +35,7 @@ struct start_limit {
 	uint64_t *stamps; /* ring of the last `burst` start times (monotonic usec) */
 	unsigned burst;
 	unsigned count; /* stamps recorded, <= burst */
-	unsigned head;  /* next slot */
+	unsigned head;	/* next slot */
 };
 
 int start_limit_init(struct start_limit *sl, unsigned burst);

@@ -34,8 +34,8 @@ static inline void sup_closedirp(DIR **d)
 		closedir(*d);
 }
 
-#define _cleanup_free_     __attribute__((cleanup(sup_freep)))
-#define _cleanup_close_    __attribute__((cleanup(sup_closep)))
+#define _cleanup_free_	   __attribute__((cleanup(sup_freep)))
+#define _cleanup_close_	   __attribute__((cleanup(sup_closep)))
 #define _cleanup_fclose_   __attribute__((cleanup(sup_fclosep)))
 #define _cleanup_closedir_ __attribute__((cleanup(sup_closedirp)))
 

@@ -13,10 +13,10 @@ struct sup_error {
 
 /* Set *err (if err is non-NULL and *err is NULL) and return -1. */
 int sup_error_set(struct sup_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prefix the message of *err with "context: ". Returns -1. */
 int sup_error_wrap(struct sup_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void sup_error_free(struct sup_error *err);
 /* Free *err and set it to NULL. */
 void sup_error_clear(struct sup_error **err);

@@ -13,7 +13,7 @@ void sup_log_set_level(enum sup_log_level level);
 int sup_log_parse_level(const char *s, enum sup_log_level *level);
 /* unit may be NULL for supd's own messages. */
 void sup_log(enum sup_log_level level, const char *unit, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define sup_err(unit, ...)   sup_log(SUP_LOG_ERROR, unit, __VA_ARGS__)
 #define sup_warn(unit, ...)  sup_log(SUP_LOG_WARN, unit, __VA_ARGS__)

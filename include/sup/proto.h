@@ -16,7 +16,7 @@
 #include "sup/strv.h"
 
 #define SUP_PROTO_VERSION     1
-#define SUP_PROTO_MAX_FRAME   (1u << 20) /* any frame */
+#define SUP_PROTO_MAX_FRAME   (1u << 20)  /* any frame */
 #define SUP_PROTO_MAX_REQUEST (64u << 10) /* a client request */
 
 enum sup_exit {
@@ -47,7 +47,7 @@ bool sup_cmd_privileged(enum sup_cmd c);
 
 /* Incremental frame decoder: feed it whatever bytes arrived. */
 struct sup_frame_reader {
-	uint32_t max;      /* largest payload accepted */
+	uint32_t max; /* largest payload accepted */
 	unsigned char hdr[4];
 	size_t hdr_got;
 	char *buf; /* payload being assembled, NUL-terminated when complete */
@@ -73,9 +73,9 @@ struct sup_request {
 	int version;
 	enum sup_cmd cmd;
 	struct strv units;
-	bool wait;    /* default true */
-	int lines;    /* default 50; 0 = all */
-	bool follow;  /* default false */
+	bool wait;   /* default true */
+	int lines;   /* default 50; 0 = all */
+	bool follow; /* default false */
 };
 
 /* Parse and validate a request payload. On failure *code is SUP_EXIT_USAGE and *err says why. */

@@ -52,7 +52,7 @@ struct unit_config {
 	struct strv environment;      /* KEY=value */
 	struct strv environment_file; /* paths, a leading '-' kept: optional */
 	char *working_directory;      /* NULL = default */
-	char *user;                   /* NULL = default */
+	char *user;		      /* NULL = default */
 	char *group;
 	enum unit_restart restart;
 	uint64_t restart_usec;
@@ -97,7 +97,7 @@ int unit_parse_file(const char *name, const char *path, struct unit_config **out
 struct unit_entry {
 	char name[UNIT_NAME_MAX + 1];
 	struct unit_config *config; /* NULL when error != NULL */
-	char *error;                /* bad-unit reason, or NULL */
+	char *error;		    /* bad-unit reason, or NULL */
 };
 
 struct unit_set {
@@ -118,10 +118,11 @@ struct unit_entry *unit_set_find(struct unit_set *set, const char *name);
 void unit_set_check_deps(struct unit_set *set);
 
 /* Value parsers, shared by the table and by tests. Return 0, or -1 if invalid. */
-int unit_parse_duration(const char *s, uint64_t *usec);  /* 500ms 10s 2min 1h, bare secs, "infinity" */
-int unit_parse_size(const char *s, uint64_t *bytes);     /* 4096 512K 64M 2G, infinity */
-int unit_parse_signal(const char *s, int *sig);          /* SIGTERM, TERM, 15 */
-int unit_parse_bool(const char *s, bool *b);             /* yes/no true/false on/off 1/0 */
+int unit_parse_duration(const char *s,
+			uint64_t *usec);	     /* 500ms 10s 2min 1h, bare secs, "infinity" */
+int unit_parse_size(const char *s, uint64_t *bytes); /* 4096 512K 64M 2G, infinity */
+int unit_parse_signal(const char *s, int *sig);	     /* SIGTERM, TERM, 15 */
+int unit_parse_bool(const char *s, bool *b);	     /* yes/no true/false on/off 1/0 */
 /* Shell-like split: "..." '...' and backslash; no globbing, no variables. */
 int unit_parse_argv(const char *s, struct strv *argv, const char **why);
 

@@ -1,0 +1,32 @@
+#!/bin/sh
+# The inside of scripts/demo.sh: PID 1 of a fresh pid namespace, with its own /run and lo.
+set -eu
+ip link set lo up 2>/dev/null || true
+hostname sup-demo 2>/dev/null || true
+mount -t tmpfs -o mode=0755 tmpfs /run
+state=$(mktemp -d /tmp/sup-demo.XXXXXX)
+mount -t tmpfs tmpfs "$state"
+export PATH="$SUP_BIN:$PATH" SUP_SOCKET=/run/sup/supd.sock SUP_EXAMPLES="$SUP_TOP/examples"
+supd --units "$SUP_TOP/examples/units" --state-dir "$state" --run-dir /run/sup &
+supd=$!
+# wait (bounded) for the socket, then for the units to settle
+i=0
+until supctl status >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "supd did not come up" >&2; exit 1; }
+	sleep 0.05
+done
+i=0
+while supctl status --json | grep -q '"state": "starting"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || break
+	sleep 0.1
+done
+supctl status
+echo
+echo "\$ supctl logs web -n 5"
+supctl logs web -n 5
+if [ "${DEMO_SHELL:-0}" = 1 ]; then
+	echo "supd is running (pid $supd); try: supctl status, supctl logs -f web; exit to stop"
+	${SHELL:-sh} -i || true
+fi
+kill -TERM $supd
+wait $supd

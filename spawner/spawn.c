@@ -1,0 +1,198 @@
+/* Fork a unit's process and set it up in order; report the first failure to the parent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sup/cleanup.h"
+#include "sup/spawn.h"
+#include "envfile.h"
+
+extern char **environ;
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+int spawn_exec_exit_code(int errnum)
+{
+	return errnum == ENOENT ? 127 : 126;
+}
+
+/* In the child: send what failed and leave. Never returns. */
+static void __attribute__((noreturn, format(printf, 4, 5)))
+child_fail(int fd, int errnum, int code, const char *fmt, ...)
+{
+	struct spawn_failure f = {.errnum = errnum, .exit_code = code};
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(f.msg, sizeof(f.msg), fmt, ap);
+	va_end(ap);
+	if (errnum && n >= 0 && (size_t)n < sizeof(f.msg))
+		snprintf(f.msg + n, sizeof(f.msg) - n, ": %s", strerror(errnum));
+	while (write(fd, &f, sizeof(f)) < 0 && errno == EINTR)
+		;
+	_exit(code);
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	sigset_t all;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* fd -1: /dev/null; -2: keep ours. */
+static int setup_fd(int fd, int target, int flags)
+{
+	if (fd == -2)
+		return 0;
+	if (fd == -1) {
+		int null = open("/dev/null", flags | O_CLOEXEC);
+		if (null < 0)
+			return -1;
+		if (dup2(null, target) < 0)
+			return -1;
+		close(null);
+		return 0;
+	}
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static int parse_id(const char *s, unsigned long *id)
+{
+	char *end;
+
+	errno = 0;
+	*id = strtoul(s, &end, 10);
+	return (*s && !*end && !errno && *id < UINT32_MAX) ? 0 : -1;
+}
+
+/* Resolve and switch to User=/Group=; set HOME, USER, LOGNAME, SHELL if unset. */
+static void setup_user(int fd, const struct spawn_request *req)
+{
+	struct passwd *pw = NULL;
+	unsigned long id;
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	if (req->user) {
+		errno = 0;
+		pw = parse_id(req->user, &id) == 0 ? getpwuid(id) : getpwnam(req->user);
+		if (!pw && parse_id(req->user, &id) < 0)
+			child_fail(fd, errno, 126, "resolve user '%s': %s", req->user,
+				   errno ? "lookup failed" : "no such user");
+		uid = pw ? pw->pw_uid : (uid_t)id;
+		gid = pw ? pw->pw_gid : (gid_t)id;
+	}
+	if (req->group) {
+		struct group *gr;
+		errno = 0;
+		gr = parse_id(req->group, &id) == 0 ? getgrgid(id) : getgrnam(req->group);
+		if (!gr && parse_id(req->group, &id) < 0)
+			child_fail(fd, errno, 126, "resolve group '%s': no such group", req->group);
+		gid = gr ? gr->gr_gid : (gid_t)id;
+	}
+	if (!req->user && !req->group)
+		return;
+	if (pw && initgroups(pw->pw_name, gid) < 0)
+		child_fail(fd, errno, 126, "initgroups for '%s'", pw->pw_name);
+	if (!pw && setgroups(1, &gid) < 0)
+		child_fail(fd, errno, 126, "setgroups");
+	if (setgid(gid) < 0)
+		child_fail(fd, errno, 126, "setgid %u", (unsigned)gid);
+	if (req->user && setuid(uid) < 0)
+		child_fail(fd, errno, 126, "setuid %u", (unsigned)uid);
+	if (pw) {
+		setenv("HOME", pw->pw_dir, 0);
+		setenv("USER", pw->pw_name, 0);
+		setenv("LOGNAME", pw->pw_name, 0);
+		setenv("SHELL", pw->pw_shell, 0);
+	}
+}
+
+static void __attribute__((noreturn)) child_main(int fd, const struct spawn_request *req)
+{
+	struct sup_error *err = NULL;
+
+	reset_signals();
+	if (req->new_session && setsid() < 0)
+		child_fail(fd, errno, 126, "setsid");
+	if (setup_fd(req->stdin_fd, 0, O_RDONLY) < 0 || setup_fd(req->stdout_fd, 1, O_WRONLY) < 0 ||
+	    setup_fd(req->stderr_fd, 2, O_WRONLY) < 0)
+		child_fail(fd, errno, 126, "set up standard input/output");
+
+	environ = (char **)req->envp;
+	if (req->env_files && envfile_apply(req->env_files, &err) < 0)
+		child_fail(fd, err->errnum, 126, "%s", err->msg);
+	setup_user(fd, req);
+	if (chdir(req->cwd ? req->cwd : "/") < 0)
+		child_fail(fd, errno, 126, "chdir to '%s'", req->cwd ? req->cwd : "/");
+	/* Nothing of supd's leaks into the service: every fd above 2 closes at exec. */
+	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	execvp(req->argv[0], req->argv);
+	child_fail(fd, errno, spawn_exec_exit_code(errno), "exec %s", req->argv[0]);
+}
+
+pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_error **err)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sup_error_set(err, errno, "create sync pipe");
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return sup_error_set(err, e, "fork");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child_main(p[1], req);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	*sync_fd = p[0];
+	return pid;
+}
+
+int spawn_read_result(int sync_fd, struct spawn_failure *f)
+{
+	ssize_t n;
+
+	do
+		n = read(sync_fd, f, sizeof(*f));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(*f)) {
+		memset(f, 0, sizeof(*f));
+		f->errnum = n < 0 ? errno : EPROTO;
+		f->exit_code = 126;
+		snprintf(f->msg, sizeof(f->msg), "spawn: short report from the child");
+		return 1;
+	}
+	f->msg[sizeof(f->msg) - 1] = '\0';
+	return 1;
+}

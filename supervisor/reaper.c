@@ -1,0 +1,32 @@
+/*
+ * The one reaping path: every child and every orphan re-parented to supd is collected
+ * here, and its pid looked up. Unknown pids are orphans: reaped and dropped.
+ */
+#include <errno.h>
+#include <sys/wait.h>
+
+#include "sup/log.h"
+#include "supd.h"
+
+void sup_reap(void)
+{
+	for (;;) {
+		struct unit *u;
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0) {
+			if (pid < 0 && errno == EINTR)
+				continue;
+			return; /* 0: none left to collect now; ECHILD: no children at all */
+		}
+		u = sup_unit_by_pid(pid);
+		if (u) {
+			sup_unit_exited(u, status);
+			continue;
+		}
+		if (sup_health_reaped(pid, status))
+			continue;
+		sup_debug(NULL, "reaped orphan %d", (int)pid);
+	}
+}

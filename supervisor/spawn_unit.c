@@ -1,0 +1,188 @@
+/* A unit's config -> a spawn request: argv, environment, captured output; the sync pipe. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sup/cleanup.h"
+#include "sup/log.h"
+#include "sup/spawn.h"
+#include "supd.h"
+
+extern char **environ;
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Set KEY=value in env, replacing an earlier KEY. */
+static int env_set(struct strv *env, const char *assignment)
+{
+	size_t klen = strcspn(assignment, "=");
+
+	for (size_t i = 0; i < env->n; i++)
+		if (strncmp(env->v[i], assignment, klen) == 0 && env->v[i][klen] == '=') {
+			char *dup = strdup(assignment);
+			if (!dup)
+				return -1;
+			free(env->v[i]);
+			env->v[i] = dup;
+			return 0;
+		}
+	return strv_push(env, assignment);
+}
+
+static bool inherited(const char *e)
+{
+	static const char *const drop[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+					   "LISTEN_FDS=",    "LISTEN_PID=",    "LISTEN_FDNAMES="};
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(drop); i++)
+		if (strncmp(e, drop[i], strlen(drop[i])) == 0)
+			return false;
+	return true;
+}
+
+/* supd's environment (as tini passes it on), PATH, the notify socket, then Environment=. */
+static int build_env(const struct unit *u, struct strv *env)
+{
+	char buf[PATH_MAX + 32];
+
+	for (char **e = environ; e && *e; e++)
+		if (inherited(*e) && strv_push(env, *e) < 0)
+			return -1;
+	if (!getenv("PATH") && env_set(env, "PATH=" DEFAULT_PATH) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "NOTIFY_SOCKET=%s", supd->conf.notify_path);
+	if (env_set(env, buf) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "SUP_UNIT=%s", u->name);
+	if (env_set(env, buf) < 0)
+		return -1;
+	if (u->cfg->watchdog_usec) {
+		snprintf(buf, sizeof(buf), "WATCHDOG_USEC=%llu",
+			 (unsigned long long)u->cfg->watchdog_usec);
+		if (env_set(env, buf) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < u->cfg->environment.n; i++)
+		if (env_set(env, u->cfg->environment.v[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int output_fd(struct unit *u, enum unit_output o, enum log_stream s, int *fd,
+		     struct sup_error **err)
+{
+	switch (o) {
+	case UNIT_OUTPUT_NULL:
+		*fd = -1;
+		return 0;
+	case UNIT_OUTPUT_INHERIT:
+		*fd = -2;
+		return 0;
+	case UNIT_OUTPUT_LOG:
+		return sup_output_pipe(u, s, fd, err);
+	}
+	return 0;
+}
+
+static void on_sync(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct unit *u = sup_container_of(w, struct unit, spawn_io);
+	struct spawn_failure f;
+	int r = spawn_read_result(u->spawn_fd, &f);
+
+	if (r < 0)
+		return;
+	ev_io_stop(loop, w);
+	close(u->spawn_fd);
+	u->spawn_fd = -1;
+	if (r == 0)
+		sup_unit_spawned(u);
+	else
+		sup_unit_spawn_failed(u, f.msg);
+}
+
+void sup_spawn_sync_finish(struct unit *u)
+{
+	if (u->spawn_fd < 0)
+		return;
+	/* the process is gone: its last word, if any, is in the pipe */
+	on_sync(supd->loop, &u->spawn_io, EV_READ);
+	if (u->spawn_fd >= 0) {
+		ev_io_stop(supd->loop, &u->spawn_io);
+		close(u->spawn_fd);
+		u->spawn_fd = -1;
+	}
+}
+
+int sup_spawn_unit(struct unit *u, struct sup_error **err)
+{
+	_cleanup_close_ int out = -1, errfd = -1;
+	struct strv env = {0};
+	struct spawn_request req = {
+	    .unit = u->name,
+	    .argv = u->cfg->exec.v,
+	    .env_files = &u->cfg->environment_file,
+	    .cwd = u->cfg->working_directory,
+	    .user = u->cfg->user,
+	    .group = u->cfg->group,
+	    .stdin_fd = -1,
+	    .new_session = true,
+	};
+	int sync_fd;
+	pid_t pid;
+
+	sup_output_detach(u);
+	if (build_env(u, &env) < 0) {
+		strv_free(&env);
+		return sup_error_set(err, ENOMEM, "build environment");
+	}
+	if (output_fd(u, u->cfg->std_output, LOG_STREAM_STDOUT, &out, err) < 0 ||
+	    output_fd(u, u->cfg->std_error, LOG_STREAM_STDERR, &errfd, err) < 0) {
+		strv_free(&env);
+		return -1;
+	}
+	req.envp = env.v;
+	req.stdout_fd = out;
+	req.stderr_fd = errfd;
+	pid = spawn_process(&req, &sync_fd, err);
+	strv_free(&env);
+	if (pid < 0)
+		return -1;
+	u->pid = u->pgid = pid;
+	u->spawn_fd = sync_fd;
+	ev_io_init(&u->spawn_io, on_sync, sync_fd, EV_READ);
+	ev_io_start(supd->loop, &u->spawn_io);
+	return 0;
+}
+
+pid_t sup_spawn_health(struct unit *u, struct sup_error **err)
+{
+	struct strv env = {0};
+	struct spawn_request req = {
+	    .unit = u->name,
+	    .argv = u->cfg->health_cmd.v,
+	    .env_files = &u->cfg->environment_file,
+	    .cwd = u->cfg->working_directory,
+	    .user = u->cfg->user,
+	    .group = u->cfg->group,
+	    .stdin_fd = -1,
+	    .stdout_fd = -1,
+	    .stderr_fd = -1,
+	    .new_session = true,
+	};
+	int sync_fd;
+	pid_t pid;
+
+	if (build_env(u, &env) < 0) {
+		strv_free(&env);
+		return sup_error_set(err, ENOMEM, "build environment");
+	}
+	req.envp = env.v;
+	pid = spawn_process(&req, &sync_fd, err);
+	strv_free(&env);
+	if (pid > 0)
+		close(sync_fd); /* a failed exec shows as exit 126/127: unhealthy */
+	return pid;
+}

@@ -1,0 +1,643 @@
+/*
+ * supctl: the client of supd's control socket. One table of commands; options may come
+ * anywhere on the line. Exit status: 0 ok, 1 the request failed, 2 usage, 3 no such unit,
+ * 4 supd cannot be reached.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sup/cleanup.h"
+#include "sup/proto.h"
+#include "supctl.h"
+
+#define DEFAULT_SOCKET "/run/sup/supd.sock"
+
+/* Options that belong to some commands only. */
+enum {
+	OPT_NO_WAIT = 1 << 0,
+	OPT_LINES = 1 << 1,
+	OPT_FOLLOW = 1 << 2,
+	OPT_TIMESTAMPS = 1 << 3,
+};
+
+static const char *const opt_names[] = {"--no-wait", "-n/--lines", "-f/--follow",
+					"-t/--timestamps"};
+
+enum args_rule {
+	ARGS_NONE,
+	ARGS_UNITS_ANY,
+	ARGS_UNITS_SOME,
+	ARGS_UNIT_ONE,
+	ARGS_TOPIC, /* help [COMMAND] */
+};
+
+struct opts {
+	const char *socket;
+	bool json, no_wait, follow, timestamps;
+	int lines;
+	unsigned given; /* OPT_* seen */
+	const char *cmd;
+	char **args; /* after the command */
+	size_t nargs;
+};
+
+struct command {
+	const char *name;
+	int (*run)(const struct command *c, struct opts *o);
+	enum sup_cmd proto;
+	enum args_rule args;
+	unsigned opts;
+	const char *usage;
+	const char *summary;
+};
+
+static int run_status(const struct command *c, struct opts *o);
+static int run_action(const struct command *c, struct opts *o);
+static int run_reload(const struct command *c, struct opts *o);
+static int run_logs(const struct command *c, struct opts *o);
+static int run_version(const struct command *c, struct opts *o);
+static int run_help(const struct command *c, struct opts *o);
+
+/* run == NULL: a command of the interface that a later issue brings. */
+static const struct command commands[] = {
+	{"status", run_status, SUP_CMD_STATUS, ARGS_UNITS_ANY, 0, "[UNIT...]",
+	 "show units: state, pid, uptime, restarts, cpu, memory, last exit"},
+	{"start", run_action, SUP_CMD_START, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
+	 "start units and wait until they are up"},
+	{"stop", run_action, SUP_CMD_STOP, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
+	 "stop units and wait until they are down"},
+	{"restart", run_action, SUP_CMD_RESTART, ARGS_UNITS_SOME, OPT_NO_WAIT,
+	 "UNIT... [--no-wait]", "restart units (also clears failed)"},
+	{"reset", run_action, SUP_CMD_RESET, ARGS_UNITS_SOME, 0, "UNIT...",
+	 "clear failed and the start-limit counters"},
+	{"reload", run_reload, SUP_CMD_RELOAD, ARGS_NONE, 0, "",
+	 "re-read the unit files; print what was added, removed, changed"},
+	{"logs", run_logs, SUP_CMD_LOGS, ARGS_UNIT_ONE, OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS,
+	 "UNIT [-n N] [-f] [-t]", "captured output, newest last; -f follows"},
+	{"stats", NULL, 0, ARGS_NONE, 0, "[UNIT...]", "cgroup figures"},
+	{"top", NULL, 0, ARGS_NONE, 0, "", "a live view of stats"},
+	{"metrics", NULL, 0, ARGS_NONE, 0, "", "Prometheus text exposition"},
+	{"exec", NULL, 0, ARGS_NONE, 0, "UNIT -- CMD...", "run a command inside a unit"},
+	{"pull", NULL, 0, ARGS_NONE, 0, "IMAGE", "pull an image"},
+	{"images", NULL, 0, ARGS_NONE, 0, "", "list images"},
+	{"rmi", NULL, 0, ARGS_NONE, 0, "IMAGE", "remove an image"},
+	{"load", NULL, 0, ARGS_NONE, 0, "FILE", "import an image tarball"},
+	{"poweroff", run_action, SUP_CMD_POWEROFF, ARGS_NONE, 0, "",
+	 "stop every unit and power the machine off (supd as PID 1)"},
+	{"reboot", run_action, SUP_CMD_REBOOT, ARGS_NONE, 0, "",
+	 "stop every unit and reboot the machine (supd as PID 1)"},
+	{"version", run_version, SUP_CMD_VERSION, ARGS_NONE, 0, "", "versions of supctl and supd"},
+	{"help", run_help, 0, ARGS_TOPIC, 0, "[COMMAND]", "this help, or one command's"},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(commands); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: supctl [--socket PATH] COMMAND [ARGS] [--json]\n\n"
+	      "Control supd, the sup supervisor.\n\nCommands:\n",
+	      out);
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(commands); i++) {
+		const struct command *c = &commands[i];
+		char head[64];
+
+		if (!c->run)
+			continue;
+		snprintf(head, sizeof(head), "%s %s", c->name, c->usage);
+		fprintf(out, "  %-30s %s\n", head, c->summary);
+	}
+	fputs("\nNot in this build yet:", out);
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(commands); i++)
+		if (!commands[i].run)
+			fprintf(out, " %s", commands[i].name);
+	fputs("\n\nOptions:\n"
+	      "  --socket PATH     supd's control socket (default: $SUP_SOCKET, else " DEFAULT_SOCKET
+	      ")\n"
+	      "  --json            print the reply's data as JSON\n"
+	      "  --no-wait         start/stop/restart: return without waiting\n"
+	      "  -n, --lines N     logs: the newest N lines (default 50, 0 = all kept)\n"
+	      "  -f, --follow      logs: keep printing new lines until interrupted\n"
+	      "  -t, --timestamps  logs: prefix each line with its time (ISO 8601)\n"
+	      "  -h, --help        this help\n"
+	      "  --version         supctl's version\n\n"
+	      "Exit status: 0 ok, 1 the request failed, 2 usage error, 3 no such unit,\n"
+	      "4 supd cannot be reached.\n",
+	      out);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("supctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'supctl --help'.\n", stderr);
+	return SUP_EXIT_USAGE;
+}
+
+/* --- the command line */
+
+static int parse_lines(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (strcmp(s, "all") == 0) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > INT_MAX || *s == '-' || *s == '+')
+		return usage_error("-n: '%s' is not a line count (a number >= 0, or all)", s);
+	*out = (int)v;
+	return 0;
+}
+
+static int add_arg(struct opts *o, char *arg)
+{
+	if (!o->cmd)
+		o->cmd = arg;
+	else
+		o->args[o->nargs++] = arg;
+	return 0;
+}
+
+/* Options anywhere: getopt's in-order mode hands the other words over one by one. */
+static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *version)
+{
+	enum { LONG_SOCKET = 256, LONG_JSON, LONG_NO_WAIT, LONG_VERSION };
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, LONG_SOCKET},
+		{"json", no_argument, NULL, LONG_JSON},
+		{"no-wait", no_argument, NULL, LONG_NO_WAIT},
+		{"lines", required_argument, NULL, 'n'},
+		{"follow", no_argument, NULL, 'f'},
+		{"timestamps", no_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, LONG_VERSION},
+		{0},
+	};
+	int c;
+
+	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
+	if (!o->args)
+		return usage_error("out of memory");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:n:fth", longopts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			add_arg(o, optarg);
+			break;
+		case LONG_SOCKET:
+			o->socket = optarg;
+			break;
+		case LONG_JSON:
+			o->json = true;
+			break;
+		case LONG_NO_WAIT:
+			o->no_wait = true;
+			o->given |= OPT_NO_WAIT;
+			break;
+		case 'n':
+			if (parse_lines(optarg, &o->lines))
+				return SUP_EXIT_USAGE;
+			o->given |= OPT_LINES;
+			break;
+		case 'f':
+			o->follow = true;
+			o->given |= OPT_FOLLOW;
+			break;
+		case 't':
+			o->timestamps = true;
+			o->given |= OPT_TIMESTAMPS;
+			break;
+		case 'h':
+			*help = true;
+			break;
+		case LONG_VERSION:
+			*version = true;
+			break;
+		case ':':
+			return usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error("unknown option -%c", optopt);
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	for (; optind < argc; optind++) /* the words after "--" */
+		add_arg(o, argv[optind]);
+	return 0;
+}
+
+/* The words after the command against what the command takes. */
+static int check_args(const struct command *c, const struct opts *o)
+{
+	unsigned extra = o->given & ~c->opts;
+
+	for (size_t i = 0; extra; i++, extra >>= 1)
+		if (extra & 1)
+			return usage_error("%s: option %s does not apply", c->name, opt_names[i]);
+	switch (c->args) {
+	case ARGS_NONE:
+		if (o->nargs)
+			return usage_error("%s takes no arguments ('%s')", c->name, o->args[0]);
+		return 0;
+	case ARGS_TOPIC:
+		if (o->nargs > 1)
+			return usage_error("%s takes at most one command name", c->name);
+		return 0;
+	case ARGS_UNITS_SOME:
+		if (!o->nargs)
+			return usage_error("%s: which unit? (supctl %s %s)", c->name, c->name, c->usage);
+		break;
+	case ARGS_UNIT_ONE:
+		if (o->nargs != 1)
+			return usage_error("%s takes exactly one unit (supctl %s %s)", c->name, c->name,
+					   c->usage);
+		break;
+	case ARGS_UNITS_ANY:
+		break;
+	}
+	for (size_t i = 0; i < o->nargs; i++)
+		if (!supctl_valid_unit_name(o->args[i]))
+			return usage_error("'%s' is not a unit name (1 to 64 of A-Z a-z 0-9 _ . @ -)",
+					   o->args[i]);
+	return 0;
+}
+
+/* --- talking to supd */
+
+struct conn {
+	const struct command *cmd;
+	const struct opts *o;
+	int fd;
+};
+
+static int connect_supd(struct conn *x)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *path = x->o->socket;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "supctl: cannot reach supd at %s: %s\n", path,
+			strerror(ENAMETOOLONG));
+		return SUP_EXIT_UNREACHABLE;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "supctl: cannot reach supd at %s: %s\n", path, strerror(e));
+		return SUP_EXIT_UNREACHABLE;
+	}
+	x->fd = fd;
+	return 0;
+}
+
+/* Does msg begin with "UNIT: " for one of the units of the request? */
+static const char *names_unit(const struct opts *o, const char *msg)
+{
+	for (size_t i = 0; i < o->nargs; i++) {
+		size_t n = strlen(o->args[i]);
+
+		if (strncmp(msg, o->args[i], n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+			return o->args[i];
+	}
+	return NULL;
+}
+
+/* "supctl: CMD UNIT: message", the unit taken from the message when it starts with one. */
+static void print_failure(const struct conn *x, const char *msg)
+{
+	size_t n = strlen(x->cmd->name);
+	const char *unit;
+
+	if (strncmp(msg, x->cmd->name, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+		msg += n + 2; /* "reload: ..." */
+	unit = names_unit(x->o, msg);
+	if (unit)
+		msg += strlen(unit) + 2;
+	else if (x->o->nargs == 1)
+		unit = x->o->args[0];
+	fprintf(stderr, "supctl: %s%s%s: %s\n", x->cmd->name, unit ? " " : "", unit ?: "", msg);
+}
+
+/* A reply frame's verdict: 0, or the exit status its code asks for. */
+static int check_reply(const struct conn *x, const json_t *reply)
+{
+	const json_t *ok = json_object_get(reply, "ok");
+	const char *msg = json_string_value(json_object_get(reply, "error"));
+	json_int_t code = json_integer_value(json_object_get(reply, "code"));
+
+	if (json_is_true(ok))
+		return 0;
+	if (!json_is_false(ok)) {
+		fprintf(stderr, "supctl: %s: malformed reply from supd\n", x->cmd->name);
+		return SUP_EXIT_FAILED;
+	}
+	print_failure(x, msg ?: "request failed");
+	return code >= SUP_EXIT_FAILED && code <= SUP_EXIT_NO_UNIT ? (int)code : SUP_EXIT_FAILED;
+}
+
+static int transport_error(const struct conn *x, struct sup_error *err)
+{
+	fprintf(stderr, "supctl: %s: connection to supd at %s: %s\n", x->cmd->name, x->o->socket,
+		err ? err->msg : "closed before a reply");
+	sup_error_free(err);
+	return SUP_EXIT_UNREACHABLE;
+}
+
+/* Receive the next frame: 0 with *obj, or an exit status. */
+static int receive(const struct conn *x, json_t **obj)
+{
+	struct sup_error *err = NULL;
+	int r = sup_recv_frame(x->fd, obj, &err);
+
+	if (r <= 0)
+		return transport_error(x, err);
+	return 0;
+}
+
+/* Connect, send the command's request, check the reply. 0 with *reply, or an exit status. */
+static int call(struct conn *x, json_t **reply)
+{
+	struct sup_request req = {.cmd = x->cmd->proto, .wait = !x->o->no_wait,
+				  .lines = x->o->lines, .follow = x->o->follow};
+	struct sup_error *err = NULL;
+	json_t *obj;
+	int r;
+
+	*reply = NULL;
+	for (size_t i = 0; i < x->o->nargs; i++)
+		if (strv_push(&req.units, x->o->args[i]) < 0) {
+			sup_request_free(&req);
+			fputs("supctl: out of memory\n", stderr);
+			return SUP_EXIT_FAILED;
+		}
+	obj = sup_request_to_json(&req);
+	sup_request_free(&req);
+	if (!obj) {
+		fputs("supctl: out of memory\n", stderr);
+		return SUP_EXIT_FAILED;
+	}
+	r = connect_supd(x);
+	if (!r && sup_send_frame(x->fd, obj, &err) < 0)
+		r = transport_error(x, err);
+	json_decref(obj);
+	if (r || (r = receive(x, reply)))
+		return r;
+	r = check_reply(x, *reply);
+	if (r) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
+	return r;
+}
+
+static void print_json(const json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	putchar('\n');
+}
+
+/* --- the commands */
+
+static bool use_color(void)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
+}
+
+static int run_status(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	json_t *reply;
+	int r = call(&x, &reply);
+
+	if (!r) {
+		const json_t *data = json_object_get(reply, "data");
+
+		if (o->json)
+			print_json(data);
+		else
+			supctl_print_status(stdout, data, use_color());
+	}
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+/* start, stop, restart, reset, poweroff, reboot: silent on success unless --json. */
+static int run_action(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	json_t *reply;
+	int r = call(&x, &reply);
+
+	if (!r && o->json && !json_is_null(json_object_get(reply, "data")))
+		print_json(json_object_get(reply, "data"));
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+static int run_reload(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	json_t *reply;
+	int r = call(&x, &reply);
+
+	if (!r && o->json)
+		print_json(json_object_get(reply, "data"));
+	else if (!r)
+		supctl_print_reload(stdout, json_object_get(reply, "data"));
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+static void print_line(const struct opts *o, const json_t *line)
+{
+	if (o->json) {
+		json_dumpf(line, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		supctl_print_log_line(stdout, line, o->timestamps);
+	}
+}
+
+/* After the tail: one {"event": "log"} frame per new line until supd closes. */
+static int follow(const struct conn *x)
+{
+	for (;;) {
+		struct sup_error *err = NULL;
+		json_t *frame = NULL;
+		const char *event;
+		int r = sup_recv_frame(x->fd, &frame, &err);
+
+		if (r == 0)
+			return 0; /* the stream ended: the unit went away, or supd stops */
+		if (r < 0)
+			return transport_error(x, err);
+		event = json_string_value(json_object_get(frame, "event"));
+		if (event && strcmp(event, "log") == 0)
+			print_line(x->o, json_object_get(frame, "line"));
+		else if (!event && (r = check_reply(x, frame))) {
+			json_decref(frame);
+			return r;
+		}
+		json_decref(frame);
+		fflush(stdout);
+	}
+}
+
+static int run_logs(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	const json_t *data, *lines, *line;
+	json_int_t dropped;
+	json_t *reply;
+	size_t i;
+	int r;
+
+	if (o->follow)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	r = call(&x, &reply);
+	if (r)
+		goto out;
+	data = json_object_get(reply, "data");
+	lines = json_object_get(data, "lines");
+	json_array_foreach(lines, i, line) print_line(o, line);
+	dropped = json_integer_value(json_object_get(data, "dropped"));
+	fflush(stdout);
+	if (dropped > 0)
+		fprintf(stderr,
+			"supctl: logs %s: note: %" JSON_INTEGER_FORMAT
+			" older lines were dropped from supd's buffer\n",
+			o->args[0], dropped);
+	if (o->follow)
+		r = follow(&x);
+out:
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+static int run_version(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	const json_t *data;
+	json_t *reply;
+	int r;
+
+	if (!o->json)
+		printf("supctl %s\n", SUP_VERSION);
+	fflush(stdout);
+	r = call(&x, &reply);
+	data = json_object_get(reply, "data");
+	if (!r && o->json)
+		print_json(data);
+	else if (!r)
+		printf("supd %s (protocol %" JSON_INTEGER_FORMAT ")\n",
+		       json_string_value(json_object_get(data, "version")) ?: "?",
+		       json_integer_value(json_object_get(data, "protocol")));
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+static int run_help(const struct command *c, struct opts *o)
+{
+	const struct command *t = o->nargs ? find_command(o->args[0]) : NULL;
+
+	if (o->nargs && !t)
+		return usage_error("help: unknown command '%s'", o->args[0]);
+	if (!t) {
+		usage(stdout);
+		return 0;
+	}
+	printf("Usage: supctl %s%s%s\n  %s%s\n", t->name, *t->usage ? " " : "", t->usage,
+	       t->summary, t->run ? "" : " (not supported by this build yet)");
+	return 0;
+}
+
+static int finish(int r)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "supctl: write to stdout: %s\n", strerror(errno));
+		return r ? r : SUP_EXIT_FAILED;
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.lines = 50};
+	const struct command *c;
+	bool help = false, version = false;
+	int r;
+
+	r = parse_args(argc, argv, &o, &help, &version);
+	if (r)
+		goto out;
+	if (!o.socket)
+		o.socket = getenv("SUP_SOCKET") && *getenv("SUP_SOCKET") ? getenv("SUP_SOCKET")
+									 : DEFAULT_SOCKET;
+	if (version && !o.cmd) {
+		printf("supctl %s\n", SUP_VERSION);
+		goto out;
+	}
+	if (help && !o.cmd) {
+		usage(stdout);
+		goto out;
+	}
+	if (!o.cmd) {
+		usage(stderr);
+		r = SUP_EXIT_USAGE;
+		goto out;
+	}
+	c = find_command(o.cmd);
+	if (!c) {
+		r = usage_error("unknown command '%s'", o.cmd);
+		goto out;
+	}
+	if (help) { /* supctl CMD --help */
+		o.args[0] = (char *)c->name;
+		o.nargs = 1;
+		c = find_command("help");
+	}
+	if (!c->run) {
+		fprintf(stderr, "supctl: %s: not supported by this build yet\n", c->name);
+		r = SUP_EXIT_USAGE;
+		goto out;
+	}
+	r = check_args(c, &o);
+	if (!r)
+		r = c->run(c, &o);
+out:
+	free(o.args);
+	return finish(r);
+}

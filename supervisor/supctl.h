@@ -1,0 +1,31 @@
+/* supctl's output formatting (supctl_fmt.c): pure, so the unit tests can check it. */
+#ifndef SUPCTL_H
+#define SUPCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+/* 45s, 3m12s, 2h03m, 4d02h */
+const char *supctl_fmt_duration(uint64_t secs, char *buf, size_t n);
+/* CPU time: 4ms, 1.25s, 3m12s; "-" when usec < 0 (unknown) */
+const char *supctl_fmt_cpu(int64_t usec, char *buf, size_t n);
+/* 1024-based: 512B, 12.3K, 123M; "-" when bytes < 0 (unknown) */
+const char *supctl_fmt_bytes(int64_t bytes, char *buf, size_t n);
+/* last_exit of a status object: code 1, SIGKILL, or "-" */
+const char *supctl_fmt_exit(const json_t *last_exit, char *buf, size_t n);
+/* ISO 8601 in local time with milliseconds: 2026-01-31T12:00:00.123Z or ...+02:00 */
+const char *supctl_fmt_time(double ts, char *buf, size_t n);
+
+bool supctl_valid_unit_name(const char *s);
+
+/* The status table of an array of unit status objects, then the errors of broken units. */
+void supctl_print_status(FILE *out, const json_t *units, bool color);
+/* One log line object {"ts", "stream", "text"} as text. */
+void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps);
+/* What a reload did: one "added/removed/changed NAME" line each, or "no changes". */
+void supctl_print_reload(FILE *out, const json_t *data);
+
+#endif

@@ -1,0 +1,272 @@
+/* supd: the supervisor. Arguments, set-up, the signal path, the loop, and the way out. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sup/cleanup.h"
+#include "sup/log.h"
+#include "supd.h"
+
+#define INITIAL_PID_NS "pid:[4026531836]"
+
+static struct supd the_supd;
+struct supd *supd = &the_supd;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: supd [--units DIR] [--config FILE] [--state-dir DIR] [--run-dir DIR]\n"
+		   "            [--socket PATH] [--log-level error|warning|info|debug]\n");
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+static int parse_args(int argc, char **argv, struct supd_config *c)
+{
+	static const struct option opts[] = {
+	    {"units", required_argument, NULL, 'u'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"run-dir", required_argument, NULL, 'r'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	enum sup_log_level level;
+	int o;
+
+	c->units_dir = "/etc/sup/units";
+	c->config_file = "/etc/sup/supd.conf";
+	c->state_dir = "/var/lib/sup";
+	c->run_dir = "/run/sup";
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'u':
+			c->units_dir = optarg;
+			break;
+		case 'c':
+			c->config_file = optarg;
+			break;
+		case 's':
+			c->state_dir = optarg;
+			break;
+		case 'r':
+			c->run_dir = optarg;
+			break;
+		case 'S':
+			c->socket_path = optarg;
+			break;
+		case 'l':
+			if (sup_log_parse_level(optarg, &level) < 0) {
+				fprintf(stderr,
+					"supd: --log-level: '%s' is not one of error, warning, "
+					"info, debug\n",
+					optarg);
+				return -1;
+			}
+			sup_log_set_level(level);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("supd %s\n", SUP_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "supd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!c->socket_path)
+		c->socket_path = path_join(c->run_dir, "supd.sock");
+	c->notify_path = path_join(c->run_dir, "notify.sock");
+	c->control_gid = (gid_t)-1;
+	c->log_ring_bytes = 1 << 20;
+	c->log_file_max = 10 << 20;
+	c->log_file_keep = 3;
+	return c->socket_path && c->notify_path ? 0 : -1;
+}
+
+static bool machine_init(void)
+{
+	char buf[64];
+	ssize_t n;
+
+	if (getpid() != 1)
+		return false;
+	n = readlink("/proc/self/ns/pid", buf, sizeof(buf) - 1);
+	if (n < 0)
+		return true; /* no /proc yet: only a machine's init starts like that */
+	buf[n] = '\0';
+	return strcmp(buf, INITIAL_PID_NS) == 0;
+}
+
+void sup_shutdown(int status)
+{
+	struct unit *u;
+
+	if (supd->shutting_down)
+		return;
+	sup_info(NULL, "shutting down (exit status %d)", status);
+	supd->shutting_down = true;
+	supd->exit_status = status;
+	for_each_unit(u) sup_unwant(u);
+	sup_schedule();
+}
+
+static void reload(void)
+{
+	json_t *a = json_array(), *r = json_array(), *c = json_array();
+	struct sup_error *err = NULL;
+
+	if (sup_units_reload(a, r, c, &err) < 0) {
+		sup_err(NULL, "reload: %s", err->msg);
+		sup_error_free(err);
+	} else {
+		sup_info(NULL, "reload: %zu added, %zu removed, %zu changed", json_array_size(a),
+			 json_array_size(r), json_array_size(c));
+	}
+	json_decref(a);
+	json_decref(r);
+	json_decref(c);
+}
+
+static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct signalfd_siginfo si;
+
+	while (read(supd->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			break; /* reaped below, once for the whole batch */
+		case SIGHUP:
+			reload();
+			break;
+		case SIGINT:
+			supd->reboot = supd->is_pid1;
+			sup_shutdown(0);
+			break;
+		case SIGTERM:
+			sup_shutdown(0);
+			break;
+		default:
+			break;
+		}
+	}
+	sup_reap();
+}
+
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	if (supd->sched_pending)
+		sup_sched_pass();
+}
+
+static int setup_signals(struct sup_error **err)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return sup_error_set(err, errno, "block signals");
+	supd->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (supd->signal_fd < 0)
+		return sup_error_set(err, errno, "signalfd");
+	ev_io_init(&supd->signal_io, on_signal, supd->signal_fd, EV_READ);
+	ev_set_priority(&supd->signal_io, EV_MAXPRI);
+	ev_io_start(supd->loop, &supd->signal_io);
+	return 0;
+}
+
+static int setup(struct sup_error **err)
+{
+	struct sup_error *cerr = NULL;
+
+	if (sup_config_load(&supd->conf, &cerr) < 0) {
+		sup_err(NULL, "%s", cerr->msg); /* defaults stand in */
+		sup_error_free(cerr);
+	}
+	if (mkdir(supd->conf.run_dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create run directory %s", supd->conf.run_dir);
+	if (!supd->is_pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		sup_warn(NULL, "cannot become a subreaper: %s; orphans go to init",
+			 strerror(errno));
+	supd->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (!supd->loop)
+		return sup_error_set(err, 0, "create the event loop");
+	list_init(&supd->units);
+	list_init(&supd->clients);
+	ev_prepare_init(&supd->sched, on_prepare);
+	ev_prepare_start(supd->loop, &supd->sched);
+	if (setup_signals(err) < 0 || sup_notify_init(err) < 0 || sup_control_init(err) < 0)
+		return -1;
+	return 0;
+}
+
+/* As a machine's init there is no exiting: power off or reboot. */
+static void __attribute__((noreturn)) machine_halt(void)
+{
+	sync();
+	sup_info(NULL, "%s", supd->reboot ? "rebooting" : "powering off");
+	reboot(supd->reboot ? RB_AUTOBOOT : RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	struct sup_error *err = NULL;
+
+	if (parse_args(argc, argv, &supd->conf) < 0)
+		return 2;
+	supd->is_pid1 = machine_init();
+	if (setup(&err) < 0) {
+		sup_err(NULL, "%s", err->msg);
+		if (supd->is_pid1)
+			machine_halt();
+		return 1;
+	}
+	sup_info(NULL, "supd %s starting (pid %d%s)", SUP_VERSION, (int)getpid(),
+		 supd->is_pid1 ? ", machine init" : "");
+	if (sup_units_load(&err) < 0) {
+		/* keep running: reaping and answering, with the reason in the log */
+		sup_err(NULL, "%s", err->msg);
+		supd->load_error = strdup(err->msg);
+		sup_error_clear(&err);
+	}
+	sup_schedule();
+	ev_run(supd->loop, 0);
+	unlink(supd->conf.socket_path);
+	unlink(supd->conf.notify_path);
+	if (supd->is_pid1)
+		machine_halt();
+	sup_info(NULL, "exiting with status %d", supd->exit_status);
+	return supd->exit_status;
+}

@@ -1,0 +1,34 @@
+/* libFuzzer target: any bytes as a unit file; must never crash, leak or read out of bounds. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sup/unit.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* a copy of exactly size bytes, so ASan catches any read past the end */
+	char *text = malloc(size ? size : 1);
+	struct unit_config *c = NULL;
+	struct sup_error *err = NULL;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	if (unit_parse_string("fuzz", "/fuzz/fuzz.unit", text, size, &c, &err) == 0) {
+		/* a parsed config is self-consistent */
+		if (!c || err || c->exec.n == 0 || !unit_config_equal(c, c))
+			abort();
+		unit_config_free(c);
+		free(c);
+	} else {
+		if (c || !err || !err->msg)
+			abort();
+		sup_error_free(err);
+	}
+	free(text);
+	return 0;
+}

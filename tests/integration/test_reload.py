@@ -1,0 +1,179 @@
+"""Reload (supctl reload and SIGHUP): add new units, remove deleted ones, restart exactly the
+changed ones, leave the rest alone; invalid and fixed unit files."""
+
+import json
+import os
+import re
+import signal
+import socket
+import struct
+
+from harness import Supd, Fail, check, retry, run_tests
+
+
+def ns_alive(s, pid):
+    """Whether pid (as supd's namespace numbers it) still exists there (zombie or not)."""
+    return os.path.exists(f"/proc/{s.supd_pid()}/root/proc/{pid}")
+
+
+def request(s, obj, timeout=10):
+    """One request over the control socket, by hand: the reply object."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(timeout)
+        c.connect(s.socket)
+        body = json.dumps(obj).encode()
+        c.sendall(struct.pack(">I", len(body)) + body)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
+            chunk = c.recv(65536)
+            if not chunk:
+                raise Fail(f"connection closed after {len(buf)} bytes of the reply")
+            buf += chunk
+        return json.loads(buf[4:4 + struct.unpack(">I", buf[:4])[0]])
+
+
+KEEP = "[Service]\nExec=/bin/sleep 1000\n"
+GONE = "[Service]\nExec=/bin/sleep 1001\n"
+NEW = "[Service]\nExec=/bin/sh -c 'touch \"$T/new.ran\"; exec sleep 1002'\n"
+
+
+def chg(v):
+    return f"[Service]\nExec=/bin/sh -c 'echo \"$V\" > \"$T/chg.v\"; exec sleep 1000'\nEnvironment=V={v}\n"
+
+
+def read(s, name):
+    try:
+        with open(os.path.join(s.dir, name)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def start_three(s):
+    pids = {n: s.wait_state(n, "running")["pid"] for n in ("keep", "chg", "gone")}
+    retry(lambda: read(s, "chg.v") == "1", what="chg's first run to write V")
+    return pids
+
+
+def edit_three(s):
+    s.write_unit("new", NEW)
+    s.remove_unit("gone")
+    s.write_unit("chg", chg(2))
+    s.write_unit("keep", KEEP)  # rewritten, same text: not a change
+
+
+def check_three(s, pids):
+    def listed():
+        st = s.status()
+        return st if "gone" not in st and "new" in st else None
+    names = retry(listed, what="gone removed and new added")
+    check(set(names) == {"keep", "chg", "new"}, f"units after reload: {sorted(names)}")
+    r = s.ctl("status", "gone")
+    check(r.returncode == 3, f"a removed unit is unknown: exit {r.returncode}")
+    retry(lambda: not ns_alive(s, pids["gone"]), timeout=10, what="the removed unit's process to go")
+    s.wait_state("new", "running")
+    retry(lambda: read(s, "new.ran") is not None, what="new to run")
+    def restarted():
+        u = s.status("chg")
+        return u if u["state"] == "running" and u["pid"] != pids["chg"] else None
+    retry(restarted, what="chg running with a new process")
+    retry(lambda: read(s, "chg.v") == "2", what="chg's new run to see V=2")
+    st = s.status("keep")
+    check(st["state"] == "running" and st["pid"] == pids["keep"] and st["restarts"] == 0,
+          f"unchanged unit left alone: {st} (pid was {pids['keep']})")
+
+
+def said(out, word, name):
+    """Some line of supctl's output says `word` (added/removed/changed) about `name`."""
+    return any(word in line.lower() and name in re.split(r"[^A-Za-z0-9_.@-]+", line)
+               for line in out.splitlines())
+
+
+def test_reload_add_remove_change():
+    with Supd({"keep": KEEP, "chg": chg(1), "gone": GONE}) as s:
+        pids = start_three(s)
+        edit_three(s)
+        r = s.ctl_ok("reload")
+        out = r.stdout
+        check(said(out, "add", "new"), f"reload says new was added: {out!r}")
+        check(said(out, "remov", "gone"), f"reload says gone was removed: {out!r}")
+        check(said(out, "chang", "chg"), f"reload says chg was changed: {out!r}")
+        check("keep" not in out, f"keep is not mentioned: {out!r}")
+        check_three(s, pids)
+
+
+def test_reload_reply_lists_exact_sets():
+    with Supd({"keep": KEEP, "chg": chg(1), "gone": GONE}) as s:
+        pids = start_three(s)
+        edit_three(s)
+        rep = request(s, {"v": 1, "cmd": "reload"})
+        check(rep.get("ok") is True, f"reload ok: {rep}")
+        d = rep["data"]
+        check((sorted(d["added"]), sorted(d["removed"]), sorted(d["changed"])) == (["new"], ["gone"], ["chg"]),
+              f"reload reply: {d}")
+        check_three(s, pids)
+        # again, with nothing changed on disk: nothing happens
+        pids = {n: s.status(n)["pid"] for n in ("keep", "chg", "new")}
+        rep = request(s, {"v": 1, "cmd": "reload"})
+        check(rep.get("ok") and rep["data"] == {"added": [], "removed": [], "changed": []},
+              f"a second reload changes nothing: {rep}")
+        st = s.status()
+        for n, p in pids.items():
+            check(st[n]["state"] == "running" and st[n]["pid"] == p, f"{n} untouched: {st[n]}")
+
+
+def test_sighup_reloads():
+    with Supd({"keep": KEEP, "chg": chg(1), "gone": GONE}) as s:
+        pids = start_three(s)
+        edit_three(s)
+        s.signal(signal.SIGHUP)
+        check_three(s, pids)
+
+
+def test_invalid_file_becomes_bad_unit_on_reload():
+    with Supd({"u": "[Service]\nExec=/bin/sleep 1000\n", "other": KEEP}) as s:
+        pid = s.wait_state("u", "running")["pid"]
+        other = s.wait_state("other", "running")["pid"]
+        s.write_unit("u", "[Service]\nExec=/bin/sleep 1000\nRestart=sometimes\n")
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "chang", "u"), f"reload says u changed: {r.stdout!r}")
+        st = s.wait_state("u", "bad-unit")
+        err = st["error"] or ""
+        check("u.unit:3" in err and "Restart" in err, f"error names file:line and key: {err!r}")
+        check(st["pid"] == 0, f"a bad unit has no process: {st}")
+        retry(lambda: not ns_alive(s, pid), timeout=10, what="u's old process to be gone")
+        st = s.status("other")
+        check(st["state"] == "running" and st["pid"] == other and st["restarts"] == 0,
+              f"other keeps running: {st}")
+        r = s.ctl("start", "u")
+        check(r.returncode == 1, f"start of the bad unit fails: {r.returncode}")
+
+
+def test_fixed_bad_unit_runs_after_reload():
+    bad = "[Unit]\nRequires=nosuch\n\n[Service]\nExec=/bin/sleep 1000\n"
+    with Supd({"u": "[Service]\nExec=/bin/sleep 1000\nRestart=sometimes\n", "other": KEEP,
+               "needs-u": "[Unit]\nRequires=u\n\n[Service]\nExec=/bin/sleep 1000\n", "dangling": bad}) as s:
+        other = s.wait_state("other", "running")["pid"]
+        check(s.status("u")["state"] == "bad-unit", "u starts out bad")
+        check(s.status("dangling")["state"] == "bad-unit", "dangling starts out bad")
+        check(s.status("needs-u")["state"] != "running", "needs-u cannot run without u")
+        s.write_unit("u", "[Service]\nExec=/bin/sleep 1000\n")
+        s.write_unit("nosuch", KEEP)  # what dangling requires now exists
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "chang", "u"), f"reload says u changed: {r.stdout!r}")
+        check(said(r.stdout, "add", "nosuch"), f"reload says nosuch was added: {r.stdout!r}")
+        for n in ("u", "needs-u", "nosuch", "dangling"):
+            st = s.wait_state(n, "running")
+            check(st["error"] is None and st["pid"] > 0, f"{n} runs once fixed: {st}")
+        st = s.status("other")
+        check(st["pid"] == other and st["restarts"] == 0, f"other untouched: {st}")
+
+
+if __name__ == "__main__":
+    run_tests([
+        test_reload_add_remove_change,
+        test_reload_reply_lists_exact_sets,
+        test_sighup_reloads,
+        test_invalid_file_becomes_bad_unit_on_reload,
+        test_fixed_bad_unit_runs_after_reload,
+    ])

@@ -1,0 +1,77 @@
+/* Checks across keys, once the whole file is read. A key whose value was rejected is skipped. */
+#include "unit_private.h"
+
+#define SVC "Service"
+
+static bool usable(const struct unit_parser *p, const char *key)
+{
+	return !unit_key_bad(p, SVC, key);
+}
+
+static void check_exec(struct unit_parser *p)
+{
+	unsigned long line = unit_key_line(p, SVC, "Exec");
+
+	if (p->c->exec.n > 0 || !usable(p, "Exec"))
+		return;
+	if (line)
+		unit_problem(p, line, "Exec", "emptied and not set again; allowed: %s",
+			     "a command line, e.g. Exec=/usr/bin/server --port 80");
+	else
+		unit_problem(p, 0, "Exec", "missing; allowed: %s",
+			     "a command line in [Service], e.g. Exec=/usr/bin/server --port 80");
+}
+
+/* As systemd: a oneshot that restarts on success would run forever. */
+static void check_oneshot(struct unit_parser *p)
+{
+	if (p->c->type != UNIT_TYPE_ONESHOT || p->c->restart != UNIT_RESTART_ALWAYS ||
+	    !usable(p, "Type") || !usable(p, "Restart"))
+		return;
+	unit_problem(
+	    p, unit_key_line(p, SVC, "Restart"), "Restart",
+	    "'always' cannot be used with Type=oneshot; allowed: no, on-failure, on-abnormal");
+}
+
+static void check_restart_delay(struct unit_parser *p)
+{
+	const struct unit_config *c = p->c;
+	char lo[UNIT_DURATION_TEXT], hi[UNIT_DURATION_TEXT];
+
+	if (c->restart_max_usec >= c->restart_usec || !usable(p, "RestartSec") ||
+	    !usable(p, "RestartMaxSec"))
+		return;
+	unit_format_duration(c->restart_usec, lo);
+	unit_format_duration(c->restart_max_usec, hi);
+	if (unit_key_line(p, SVC, "RestartMaxSec"))
+		unit_problem(
+		    p, unit_key_line(p, SVC, "RestartMaxSec"), "RestartMaxSec",
+		    "%s is below RestartSec=%s; allowed: a duration of at least RestartSec", hi,
+		    lo);
+	else
+		unit_problem(p, unit_key_line(p, SVC, "RestartSec"), "RestartSec",
+			     "%s is above RestartMaxSec=%s (the default); allowed: at most "
+			     "RestartMaxSec, or raise RestartMaxSec",
+			     lo, hi);
+}
+
+static void check_health(struct unit_parser *p)
+{
+	static const char *const keys[] = {"HealthIntervalSec", "HealthTimeoutSec"};
+	const uint64_t values[] = {p->c->health_interval_usec, p->c->health_timeout_usec};
+
+	if (p->c->health_cmd.n == 0)
+		return;
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++)
+		if (values[i] == 0 && usable(p, keys[i]))
+			unit_problem(p, unit_key_line(p, SVC, keys[i]), keys[i],
+				     "0 with HealthCmd= set; allowed: a duration above 0");
+}
+
+void unit_check_config(struct unit_parser *p)
+{
+	check_exec(p);
+	check_oneshot(p);
+	check_restart_delay(p);
+	check_health(p);
+}
