@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -133,6 +134,13 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	struct sup_error *err = NULL;
 
 	reset_signals();
+	if (req->nofile_soft) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = req->nofile_soft;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (req->new_session && setsid() < 0)
 		child_fail(fd, errno, 126, "setsid");
 	if (setup_fd(req->stdin_fd, 0, O_RDONLY) < 0 || setup_fd(req->stdout_fd, 1, O_WRONLY) < 0 ||

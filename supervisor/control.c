@@ -17,7 +17,7 @@
 #include "sup/log.h"
 #include "control.h"
 
-#define MAX_CLIENTS 256
+#define MAX_CLIENTS 1000 /* fds: supd raises RLIMIT_NOFILE to fit */
 #define IDLE_SECS   30.
 #define OUTQ_MAX    (8u << 20)
 
@@ -102,10 +102,13 @@ static void handle_payload(struct client *c, const char *payload, uint32_t len)
 	struct sup_error *err = NULL;
 	json_t *reply;
 	int code = 0;
+	int r = sup_request_parse(payload, len, &req, &code, &err);
 
-	if (sup_request_parse(payload, len, &req, &code, &err) < 0) {
+	if (r < 0) {
 		sup_client_send(c, sup_reply_error(code ? code : SUP_EXIT_USAGE, "%s", err->msg));
 		sup_error_free(err);
+		if (r == -2)
+			c->closing = true; /* not even a JSON object: this peer does not speak it */
 		return;
 	}
 	if (sup_cmd_privileged(req.cmd) && !c->privileged) {
@@ -170,24 +173,20 @@ static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	client_close(c);
 }
 
-static bool in_group(pid_t pid, gid_t gid, gid_t want)
+/* The peer's primary or supplementary groups (SO_PEERGROUPS: no /proc, works across pid
+ * namespaces) include want. */
+static bool in_group(int fd, gid_t gid, gid_t want)
 {
-	char path[64], line[4096];
-	_cleanup_fclose_ FILE *f = NULL;
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
 
 	if (gid == want)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *save = NULL;
-		if (strncmp(line, "Groups:", 7) != 0)
-			continue;
-		for (char *t = strtok_r(line + 7, " \t\n", &save); t;
-		     t = strtok_r(NULL, " \t\n", &save))
-			if ((gid_t)strtoul(t, NULL, 10) == want)
-				return true;
-	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false; /* ERANGE: more than 256 groups; refuse rather than guess */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == want)
+			return true;
 	return false;
 }
 
@@ -211,9 +210,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
-		c->privileged =
-		    cred.uid == 0 || (supd->conf.control_gid != (gid_t)-1 &&
-				      in_group(cred.pid, cred.gid, supd->conf.control_gid));
+		c->privileged = cred.uid == 0 || (supd->conf.control_gid != (gid_t)-1 &&
+						  in_group(fd, cred.gid, supd->conf.control_gid));
 		sup_frame_reader_init(&c->rd, SUP_PROTO_MAX_REQUEST);
 		sup_outq_init(&c->out, OUTQ_MAX);
 		list_init(&c->follow_link);

@@ -31,16 +31,16 @@ static const struct {
 	bool privileged;
 	enum units_rule units;
 } commands[SUP_CMD__MAX] = {
-	[SUP_CMD_STATUS] = {"status", false, UNITS_ANY},
-	[SUP_CMD_START] = {"start", true, UNITS_SOME},
-	[SUP_CMD_STOP] = {"stop", true, UNITS_SOME},
-	[SUP_CMD_RESTART] = {"restart", true, UNITS_SOME},
-	[SUP_CMD_RESET] = {"reset", true, UNITS_SOME},
-	[SUP_CMD_RELOAD] = {"reload", true, UNITS_NONE},
-	[SUP_CMD_LOGS] = {"logs", false, UNITS_ONE},
-	[SUP_CMD_VERSION] = {"version", false, UNITS_NONE},
-	[SUP_CMD_POWEROFF] = {"poweroff", true, UNITS_NONE},
-	[SUP_CMD_REBOOT] = {"reboot", true, UNITS_NONE},
+    [SUP_CMD_STATUS] = {"status", false, UNITS_ANY},
+    [SUP_CMD_START] = {"start", true, UNITS_SOME},
+    [SUP_CMD_STOP] = {"stop", true, UNITS_SOME},
+    [SUP_CMD_RESTART] = {"restart", true, UNITS_SOME},
+    [SUP_CMD_RESET] = {"reset", true, UNITS_SOME},
+    [SUP_CMD_RELOAD] = {"reload", true, UNITS_NONE},
+    [SUP_CMD_LOGS] = {"logs", false, UNITS_ONE},
+    [SUP_CMD_VERSION] = {"version", false, UNITS_NONE},
+    [SUP_CMD_POWEROFF] = {"poweroff", true, UNITS_NONE},
+    [SUP_CMD_REBOOT] = {"reboot", true, UNITS_NONE},
 };
 
 const char *sup_cmd_name(enum sup_cmd c)
@@ -251,7 +251,7 @@ static bool valid_unit_name(const char *s)
 }
 
 static int bad(int *code, struct sup_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int bad(int *code, struct sup_error **err, const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
@@ -271,12 +271,14 @@ static int parse_header(json_t *root, struct sup_request *req, int *code, struct
 	char buf[80];
 
 	if (!v)
-		return bad(code, err, "missing \"v\" (the protocol version, %d)", SUP_PROTO_VERSION);
+		return bad(code, err, "missing \"v\" (the protocol version, %d)",
+			   SUP_PROTO_VERSION);
 	if (!json_is_integer(v))
 		return bad(code, err, "\"v\" must be an integer, not %s", type_name(v));
 	if (json_integer_value(v) != SUP_PROTO_VERSION)
-		return bad(code, err, "protocol version %" JSON_INTEGER_FORMAT
-				      " is not supported (this side speaks %d)",
+		return bad(code, err,
+			   "protocol version %" JSON_INTEGER_FORMAT
+			   " is not supported (this side speaks %d)",
 			   json_integer_value(v), SUP_PROTO_VERSION);
 	req->version = SUP_PROTO_VERSION;
 	if (!cmd)
@@ -306,9 +308,10 @@ static int parse_units(json_t *root, struct sup_request *req, int *code, struct 
 			return bad(code, err, "\"units\"[%zu] must be a string, not %s", i,
 				   type_name(u));
 		if (!valid_unit_name(json_string_value(u)))
-			return bad(code, err,
-				   "invalid unit name \"%s\" (allowed: 1 to %d of A-Z a-z 0-9 _ . @ -)",
-				   printable(json_string_value(u), buf, sizeof(buf)), UNIT_NAME_MAX);
+			return bad(
+			    code, err,
+			    "invalid unit name \"%s\" (allowed: 1 to %d of A-Z a-z 0-9 _ . @ -)",
+			    printable(json_string_value(u), buf, sizeof(buf)), UNIT_NAME_MAX);
 		if (strv_push(&req->units, json_string_value(u)) < 0)
 			return sup_error_set(err, ENOMEM, "invalid request");
 	}
@@ -345,8 +348,10 @@ static int parse_options(json_t *root, struct sup_request *req, int *code, struc
 	if (!json_is_integer(lines))
 		return bad(code, err, "\"lines\" must be an integer, not %s", type_name(lines));
 	if (json_integer_value(lines) < 0 || json_integer_value(lines) > INT_MAX)
-		return bad(code, err, "\"lines\" must be 0 (all) or a positive count, not %" JSON_INTEGER_FORMAT,
-			   json_integer_value(lines));
+		return bad(
+		    code, err,
+		    "\"lines\" must be 0 (all) or a positive count, not %" JSON_INTEGER_FORMAT,
+		    json_integer_value(lines));
 	req->lines = (int)json_integer_value(lines);
 	return 0;
 }
@@ -375,8 +380,9 @@ int sup_request_parse(const char *payload, size_t len, struct sup_request *req, 
 		bad(code, err, "the payload must be a JSON object, not %s", type_name(root));
 		r = -2;
 	}
-	if (!r && (parse_header(root, req, code, err) < 0 || parse_units(root, req, code, err) < 0 ||
-		   parse_options(root, req, code, err) < 0))
+	if (!r &&
+	    (parse_header(root, req, code, err) < 0 || parse_units(root, req, code, err) < 0 ||
+	     parse_options(root, req, code, err) < 0))
 		r = -1;
 	json_decref(root);
 	if (r < 0) {
@@ -637,8 +643,8 @@ int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
 		return sup_error_set(err, 0, "receive a frame: connection closed inside a header");
 	len = get_be32(hdr);
 	if (len == 0 || len > SUP_PROTO_MAX_FRAME)
-		return sup_error_set(err, 0, "receive a frame: bad length %" PRIu32 " (1 to %u)", len,
-				     SUP_PROTO_MAX_FRAME);
+		return sup_error_set(err, 0, "receive a frame: bad length %" PRIu32 " (1 to %u)",
+				     len, SUP_PROTO_MAX_FRAME);
 	buf = malloc(len);
 	if (!buf)
 		return sup_error_set(err, ENOMEM, "receive a frame of %" PRIu32 " bytes", len);
@@ -646,11 +652,10 @@ int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
 	if (r < 0)
 		return sup_error_set(err, errno, "receive a frame");
 	if (r < (ssize_t)len)
-		return sup_error_set(err, 0,
-				     "receive a frame: connection closed after %zd of %" PRIu32
-				     " bytes",
-				     r, len);
-		/* a unit's output may hold NUL bytes: log text is allowed to carry them */
+		return sup_error_set(
+		    err, 0, "receive a frame: connection closed after %zd of %" PRIu32 " bytes", r,
+		    len);
+	/* a unit's output may hold NUL bytes: log text is allowed to carry them */
 	*obj = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
 	if (!*obj)
 		return sup_error_set(err, 0, "receive a frame: not valid JSON: %s", jerr.text);

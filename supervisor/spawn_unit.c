@@ -129,6 +129,7 @@ int sup_spawn_unit(struct unit *u, struct sup_error **err)
 	    .group = u->cfg->group,
 	    .stdin_fd = -1,
 	    .new_session = true,
+	    .nofile_soft = supd->nofile_soft,
 	};
 	int sync_fd;
 	pid_t pid;
@@ -171,6 +172,7 @@ pid_t sup_spawn_health(struct unit *u, struct sup_error **err)
 	    .stdout_fd = -1,
 	    .stderr_fd = -1,
 	    .new_session = true,
+	    .nofile_soft = supd->nofile_soft,
 	};
 	int sync_fd;
 	pid_t pid;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
@@ -216,7 +217,8 @@ static void kill_unit(struct unit *u, int sig)
 {
 	if (u->pgid > 0 && kill(-u->pgid, sig) < 0 && errno != ESRCH)
 		sup_warn(u->name, "kill process group %d: %s", (int)u->pgid, strerror(errno));
-	if (u->pid > 0)
+	/* once only: the main process is normally the group's leader */
+	if (u->pid > 0 && getpgid(u->pid) != u->pgid)
 		kill(u->pid, sig);
 }
 

@@ -68,34 +68,34 @@ static int run_help(const struct command *c, struct opts *o);
 
 /* run == NULL: a command of the interface that a later issue brings. */
 static const struct command commands[] = {
-	{"status", run_status, SUP_CMD_STATUS, ARGS_UNITS_ANY, 0, "[UNIT...]",
-	 "show units: state, pid, uptime, restarts, cpu, memory, last exit"},
-	{"start", run_action, SUP_CMD_START, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
-	 "start units and wait until they are up"},
-	{"stop", run_action, SUP_CMD_STOP, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
-	 "stop units and wait until they are down"},
-	{"restart", run_action, SUP_CMD_RESTART, ARGS_UNITS_SOME, OPT_NO_WAIT,
-	 "UNIT... [--no-wait]", "restart units (also clears failed)"},
-	{"reset", run_action, SUP_CMD_RESET, ARGS_UNITS_SOME, 0, "UNIT...",
-	 "clear failed and the start-limit counters"},
-	{"reload", run_reload, SUP_CMD_RELOAD, ARGS_NONE, 0, "",
-	 "re-read the unit files; print what was added, removed, changed"},
-	{"logs", run_logs, SUP_CMD_LOGS, ARGS_UNIT_ONE, OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS,
-	 "UNIT [-n N] [-f] [-t]", "captured output, newest last; -f follows"},
-	{"stats", NULL, 0, ARGS_NONE, 0, "[UNIT...]", "cgroup figures"},
-	{"top", NULL, 0, ARGS_NONE, 0, "", "a live view of stats"},
-	{"metrics", NULL, 0, ARGS_NONE, 0, "", "Prometheus text exposition"},
-	{"exec", NULL, 0, ARGS_NONE, 0, "UNIT -- CMD...", "run a command inside a unit"},
-	{"pull", NULL, 0, ARGS_NONE, 0, "IMAGE", "pull an image"},
-	{"images", NULL, 0, ARGS_NONE, 0, "", "list images"},
-	{"rmi", NULL, 0, ARGS_NONE, 0, "IMAGE", "remove an image"},
-	{"load", NULL, 0, ARGS_NONE, 0, "FILE", "import an image tarball"},
-	{"poweroff", run_action, SUP_CMD_POWEROFF, ARGS_NONE, 0, "",
-	 "stop every unit and power the machine off (supd as PID 1)"},
-	{"reboot", run_action, SUP_CMD_REBOOT, ARGS_NONE, 0, "",
-	 "stop every unit and reboot the machine (supd as PID 1)"},
-	{"version", run_version, SUP_CMD_VERSION, ARGS_NONE, 0, "", "versions of supctl and supd"},
-	{"help", run_help, 0, ARGS_TOPIC, 0, "[COMMAND]", "this help, or one command's"},
+    {"status", run_status, SUP_CMD_STATUS, ARGS_UNITS_ANY, 0, "[UNIT...]",
+     "show units: state, pid, uptime, restarts, cpu, memory, last exit"},
+    {"start", run_action, SUP_CMD_START, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
+     "start units and wait until they are up"},
+    {"stop", run_action, SUP_CMD_STOP, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
+     "stop units and wait until they are down"},
+    {"restart", run_action, SUP_CMD_RESTART, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
+     "restart units (also clears failed)"},
+    {"reset", run_action, SUP_CMD_RESET, ARGS_UNITS_SOME, 0, "UNIT...",
+     "clear failed and the start-limit counters"},
+    {"reload", run_reload, SUP_CMD_RELOAD, ARGS_NONE, 0, "",
+     "re-read the unit files; print what was added, removed, changed"},
+    {"logs", run_logs, SUP_CMD_LOGS, ARGS_UNIT_ONE, OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS,
+     "UNIT [-n N] [-f] [-t]", "captured output, newest last; -f follows"},
+    {"stats", NULL, 0, ARGS_NONE, 0, "[UNIT...]", "cgroup figures"},
+    {"top", NULL, 0, ARGS_NONE, 0, "", "a live view of stats"},
+    {"metrics", NULL, 0, ARGS_NONE, 0, "", "Prometheus text exposition"},
+    {"exec", NULL, 0, ARGS_NONE, 0, "UNIT -- CMD...", "run a command inside a unit"},
+    {"pull", NULL, 0, ARGS_NONE, 0, "IMAGE", "pull an image"},
+    {"images", NULL, 0, ARGS_NONE, 0, "", "list images"},
+    {"rmi", NULL, 0, ARGS_NONE, 0, "IMAGE", "remove an image"},
+    {"load", NULL, 0, ARGS_NONE, 0, "FILE", "import an image tarball"},
+    {"poweroff", run_action, SUP_CMD_POWEROFF, ARGS_NONE, 0, "",
+     "stop every unit and power the machine off (supd as PID 1)"},
+    {"reboot", run_action, SUP_CMD_REBOOT, ARGS_NONE, 0, "",
+     "stop every unit and reboot the machine (supd as PID 1)"},
+    {"version", run_version, SUP_CMD_VERSION, ARGS_NONE, 0, "", "versions of supctl and supd"},
+    {"help", run_help, 0, ARGS_TOPIC, 0, "[COMMAND]", "this help, or one command's"},
 };
 
 static const struct command *find_command(const char *name)
@@ -124,19 +124,20 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(commands); i++)
 		if (!commands[i].run)
 			fprintf(out, " %s", commands[i].name);
-	fputs("\n\nOptions:\n"
-	      "  --socket PATH     supd's control socket (default: $SUP_SOCKET, else " DEFAULT_SOCKET
-	      ")\n"
-	      "  --json            print the reply's data as JSON\n"
-	      "  --no-wait         start/stop/restart: return without waiting\n"
-	      "  -n, --lines N     logs: the newest N lines (default 50, 0 = all kept)\n"
-	      "  -f, --follow      logs: keep printing new lines until interrupted\n"
-	      "  -t, --timestamps  logs: prefix each line with its time (ISO 8601)\n"
-	      "  -h, --help        this help\n"
-	      "  --version         supctl's version\n\n"
-	      "Exit status: 0 ok, 1 the request failed, 2 usage error, 3 no such unit,\n"
-	      "4 supd cannot be reached.\n",
-	      out);
+	fputs(
+	    "\n\nOptions:\n"
+	    "  --socket PATH     supd's control socket (default: $SUP_SOCKET, else " DEFAULT_SOCKET
+	    ")\n"
+	    "  --json            print the reply's data as JSON\n"
+	    "  --no-wait         start/stop/restart: return without waiting\n"
+	    "  -n, --lines N     logs: the newest N lines (default 50, 0 = all kept)\n"
+	    "  -f, --follow      logs: keep printing new lines until interrupted\n"
+	    "  -t, --timestamps  logs: prefix each line with its time (ISO 8601)\n"
+	    "  -h, --help        this help\n"
+	    "  --version         supctl's version\n\n"
+	    "Exit status: 0 ok, 1 the request failed, 2 usage error, 3 no such unit,\n"
+	    "4 supd cannot be reached.\n",
+	    out);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -185,15 +186,15 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 {
 	enum { LONG_SOCKET = 256, LONG_JSON, LONG_NO_WAIT, LONG_VERSION };
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, LONG_SOCKET},
-		{"json", no_argument, NULL, LONG_JSON},
-		{"no-wait", no_argument, NULL, LONG_NO_WAIT},
-		{"lines", required_argument, NULL, 'n'},
-		{"follow", no_argument, NULL, 'f'},
-		{"timestamps", no_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, LONG_VERSION},
-		{0},
+	    {"socket", required_argument, NULL, LONG_SOCKET},
+	    {"json", no_argument, NULL, LONG_JSON},
+	    {"no-wait", no_argument, NULL, LONG_NO_WAIT},
+	    {"lines", required_argument, NULL, 'n'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"timestamps", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, LONG_VERSION},
+	    {0},
 	};
 	int c;
 
@@ -267,20 +268,21 @@ static int check_args(const struct command *c, const struct opts *o)
 		return 0;
 	case ARGS_UNITS_SOME:
 		if (!o->nargs)
-			return usage_error("%s: which unit? (supctl %s %s)", c->name, c->name, c->usage);
+			return usage_error("%s: which unit? (supctl %s %s)", c->name, c->name,
+					   c->usage);
 		break;
 	case ARGS_UNIT_ONE:
 		if (o->nargs != 1)
-			return usage_error("%s takes exactly one unit (supctl %s %s)", c->name, c->name,
-					   c->usage);
+			return usage_error("%s takes exactly one unit (supctl %s %s)", c->name,
+					   c->name, c->usage);
 		break;
 	case ARGS_UNITS_ANY:
 		break;
 	}
 	for (size_t i = 0; i < o->nargs; i++)
 		if (!supctl_valid_unit_name(o->args[i]))
-			return usage_error("'%s' is not a unit name (1 to 64 of A-Z a-z 0-9 _ . @ -)",
-					   o->args[i]);
+			return usage_error(
+			    "'%s' is not a unit name (1 to 64 of A-Z a-z 0-9 _ . @ -)", o->args[i]);
 	return 0;
 }
 
@@ -383,8 +385,10 @@ static int receive(const struct conn *x, json_t **obj)
 /* Connect, send the command's request, check the reply. 0 with *reply, or an exit status. */
 static int call(struct conn *x, json_t **reply)
 {
-	struct sup_request req = {.cmd = x->cmd->proto, .wait = !x->o->no_wait,
-				  .lines = x->o->lines, .follow = x->o->follow};
+	struct sup_request req = {.cmd = x->cmd->proto,
+				  .wait = !x->o->no_wait,
+				  .lines = x->o->lines,
+				  .follow = x->o->follow};
 	struct sup_error *err = NULL;
 	json_t *obj;
 	int r;

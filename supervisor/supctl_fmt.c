@@ -93,8 +93,8 @@ const char *supctl_fmt_time(double ts, char *buf, size_t n)
 	if (off == 0)
 		snprintf(buf, n, "%s.%03dZ", date, ms);
 	else
-		snprintf(buf, n, "%s.%03d%c%02ld:%02ld", date, ms, off < 0 ? '-' : '+', labs(off) / 60,
-			 labs(off) % 60);
+		snprintf(buf, n, "%s.%03d%c%02ld:%02ld", date, ms, off < 0 ? '-' : '+',
+			 labs(off) / 60, labs(off) % 60);
 	return buf;
 }
 
@@ -108,11 +108,20 @@ bool supctl_valid_unit_name(const char *s)
 
 /* --- the status table */
 
-enum col { COL_UNIT, COL_STATE, COL_PID, COL_UPTIME, COL_RESTARTS, COL_CPU, COL_MEMORY, COL_EXIT,
-	   NCOLS };
+enum col {
+	COL_UNIT,
+	COL_STATE,
+	COL_PID,
+	COL_UPTIME,
+	COL_RESTARTS,
+	COL_CPU,
+	COL_MEMORY,
+	COL_EXIT,
+	NCOLS
+};
 
-static const char *const headers[NCOLS] = {"UNIT", "STATE",  "PID",    "UPTIME",
-					   "RESTARTS", "CPU", "MEMORY", "LAST EXIT"};
+static const char *const headers[NCOLS] = {"UNIT",     "STATE", "PID",	  "UPTIME",
+					   "RESTARTS", "CPU",	"MEMORY", "LAST EXIT"};
 
 #define CELL_MAX 72 /* a unit name is at most 64 */
 
@@ -130,9 +139,8 @@ static const struct {
 	const char *state;
 	const char *color;
 } state_colors[] = {
-	{"running", GREEN},      {"exited", GREEN},    {"failed", RED},
-	{"bad-unit", RED},       {"starting", YELLOW}, {"stopping", YELLOW},
-	{"restarting", YELLOW}, {"unhealthy", YELLOW},
+    {"running", GREEN},	  {"exited", GREEN},	{"failed", RED},	{"bad-unit", RED},
+    {"starting", YELLOW}, {"stopping", YELLOW}, {"restarting", YELLOW}, {"unhealthy", YELLOW},
 };
 
 static const char *state_color(const char *state)
@@ -175,9 +183,8 @@ static void fill_row(struct row *r, const json_t *u)
 	r->color = state ? state_color(state) : NULL;
 	snprintf(buf, sizeof(buf), "%" PRId64, pid);
 	set_cell(r->cell[COL_PID], pid > 0 ? buf : "-");
-	set_cell(r->cell[COL_UPTIME], pid > 0 ? supctl_fmt_duration(up > 0 ? (uint64_t)up : 0, buf,
-								    sizeof(buf))
-					      : "-");
+	set_cell(r->cell[COL_UPTIME],
+		 pid > 0 ? supctl_fmt_duration(up > 0 ? (uint64_t)up : 0, buf, sizeof(buf)) : "-");
 	snprintf(buf, sizeof(buf), "%" PRId64, number_or(u, "restarts", 0));
 	set_cell(r->cell[COL_RESTARTS], buf);
 	set_cell(r->cell[COL_CPU],
@@ -218,7 +225,8 @@ static void print_errors(FILE *out, const json_t *units)
 		const char *error = json_string_value(json_object_get(u, "error"));
 		char name[CELL_MAX];
 
-		if (!state || !error || (strcmp(state, "failed") != 0 && strcmp(state, "bad-unit") != 0))
+		if (!state || !error ||
+		    (strcmp(state, "failed") != 0 && strcmp(state, "bad-unit") != 0))
 			continue;
 		if (first)
 			fputc('\n', out);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,6 +206,18 @@ static int setup_signals(struct sup_error **err)
 	return 0;
 }
 
+/* Room for many control clients and capture pipes; units get the limit back (spawn.c). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		supd->nofile_soft = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int setup(struct sup_error **err)
 {
 	struct sup_error *cerr = NULL;
@@ -213,6 +226,7 @@ static int setup(struct sup_error **err)
 		sup_err(NULL, "%s", cerr->msg); /* defaults stand in */
 		sup_error_free(cerr);
 	}
+	raise_nofile();
 	if (mkdir(supd->conf.run_dir, 0755) < 0 && errno != EEXIST)
 		return sup_error_set(err, errno, "create run directory %s", supd->conf.run_dir);
 	if (!supd->is_pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

@@ -128,7 +128,8 @@ struct supd {
 	ev_io control_io;
 	struct list clients;
 	size_t n_clients;
-	char *load_error; /* the units directory could not be read */
+	char *load_error;	   /* the units directory could not be read */
+	unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit supd started with (0: unchanged) */
 };
 
 extern struct supd *supd;

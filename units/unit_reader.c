@@ -11,7 +11,8 @@
  *  - joins systemd-style continuations (an odd number of trailing '\'), skipping comment
  *    lines inside them, and strips indentation, so an indented line is a line of its own;
  *  - reports, with their line, what inih rejects without saying where: no '=', a section
- *    header without ']', a NUL byte; inih then gets an empty line;
+ *    header without ']', a NUL byte; inih then gets an empty line. inih would also take
+ *    "Key: value" (':' as separator), which is reported here as a missing '=';
  *  - handles section headers itself and gives inih the canonical "[Unit]" or "[Service]";
  *    keys under an unknown section are skipped (the header was reported);
  *  - dispatches a line too long for inih's buffer itself, split by the same rules.

@@ -78,7 +78,11 @@ struct sup_request {
 	bool follow; /* default false */
 };
 
-/* Parse and validate a request payload. On failure *code is SUP_EXIT_USAGE and *err says why. */
+/*
+ * Parse and validate a request payload. On failure *code is SUP_EXIT_USAGE and *err says why;
+ * returns -2 if the payload is not even a JSON object (the server then closes the connection),
+ * -1 for an object that is not a valid request (the connection stays usable).
+ */
 int sup_request_parse(const char *payload, size_t len, struct sup_request *req, int *code,
 		      struct sup_error **err);
 void sup_request_free(struct sup_request *req);

@@ -23,7 +23,8 @@ struct spawn_request {
 	int stdin_fd;		      /* -1 = /dev/null */
 	int stdout_fd;		      /* -1 = /dev/null, -2 = inherit supd's */
 	int stderr_fd;
-	bool new_session; /* setsid(): the unit gets its own process group */
+	bool new_session;	   /* setsid(): the unit gets its own process group */
+	unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit to restore; 0 = keep */
 };
 
 #define SPAWN_MSG_MAX 512

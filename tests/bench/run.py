@@ -26,11 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 KILLS = int(os.environ.get("BENCH_KILLS", "30"))       # kills per supervisor (restart latency)
-GAP_MS = 1200                                          # >1 s since the last start: runsv/s6 throttle
+GAP_MS = 1500                                          # >1 s since the last start: runsv/s6 throttle
 SERVICES = int(os.environ.get("BENCH_SERVICES", "100"))
 IDLE_S = float(os.environ.get("BENCH_IDLE_S", "10"))
 ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))
-ORPHAN_RUNS = int(os.environ.get("BENCH_ORPHAN_RUNS", "5"))
+ORPHAN_RUNS = int(os.environ.get("BENCH_ORPHAN_RUNS", "7"))
 
 UNSHARE = ["unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc"]
 
@@ -257,7 +257,7 @@ def bench_restart(tmp):
         d = os.path.join(base, "sup"); os.makedirs(d)
         p = svc_copy(d)
         trees.append(sup_tree("sup", d, [("svc", p, [])],
-                              "Restart=always\nRestartSec=0\nStartLimitBurst=100000\n"))
+                              "Restart=always\nRestartSec=0\nStartLimitBurst=0\n"))
         targets.append(("sup", p))
     for kind in ("s6", "runit"):
         d = os.path.join(base, kind); os.makedirs(d)
@@ -307,6 +307,7 @@ def bench_restart(tmp):
             st = subprocess.run([SUPCTL, "--socket", os.path.join(trees[0].dir, "run", "supd.sock"),
                                  "status", "svc"], capture_output=True, text=True, timeout=10)
             res["sup_status"] = (st.stdout + st.stderr).strip()
+            note("  supctl status svc after the kills:\n    " + res["sup_status"].replace("\n", "\n    "))
     finally:
         for t in trees:
             ok = t.stop(gentle=t.name == "sup")

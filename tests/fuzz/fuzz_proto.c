@@ -70,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		seed = seed * 1103515245u + 12345u;
 		chunk = 1 + (seed >> 16) % 97;
 		chunk = chunk < size - off ? chunk : size - off;
-		ret = sup_frame_feed(&r, (const char *)data + off, chunk, &used, &payload, &len, &err);
+		ret = sup_frame_feed(&r, (const char *)data + off, chunk, &used, &payload, &len,
+				     &err);
 		if (used > chunk)
 			abort();
 		off += used;

@@ -39,7 +39,7 @@ START_TEST(test_cmd_names)
 	}
 	ck_assert_str_eq(sup_cmd_name(SUP_CMD_LOGS), "logs");
 	ck_assert_str_eq(sup_cmd_name(SUP_CMD__MAX), "unknown");
-	ck_assert_str_eq(sup_cmd_name((enum sup_cmd)-1), "unknown");
+	ck_assert_str_eq(sup_cmd_name((enum sup_cmd) - 1), "unknown");
 	ck_assert_int_eq(sup_cmd_from_name("frobnicate", &c), -1);
 	ck_assert_int_eq(sup_cmd_from_name("", &c), -1);
 	ck_assert_int_eq(sup_cmd_from_name("STATUS", &c), -1);
@@ -174,7 +174,8 @@ START_TEST(test_reader_oversized)
 
 	/* 4 GiB: no allocation is attempted */
 	sup_frame_reader_init(&r, SUP_PROTO_MAX_REQUEST);
-	ck_assert_int_eq(sup_frame_feed(&r, "\xff\xff\xff\xff", 4, &used, &payload, &len, &err), -1);
+	ck_assert_int_eq(sup_frame_feed(&r, "\xff\xff\xff\xff", 4, &used, &payload, &len, &err),
+			 -1);
 	sup_error_clear(&err);
 	sup_frame_reader_free(&r);
 	/* a max above the protocol's is clamped */
@@ -334,9 +335,9 @@ START_TEST(test_request_all_fields)
 	ck_assert(req.follow);
 	ck_assert(!req.wait);
 	sup_request_free(&req);
-	ck_assert_int_eq(parse("{\"cmd\":\"stop\",\"units\":[\"a\",\"b\",\"a\"],\"v\":1}", &req,
-			       &code, &err),
-			 0);
+	ck_assert_int_eq(
+	    parse("{\"cmd\":\"stop\",\"units\":[\"a\",\"b\",\"a\"],\"v\":1}", &req, &code, &err),
+	    0);
 	ck_assert_uint_eq(req.units.n, 3);
 	ck_assert_str_eq(req.units.v[2], "a");
 	sup_request_free(&req);
@@ -350,11 +351,11 @@ START_TEST(test_request_units_per_command)
 		const char *cmd;
 		bool none, one, two;
 	} t[] = {
-		{"status", true, true, true},    {"start", false, true, true},
-		{"stop", false, true, true},     {"restart", false, true, true},
-		{"reset", false, true, true},    {"reload", true, false, false},
-		{"logs", false, true, false},    {"version", true, false, false},
-		{"poweroff", true, false, false}, {"reboot", true, false, false},
+	    {"status", true, true, true},     {"start", false, true, true},
+	    {"stop", false, true, true},      {"restart", false, true, true},
+	    {"reset", false, true, true},     {"reload", true, false, false},
+	    {"logs", false, true, false},     {"version", true, false, false},
+	    {"poweroff", true, false, false}, {"reboot", true, false, false},
 	};
 	static const char *const units[] = {"", ",\"units\":[]", ",\"units\":[\"a\"]",
 					    ",\"units\":[\"a\",\"b\"]"};
@@ -367,7 +368,8 @@ START_TEST(test_request_units_per_command)
 			char json[128];
 			int code = 0, r;
 
-			snprintf(json, sizeof(json), "{\"v\":1,\"cmd\":\"%s\"%s}", t[i].cmd, units[u]);
+			snprintf(json, sizeof(json), "{\"v\":1,\"cmd\":\"%s\"%s}", t[i].cmd,
+				 units[u]);
 			r = parse(json, &req, &code, &err);
 			ck_assert_msg(want ? r == 0 : r == -1, "%s: got %d", json, r);
 			if (r == 0) {
@@ -388,44 +390,52 @@ START_TEST(test_request_invalid)
 	static const struct {
 		const char *json, *needle;
 	} t[] = {
-		{"{}", "missing \"v\""},
-		{"{\"cmd\":\"status\"}", "missing \"v\""},
-		{"{\"v\":\"1\",\"cmd\":\"status\"}", "\"v\" must be an integer, not a string"},
-		{"{\"v\":1.0,\"cmd\":\"status\"}", "\"v\" must be an integer, not a number"},
-		{"{\"v\":null,\"cmd\":\"status\"}", "not null"},
-		{"{\"v\":2,\"cmd\":\"status\"}", "protocol version 2 is not supported"},
-		{"{\"v\":0,\"cmd\":\"status\"}", "protocol version 0"},
-		{"{\"v\":1}", "missing \"cmd\""},
-		{"{\"v\":1,\"cmd\":42}", "\"cmd\" must be a string, not an integer"},
-		{"{\"v\":1,\"cmd\":[\"status\"]}", "not an array"},
-		{"{\"v\":1,\"cmd\":\"frobnicate\"}", "unknown command \"frobnicate\""},
-		{"{\"v\":1,\"cmd\":\"\"}", "unknown command"},
-		{"{\"v\":1,\"cmd\":\"st\\u0001atus\"}", "unknown command \"st?atus\""},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":\"svc\"}", "\"units\" must be an array"},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":{}}", "not an object"},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[1,2]}", "\"units\"[0] must be a string"},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"a\",null]}", "\"units\"[1] must be a string"},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"../../etc\"]}", "invalid unit name \"../../etc\""},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"\"]}", "invalid unit name \"\""},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"a b\"]}", "invalid unit name"},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"caf\\u00e9\"]}", "invalid unit name \"caf??\""},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"a\\nb\"]}", "invalid unit name \"a?b\""},
-		{"{\"v\":1,\"cmd\":\"status\",\"units\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]}",
-		 "invalid unit name \"aaaa"},
-		{"{\"v\":1,\"cmd\":\"stop\",\"units\":[\"svc\"],\"wait\":\"yes\"}",
-		 "\"wait\" must be true or false, not a string"},
-		{"{\"v\":1,\"cmd\":\"stop\",\"units\":[\"svc\"],\"wait\":1}", "\"wait\" must be true or false"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":\"ten\"}",
-		 "\"lines\" must be an integer, not a string"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":1.5}", "\"lines\" must be an integer"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":-1}", "not -1"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":4294967296}", "not 4294967296"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"follow\":1}",
-		 "\"follow\" must be true or false, not an integer"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"follow\":null}", "\"follow\""},
-		{"{\"v\":1,\"cmd\":\"stop\"}", "stop needs at least one unit"},
-		{"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\",\"svc\"]}", "logs takes exactly one unit (got 2)"},
-		{"{\"v\":1,\"cmd\":\"reload\",\"units\":[\"svc\"]}", "reload takes no units"},
+	    {"{}", "missing \"v\""},
+	    {"{\"cmd\":\"status\"}", "missing \"v\""},
+	    {"{\"v\":\"1\",\"cmd\":\"status\"}", "\"v\" must be an integer, not a string"},
+	    {"{\"v\":1.0,\"cmd\":\"status\"}", "\"v\" must be an integer, not a number"},
+	    {"{\"v\":null,\"cmd\":\"status\"}", "not null"},
+	    {"{\"v\":2,\"cmd\":\"status\"}", "protocol version 2 is not supported"},
+	    {"{\"v\":0,\"cmd\":\"status\"}", "protocol version 0"},
+	    {"{\"v\":1}", "missing \"cmd\""},
+	    {"{\"v\":1,\"cmd\":42}", "\"cmd\" must be a string, not an integer"},
+	    {"{\"v\":1,\"cmd\":[\"status\"]}", "not an array"},
+	    {"{\"v\":1,\"cmd\":\"frobnicate\"}", "unknown command \"frobnicate\""},
+	    {"{\"v\":1,\"cmd\":\"\"}", "unknown command"},
+	    {"{\"v\":1,\"cmd\":\"st\\u0001atus\"}", "unknown command \"st?atus\""},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":\"svc\"}", "\"units\" must be an array"},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":{}}", "not an object"},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[1,2]}", "\"units\"[0] must be a string"},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[\"a\",null]}",
+	     "\"units\"[1] must be a string"},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[\"../../etc\"]}",
+	     "invalid unit name \"../../etc\""},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[\"\"]}", "invalid unit name \"\""},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[\"a b\"]}", "invalid unit name"},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[\"caf\\u00e9\"]}",
+	     "invalid unit name \"caf??\""},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":[\"a\\nb\"]}", "invalid unit name \"a?b\""},
+	    {"{\"v\":1,\"cmd\":\"status\",\"units\":["
+	     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]}",
+	     "invalid unit name \"aaaa"},
+	    {"{\"v\":1,\"cmd\":\"stop\",\"units\":[\"svc\"],\"wait\":\"yes\"}",
+	     "\"wait\" must be true or false, not a string"},
+	    {"{\"v\":1,\"cmd\":\"stop\",\"units\":[\"svc\"],\"wait\":1}",
+	     "\"wait\" must be true or false"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":\"ten\"}",
+	     "\"lines\" must be an integer, not a string"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":1.5}",
+	     "\"lines\" must be an integer"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":-1}", "not -1"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"lines\":4294967296}",
+	     "not 4294967296"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"follow\":1}",
+	     "\"follow\" must be true or false, not an integer"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"follow\":null}", "\"follow\""},
+	    {"{\"v\":1,\"cmd\":\"stop\"}", "stop needs at least one unit"},
+	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\",\"svc\"]}",
+	     "logs takes exactly one unit (got 2)"},
+	    {"{\"v\":1,\"cmd\":\"reload\",\"units\":[\"svc\"]}", "reload takes no units"},
 	};
 
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(t); i++) {
@@ -453,18 +463,18 @@ START_TEST(test_request_not_an_object)
 		const char *needle;
 	} t[] = {
 #define L(s) s, sizeof(s) - 1
-		{L("[1, 2, 3]"), "not an array"},
-		{L("\"status\""), "not a string"},
-		{L("42"), "not an integer"},
-		{L("null"), "not null"},
-		{L("true"), "not a boolean"},
-		{L("{\"v\": 1, \"cmd\": \"status\""), "not valid JSON"},
-		{L("not json at all"), "not valid JSON"},
-		{L("{\"v\":1,\"cmd\":\"status\"}\0garbage"), "not valid JSON"},
-		{L("{\"v\":1,\"cmd\":\"st\\u0000atus\"}"), "not valid JSON"},
-		{L("{\"v\":1,\"v\":1,\"cmd\":\"status\"}"), "duplicate"},
-		{L("\xff\xfe{}"), "not valid JSON"},
-		{L(""), "not valid JSON"},
+	    {L("[1, 2, 3]"), "not an array"},
+	    {L("\"status\""), "not a string"},
+	    {L("42"), "not an integer"},
+	    {L("null"), "not null"},
+	    {L("true"), "not a boolean"},
+	    {L("{\"v\": 1, \"cmd\": \"status\""), "not valid JSON"},
+	    {L("not json at all"), "not valid JSON"},
+	    {L("{\"v\":1,\"cmd\":\"status\"}\0garbage"), "not valid JSON"},
+	    {L("{\"v\":1,\"cmd\":\"st\\u0000atus\"}"), "not valid JSON"},
+	    {L("{\"v\":1,\"v\":1,\"cmd\":\"status\"}"), "duplicate"},
+	    {L("\xff\xfe{}"), "not valid JSON"},
+	    {L(""), "not valid JSON"},
 #undef L
 	};
 
@@ -475,8 +485,8 @@ START_TEST(test_request_not_an_object)
 
 		ck_assert_int_eq(sup_request_parse(t[i].json, t[i].len, &req, &code, &err), -2);
 		ck_assert_int_eq(code, SUP_EXIT_USAGE);
-		ck_assert_msg(strstr(err->msg, t[i].needle), "%zu: \"%s\" lacks \"%s\"", i, err->msg,
-			      t[i].needle);
+		ck_assert_msg(strstr(err->msg, t[i].needle), "%zu: \"%s\" lacks \"%s\"", i,
+			      err->msg, t[i].needle);
 		sup_error_free(err);
 	}
 }
@@ -485,7 +495,8 @@ END_TEST
 START_TEST(test_request_to_json_round_trip)
 {
 	for (int c = 0; c < SUP_CMD__MAX; c++) {
-		struct sup_request req = {.cmd = c, .wait = false, .lines = 7, .follow = true}, back;
+		struct sup_request req = {.cmd = c, .wait = false, .lines = 7, .follow = true},
+				   back;
 		struct sup_error *err = NULL;
 		json_t *j;
 		char *s;
@@ -582,15 +593,16 @@ static int drain(int fd, struct sup_frame_reader *r, int *next)
 			char *payload;
 			uint32_t len;
 			size_t used;
-			int ret = sup_frame_feed(r, buf + off, (size_t)n - off, &used, &payload, &len,
-						 NULL);
+			int ret = sup_frame_feed(r, buf + off, (size_t)n - off, &used, &payload,
+						 &len, NULL);
 
 			ck_assert_int_ge(ret, 0);
 			off += used;
 			if (ret == 1) {
 				json_t *o = json_loads(payload, 0, NULL);
 
-				ck_assert_int_eq(json_integer_value(json_object_get(o, "i")), *next);
+				ck_assert_int_eq(json_integer_value(json_object_get(o, "i")),
+						 *next);
 				(*next)++;
 				frames++;
 				json_decref(o);
@@ -688,7 +700,7 @@ START_TEST(test_outq_errors)
 	char buf[64];
 
 	socketpair_nb(sv);
-	sup_outq_init(&q, 0); /* no cap */
+	sup_outq_init(&q, 0);				    /* no cap */
 	ck_assert_int_eq(sup_outq_push(&q, arr, &err), -1); /* not an object */
 	sup_error_clear(&err);
 	ck_assert(sup_outq_empty(&q));
@@ -729,7 +741,8 @@ START_TEST(test_send_recv_round_trip)
 	ck_assert_int_eq(sup_recv_frame(sv[1], &back, &err), 1);
 	ck_assert(json_equal(o, back));
 	/* log text may carry NUL bytes */
-	ck_assert_uint_eq(json_string_length(json_object_get(json_object_get(back, "data"), "text")), 3);
+	ck_assert_uint_eq(
+	    json_string_length(json_object_get(json_object_get(back, "data"), "text")), 3);
 	json_decref(back);
 	ck_assert_int_eq(sup_recv_frame(sv[1], &back, &err), 1);
 	json_decref(back);
@@ -789,12 +802,12 @@ START_TEST(test_recv_errors)
 		size_t n;
 		const char *needle;
 	} t[] = {
-		{"\0\0", 2, "inside a header"},
-		{"\0\0\0\0", 4, "bad length 0"},
-		{"\xff\xff\xff\xff", 4, "bad length 4294967295"},
-		{"\0\0\0\x0a{\"a\":", 9, "after 5 of 10 bytes"},
-		{"\0\0\0\x03[1]", 7, "not a JSON object"},
-		{"\0\0\0\x03{{}", 7, "not valid JSON"},
+	    {"\0\0", 2, "inside a header"},
+	    {"\0\0\0\0", 4, "bad length 0"},
+	    {"\xff\xff\xff\xff", 4, "bad length 4294967295"},
+	    {"\0\0\0\x0a{\"a\":", 9, "after 5 of 10 bytes"},
+	    {"\0\0\0\x03[1]", 7, "not a JSON object"},
+	    {"\0\0\0\x03{{}", 7, "not valid JSON"},
 	};
 
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(t); i++) {
@@ -834,9 +847,9 @@ START_TEST(test_fmt_duration)
 		uint64_t secs;
 		const char *want;
 	} t[] = {
-		{0, "0s"},          {45, "45s"},         {59, "59s"},          {60, "1m00s"},
-		{192, "3m12s"},     {3599, "59m59s"},    {3600, "1h00m"},      {7380, "2h03m"},
-		{86399, "23h59m"},  {86400, "1d00h"},    {352800, "4d02h"},    {8640000, "100d00h"},
+	    {0, "0s"},	       {45, "45s"},	 {59, "59s"},	    {60, "1m00s"},
+	    {192, "3m12s"},    {3599, "59m59s"}, {3600, "1h00m"},   {7380, "2h03m"},
+	    {86399, "23h59m"}, {86400, "1d00h"}, {352800, "4d02h"}, {8640000, "100d00h"},
 	};
 	char buf[32];
 
@@ -872,7 +885,8 @@ END_TEST
 
 START_TEST(test_fmt_exit_time_names)
 {
-	json_t *code = json_pack("{s:i}", "code", 1), *sig = json_pack("{s:s}", "signal", "SIGKILL");
+	json_t *code = json_pack("{s:i}", "code", 1),
+	       *sig = json_pack("{s:s}", "signal", "SIGKILL");
 	char buf[64];
 
 	ck_assert_str_eq(supctl_fmt_exit(code, buf, sizeof(buf)), "code 1");
@@ -897,8 +911,10 @@ START_TEST(test_fmt_exit_time_names)
 	ck_assert(!supctl_valid_unit_name(""));
 	ck_assert(!supctl_valid_unit_name("bad/name"));
 	ck_assert(!supctl_valid_unit_name("a b"));
-	ck_assert(supctl_valid_unit_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-	ck_assert(!supctl_valid_unit_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	ck_assert(supctl_valid_unit_name(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	ck_assert(!supctl_valid_unit_name(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 END_TEST
 
@@ -917,15 +933,15 @@ static char *print_status(const char *json, bool color)
 }
 
 static const char status_json[] =
-	"[{\"name\":\"web\",\"state\":\"running\",\"pid\":1234,\"restarts\":2,\"uptime_s\":192,"
-	"\"last_exit\":{\"code\":1},\"cpu_usage_usec\":1250000,\"memory_current_bytes\":12897484,"
-	"\"error\":null,\"description\":\"ignored\",\"health\":\"healthy\"},"
-	"{\"name\":\"database-primary\",\"state\":\"bad-unit\",\"pid\":0,\"restarts\":0,"
-	"\"uptime_s\":0,\"last_exit\":null,\"cpu_usage_usec\":null,\"memory_current_bytes\":null,"
-	"\"error\":\"/etc/sup/units/database-primary.unit:3: Restart: bad\"},"
-	"{\"name\":\"job\",\"state\":\"failed\",\"pid\":0,\"restarts\":5,\"last_exit\":"
-	"{\"signal\":\"SIGKILL\"},\"error\":\"start limit hit\"},"
-	"{\"name\":\"idle\",\"state\":\"inactive\",\"pid\":0,\"restarts\":0,\"error\":\"stale\"}]";
+    "[{\"name\":\"web\",\"state\":\"running\",\"pid\":1234,\"restarts\":2,\"uptime_s\":192,"
+    "\"last_exit\":{\"code\":1},\"cpu_usage_usec\":1250000,\"memory_current_bytes\":12897484,"
+    "\"error\":null,\"description\":\"ignored\",\"health\":\"healthy\"},"
+    "{\"name\":\"database-primary\",\"state\":\"bad-unit\",\"pid\":0,\"restarts\":0,"
+    "\"uptime_s\":0,\"last_exit\":null,\"cpu_usage_usec\":null,\"memory_current_bytes\":null,"
+    "\"error\":\"/etc/sup/units/database-primary.unit:3: Restart: bad\"},"
+    "{\"name\":\"job\",\"state\":\"failed\",\"pid\":0,\"restarts\":5,\"last_exit\":"
+    "{\"signal\":\"SIGKILL\"},\"error\":\"start limit hit\"},"
+    "{\"name\":\"idle\",\"state\":\"inactive\",\"pid\":0,\"restarts\":0,\"error\":\"stale\"}]";
 
 START_TEST(test_status_table)
 {
