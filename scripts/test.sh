@@ -13,6 +13,16 @@ BUILD_DIR=$top/build "$top/scripts/build.sh"
 # the fuzz targets: their own clang build with sanitizers
 CC=clang BUILD_DIR=$top/build-fuzz BUILD_TYPE=Debug "$top/scripts/build.sh" -DSUP_FUZZ=ON
 status=0
-(cd "$top/build" && ctest --output-on-failure -j2 "$@") || status=1
-(cd "$top/build-fuzz" && ctest --output-on-failure -L fuzz "$@") || status=1
+log=$(mktemp)
+(cd "$top/build" && ctest --output-on-failure -j2 "$@") 2>&1 | tee "$log" || true
+(cd "$top/build-fuzz" && ctest --output-on-failure -L fuzz "$@") 2>&1 | tee -a "$log" || true
+# one closing line over both runs: "N passed, N failed"
+summary=$(awk '/tests passed, [0-9]+ tests? failed out of/ {
+	for (i = 1; i <= NF; i++) { if ($i == "failed") f += $(i - 1); if ($i == "of") n += $(i + 1) }
+} END { printf "%d %d", n - f, f }' "$log")
+rm -f "$log"
+passed=${summary% *}
+failed=${summary#* }
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] || status=1
+echo "tests: $passed passed, $failed failed"
 exit $status

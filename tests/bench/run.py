@@ -415,10 +415,11 @@ def bench_orphans(tmp):
                     res["problems"].append(f"{who} run {i}: {line}")
                     note(f"  {who} run {i}: {line}")
                     continue
-                n, total, fork, reap = line.split()
-                res[who].append((float(total), float(fork), float(reap)))
+                n, total, fork, reap, cpu = line.split()
+                res[who].append((float(total), float(fork), float(reap), float(cpu)))
                 note(f"  {who:4} run {i}: total {float(total):8.1f} ms  (forking {float(fork):7.1f}"
-                     f" ms, orphaning -> no zombie left {float(reap):7.1f} ms)")
+                     f" ms, orphaning -> no zombie left {float(reap):7.1f} ms)  "
+                     f"PID 1 CPU {float(cpu):6.1f} ms")
                 # the entrypoint case: PID 1 should now end by itself (tini always does)
                 try:
                     wait_for(t.exited, 10, what=f"{who} to exit after its service ended")
@@ -533,13 +534,14 @@ def table(machine_line, R, O, M):
                 return "no data"
             tot = statistics.median(x[0] for x in xs)
             reap = statistics.median(x[2] for x in xs)
+            cpu = statistics.median(x[3] for x in xs)
             txt = (f"{tot:.0f} ms (range {min(x[0] for x in xs):.0f}–{max(x[0] for x in xs):.0f}); "
-                   f"orphaning → none left {reap:.0f} ms")
+                   f"orphaning → none left {reap:.0f} ms; PID 1 CPU {cpu:.0f} ms")
             if len(xs) < ORPHAN_RUNS:
                 txt += f" ({ORPHAN_RUNS - len(xs)} of {ORPHAN_RUNS} runs failed)"
             return txt
         out.append(f"| reap {ORPHANS} orphans as PID 1: first fork → no zombie left, median of "
-                   f"{ORPHAN_RUNS} | {orph('sup')} | — | — | {orph('tini')} | (none set) | — |")
+                   f"{ORPHAN_RUNS} runs | {orph('sup')} | — | — | {orph('tini')} | (none set) | — |")
     return "\n".join(out)
 
 
