@@ -86,22 +86,38 @@ static const char *requirement_lost(const char *name, const struct unit *r, char
 	return NULL;
 }
 
-/* May a wanted unit start now? Sets u->dep_error when a requirement is lost. */
-static bool may_start(struct unit *u)
+/*
+ * The first requirement of u that is not up: NULL if all are. When one is lost for good,
+ * u->dep_error says why.
+ */
+static struct unit *requirement_not_up(struct unit *u, bool *lost)
 {
 	char buf[256];
 
+	*lost = false;
 	for (size_t i = 0; i < u->cfg->requires.n; i++) {
 		struct unit *r = sup_unit_find(u->cfg->requires.v[i]);
-		const char *lost = requirement_lost(u->cfg->requires.v[i], r, buf, sizeof(buf));
-		if (lost) {
+		const char *why = requirement_lost(u->cfg->requires.v[i], r, buf, sizeof(buf));
+
+		if (why) {
 			free(u->dep_error);
-			u->dep_error = strdup(lost);
-			return false;
+			u->dep_error = strdup(why);
+			*lost = true;
+			return r ? r : u;
 		}
 		if (!unit_is_up(r))
-			return false;
+			return r;
 	}
+	return NULL;
+}
+
+/* May a wanted unit start now? */
+static bool may_start(struct unit *u)
+{
+	bool lost;
+
+	if (requirement_not_up(u, &lost))
+		return false;
 	for (size_t i = 0; i < u->cfg->after.n; i++) {
 		struct unit *a = sup_unit_find(u->cfg->after.v[i]);
 		/* ordering only: wait while it is on its way up */
@@ -115,22 +131,17 @@ static bool may_start(struct unit *u)
 /* For a wanted, active unit: must it stop because a requirement went down? */
 static bool requirement_down(struct unit *u)
 {
-	char buf[256];
+	bool lost;
+	struct unit *r = requirement_not_up(u, &lost);
 
-	for (size_t i = 0; i < u->cfg->requires.n; i++) {
-		struct unit *r = sup_unit_find(u->cfg->requires.v[i]);
-		const char *lost = requirement_lost(u->cfg->requires.v[i], r, buf, sizeof(buf));
-		if (lost) {
-			free(u->dep_error);
-			u->dep_error = strdup(lost);
-			u->wanted = false;
-			sup_unit_note(u, "stopping: %s", lost);
-			return true;
-		}
-		if (!unit_is_up(r) && r->state != UNIT_STARTING) {
-			sup_unit_note(u, "stopping until required unit '%s' is back", r->name);
-			return true;
-		}
+	if (r && lost) {
+		u->wanted = false;
+		sup_unit_note(u, "stopping: %s", u->dep_error);
+		return true;
+	}
+	if (r && r->state != UNIT_STARTING) {
+		sup_unit_note(u, "stopping until required unit '%s' is back", r->name);
+		return true;
 	}
 	return false;
 }
