@@ -6,7 +6,9 @@ set -eu
 build="cmake make gcc pkg-config clang-format libev-dev libinih-dev libjansson-dev \
 libcurl4-openssl-dev libarchive-dev libssl-dev libmnl-dev libcap-dev libseccomp-dev"
 test="check libsubunit-dev python3 util-linux procps iproute2 busybox-static clang \
-libclang-rt-14-dev valgrind s6 runit tini"
+libclang-rt-14-dev valgrind s6 runit tini \
+qemu-system-x86 linux-image-amd64 cpio kmod xz-utils \
+prometheus"
 
 case "${1:-all}" in
 build) want=$build ;;

@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/sched.h>
+
 #include "sup/cleanup.h"
 #include "sup/spawn.h"
 #include "envfile.h"
@@ -129,11 +131,25 @@ static void setup_user(int fd, const struct spawn_request *req)
 	}
 }
 
+/* supd keeps itself out of the OOM killer's way (-1000); its services start from 0. */
+static void reset_oom_score(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "0", 1) < 0) {
+			/* not allowed (unprivileged supd): the inherited value stays */
+		}
+		close(fd);
+	}
+}
+
 static void __attribute__((noreturn)) child_main(int fd, const struct spawn_request *req)
 {
 	struct sup_error *err = NULL;
 
 	reset_signals();
+	reset_oom_score();
 	if (req->nofile_soft) {
 		struct rlimit rl;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -159,23 +175,91 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	child_fail(fd, errno, spawn_exec_exit_code(errno), "exec %s", req->argv[0]);
 }
 
+/* clone3 with CLONE_INTO_CGROUP: like fork, born in the cgroup. -1 with errno if refused. */
+static pid_t clone_into_cgroup(int cgroup_fd)
+{
+#if defined(SYS_clone3) && defined(CLONE_INTO_CGROUP)
+	struct clone_args args = {
+	    .flags = CLONE_INTO_CGROUP,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = (uint64_t)cgroup_fd,
+	};
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* In the child: wait until the parent has put us in the cgroup (an int: 0 or its errno). */
+static void wait_for_cgroup(int sync, int go)
+{
+	int e = EIO;
+	ssize_t n;
+
+	do
+		n = read(go, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(go);
+	if (n != (ssize_t)sizeof(e))
+		e = EIO;
+	if (e)
+		child_fail(sync, e, 126, "join the unit's cgroup");
+}
+
 pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_error **err)
 {
-	int p[2];
-	pid_t pid;
+	int p[2], go[2] = {-1, -1};
+	pid_t pid = -1;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return sup_error_set(err, errno, "create sync pipe");
-	pid = fork();
+	if (req->place && req->into_cgroup && req->cgroup_fd >= 0) {
+		pid = clone_into_cgroup(req->cgroup_fd);
+		if (pid == 0) {
+			close(p[0]);
+			child_main(p[1], req);
+		}
+	}
+	if (pid < 0 && req->place && pipe2(go, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return sup_error_set(err, e, "create cgroup pipe");
+	}
+	if (pid < 0)
+		pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
+		if (go[0] >= 0) {
+			close(go[0]);
+			close(go[1]);
+		}
 		return sup_error_set(err, e, "fork");
 	}
 	if (pid == 0) {
 		close(p[0]);
+		if (go[0] >= 0) {
+			close(go[1]);
+			wait_for_cgroup(p[1], go[0]);
+		}
 		child_main(p[1], req);
+	}
+	if (go[0] >= 0) {
+		struct sup_error *perr = NULL;
+		int e = 0;
+
+		close(go[0]);
+		if (req->place(pid, req->place_arg, &perr) < 0) {
+			e = perr && perr->errnum ? perr->errnum : EIO;
+			sup_error_free(perr);
+		}
+		if (write(go[1], &e, sizeof(e)) < 0) {
+			/* the child is gone already: its exit says so */
+		}
+		close(go[1]);
 	}
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);

@@ -78,11 +78,12 @@ json_t *sup_unit_status_json(struct unit *u)
 	    o, "uptime_s",
 	    json_integer(live ? (json_int_t)((now_mono() - u->start_mono) / USEC_PER_SEC) : 0));
 	json_object_set_new(o, "last_exit", last_exit_json(u));
-	json_object_set_new(o, "oom_kills", json_integer(0));
+	json_object_set_new(o, "oom_kills", json_integer((json_int_t)u->oom_kills));
 	json_object_set_new(o, "cpu_usage_usec", json_null());
 	json_object_set_new(o, "memory_current_bytes", json_null());
 	json_object_set_new(o, "pids_current", json_null());
-	if (live)
+	/* from the unit's cgroup (stats.c); without one, the main process from /proc */
+	if (!sup_stats_status(u, o) && live)
 		proc_stats(u->pid, o);
 	json_object_set_new(o, "error", u->error ? json_string(u->error) : json_null());
 	json_object_set_new(o, "description",
@@ -135,7 +136,11 @@ static json_t *cmd_status(struct client *c, struct sup_request *req)
 
 	if (!lookup_all(req, &reply))
 		return reply;
-	return sup_reply_ok(statuses(&req->units));
+	reply = sup_reply_ok(statuses(&req->units));
+	/* supd's own trouble (no units directory, nothing but bad units): beside the units */
+	if (reply && supd->load_error)
+		json_object_set_new(reply, "supd_error", json_string(supd->load_error));
+	return reply;
 }
 
 /* Park the client until its units settle (or reply now when asked not to wait). */
@@ -216,6 +221,8 @@ static json_t *cmd_reload(struct client *c, struct sup_request *req)
 		json_decref(changed);
 		return reply;
 	}
+	free(supd->load_error);
+	supd->load_error = NULL;
 	return sup_reply_ok(
 	    json_pack("{s:o, s:o, s:o}", "added", added, "removed", removed, "changed", changed));
 }
@@ -265,13 +272,27 @@ static json_t *cmd_power(struct client *c, struct sup_request *req)
 	return sup_reply_ok(NULL);
 }
 
+static json_t *cmd_stats(struct client *c, struct sup_request *req)
+{
+	json_t *reply = NULL;
+
+	if (!lookup_all(req, &reply))
+		return reply;
+	return sup_reply_ok(sup_stats_json(&req->units));
+}
+
+static json_t *cmd_metrics(struct client *c, struct sup_request *req)
+{
+	return sup_reply_ok(json_pack("{s:o}", "text", sup_metrics_text()));
+}
+
 typedef json_t *(*command_fn)(struct client *c, struct sup_request *req);
 
 static const command_fn handlers[SUP_CMD__MAX] = {
     [SUP_CMD_STATUS] = cmd_status, [SUP_CMD_START] = cmd_start,	    [SUP_CMD_STOP] = cmd_stop,
     [SUP_CMD_RESTART] = cmd_start, [SUP_CMD_RESET] = cmd_reset,	    [SUP_CMD_RELOAD] = cmd_reload,
     [SUP_CMD_LOGS] = cmd_logs,	   [SUP_CMD_VERSION] = cmd_version, [SUP_CMD_POWEROFF] = cmd_power,
-    [SUP_CMD_REBOOT] = cmd_power,
+    [SUP_CMD_REBOOT] = cmd_power,  [SUP_CMD_STATS] = cmd_stats,	    [SUP_CMD_METRICS] = cmd_metrics,
 };
 
 json_t *sup_command(struct client *c, struct sup_request *req)

@@ -1,6 +1,7 @@
 /*
  * supd.conf (optional, INI): [Control] Group=; [Log] BufferSize=, Directory=, MaxFileSize=,
- * MaxFiles=. A bad line is reported and skipped: supd never refuses to run over its config.
+ * MaxFiles=; [Machine] Hostname=. A bad line is reported and skipped: supd never refuses to run
+ * over its config.
  */
 #include <errno.h>
 #include <grp.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sup/cgroup.h"
 #include "sup/log.h"
 #include "supd.h"
 
@@ -56,6 +58,19 @@ static int handler(void *user, const char *section, const char *key, const char 
 		if (!*value || *end || k > 100)
 			goto bad;
 		c->log_file_keep = (unsigned)k;
+	} else if (!strcmp(section, "Cgroup") && !strcmp(key, "Mode")) {
+		enum cg_mode m;
+		if (cg_mode_parse(value, &m) < 0)
+			goto bad;
+		c->cgroup_mode = (int)m;
+	} else if (!strcmp(section, "Metrics") && !strcmp(key, "Listen")) {
+		free(c->metrics_listen);
+		c->metrics_listen = *value ? strdup(value) : NULL;
+	} else if (!strcmp(section, "Machine") && !strcmp(key, "Hostname")) {
+		if (!*value || strlen(value) > 64)
+			goto bad;
+		free(c->hostname);
+		c->hostname = strdup(value);
 	} else {
 		sup_err(NULL, "%s: [%s] %s=: unknown key; ignored", ctx->path, section, key);
 		ctx->errors++;

@@ -74,6 +74,7 @@ struct unit *sup_unit_new(const char *name, struct unit_config *cfg, const char 
 	u->spawn_fd = -1;
 	sup_unit_timers_init(u);
 	u->state = cfg ? UNIT_INACTIVE : UNIT_BAD;
+	u->state_mono = now_mono();
 	if (error) {
 		u->error = strdup(error);
 		sup_err(name, "bad unit: %s", error);
@@ -97,6 +98,7 @@ void sup_unit_free(struct unit *u)
 	sup_health_disarm(u);
 	sup_output_detach(u);
 	sup_spawn_sync_finish(u);
+	sup_cg_unit_free(u);
 	ev_timer_stop(supd->loop, &u->timer);
 	ev_timer_stop(supd->loop, &u->watchdog);
 	list_del(&u->link);
@@ -163,6 +165,14 @@ static void change_unit(struct unit *u, struct unit_entry *e)
 		n = add_entry(e);
 		if (n)
 			sup_unit_start(n, true, NULL);
+		return;
+	}
+	/* only [Resources] changed, and it runs: new limits in place, no restart */
+	if (!u->next_cfg && u->cg && u->pid && unit_config_equal_but_resources(u->cfg, e->config)) {
+		free_config(u->cfg);
+		u->cfg = sup_steal_ptr(e->config);
+		sup_info(u->name, "reload: new [Resources] limits applied without a restart");
+		sup_cg_apply(u);
 		return;
 	}
 	free_config(u->next_cfg);

@@ -88,6 +88,20 @@ int sup_output_pipe(struct unit *u, enum log_stream s, int *child_fd, struct sup
 	return 0;
 }
 
+/* Read what the pipes hold now (the writers are gone or going). */
+void sup_output_drain(struct unit *u)
+{
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < 16 && u->out[s]; i++) {
+			struct outpipe *p = u->out[s];
+			uint64_t before = logbuf_last_seq(u->log);
+
+			on_readable(supd->loop, &p->io, EV_READ);
+			if (u->out[s] == p && logbuf_last_seq(u->log) == before)
+				break; /* EAGAIN: nothing more for now */
+		}
+}
+
 /* Drop the previous run's pipes, keeping what is already in them. */
 void sup_output_detach(struct unit *u)
 {

@@ -41,6 +41,8 @@ static const struct {
     [SUP_CMD_VERSION] = {"version", false, UNITS_NONE},
     [SUP_CMD_POWEROFF] = {"poweroff", true, UNITS_NONE},
     [SUP_CMD_REBOOT] = {"reboot", true, UNITS_NONE},
+    [SUP_CMD_STATS] = {"stats", false, UNITS_ANY},
+    [SUP_CMD_METRICS] = {"metrics", false, UNITS_NONE},
 };
 
 const char *sup_cmd_name(enum sup_cmd c)

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "sup/log.h"
+#include "machine.h"
 #include "supd.h"
 
 void sup_reap(void)
@@ -18,6 +19,7 @@ void sup_reap(void)
 		if (pid <= 0) {
 			if (pid < 0 && errno == EINTR)
 				continue;
+			sup_cg_reaped(); /* a unit's cgroup may have emptied */
 			return; /* 0: none left to collect now; ECHILD: no children at all */
 		}
 		u = sup_unit_by_pid(pid);
@@ -25,7 +27,7 @@ void sup_reap(void)
 			sup_unit_exited(u, status);
 			continue;
 		}
-		if (sup_health_reaped(pid, status))
+		if (sup_health_reaped(pid, status) || machine_reaped(pid, status))
 			continue;
 		sup_debug(NULL, "reaped orphan %d", (int)pid);
 	}

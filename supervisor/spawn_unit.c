@@ -147,6 +147,10 @@ int sup_spawn_unit(struct unit *u, struct sup_error **err)
 	req.envp = env.v;
 	req.stdout_fd = out;
 	req.stderr_fd = errfd;
+	if (sup_cg_prepare(u, &req, err) < 0) {
+		strv_free(&env);
+		return -1;
+	}
 	pid = spawn_process(&req, &sync_fd, err);
 	strv_free(&env);
 	if (pid < 0)
@@ -182,6 +186,7 @@ pid_t sup_spawn_health(struct unit *u, struct sup_error **err)
 		return sup_error_set(err, ENOMEM, "build environment");
 	}
 	req.envp = env.v;
+	sup_cg_join(u, &req); /* HealthCmd= runs in the unit's cgroup */
 	pid = spawn_process(&req, &sync_fd, err);
 	strv_free(&env);
 	if (pid > 0)

@@ -108,6 +108,23 @@ static bool settles_job(const struct unit *u)
 	}
 }
 
+/* ExitWithUnit=: the unit has ended and nothing will start it again by itself. */
+static bool ends_for_good(const struct unit *u, enum unit_state old)
+{
+	if (!u->cfg || !u->cfg->exit_with_unit || supd->shutting_down)
+		return false;
+	return u->state == UNIT_EXITED || u->state == UNIT_FAILED ||
+	       (u->state == UNIT_INACTIVE && old != UNIT_STARTING);
+}
+
+/* supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. */
+static int exit_with_status(const struct unit *u)
+{
+	if (u->last_exit.valid)
+		return policy_exit_status(u->last_exit.signaled, u->last_exit.code);
+	return u->state == UNIT_FAILED ? 1 : 0;
+}
+
 void unit_set_state(struct unit *u, enum unit_state s)
 {
 	enum unit_state old = u->state;
@@ -130,6 +147,8 @@ void unit_set_state(struct unit *u, enum unit_state s)
 	}
 	if (u->job_pending && settles_job(u))
 		u->job_pending = false;
+	if (old != s && ends_for_good(u, old))
+		sup_shutdown(exit_with_status(u));
 	arm_state_timer(u);
 	sup_control_state_changed(u);
 	sup_schedule();
@@ -144,9 +163,9 @@ bool unit_is_up(const struct unit *u)
 
 bool unit_is_down(const struct unit *u)
 {
-	return u->pid == 0 && u->state != UNIT_STARTING && u->state != UNIT_RUNNING &&
-	       u->state != UNIT_STOPPING && u->state != UNIT_UNHEALTHY &&
-	       u->state != UNIT_RESTARTING;
+	return u->pid == 0 && !u->draining && u->state != UNIT_STARTING &&
+	       u->state != UNIT_RUNNING && u->state != UNIT_STOPPING &&
+	       u->state != UNIT_UNHEALTHY && u->state != UNIT_RESTARTING;
 }
 
 /* Spawn now. Called by the scheduler once dependencies allow it, and on restart. */
@@ -178,7 +197,6 @@ void sup_unit_spawn(struct unit *u)
 	u->spawn_failed = false;
 	free(u->status_text);
 	u->status_text = NULL;
-	u->last_exit.valid = false;
 	if (sup_spawn_unit(u, &err) < 0) {
 		sup_unit_note(u, "cannot start: %s", err->msg);
 		set_error(u, "%s", err->msg);
@@ -215,6 +233,9 @@ void sup_unit_spawn_failed(struct unit *u, const char *msg)
 /* Signal the unit's process group (and the main pid, in case it left the group). */
 static void kill_unit(struct unit *u, int sig)
 {
+	/* with a cgroup: every process of the unit, whatever its process group */
+	if (sup_cg_signal(u, sig))
+		return; /* the main process is in it too: each gets the signal once */
 	if (u->pgid > 0 && kill(-u->pgid, sig) < 0 && errno != ESRCH)
 		sup_warn(u->name, "kill process group %d: %s", (int)u->pgid, strerror(errno));
 	/* once only: the main process is normally the group's leader */
@@ -363,24 +384,38 @@ static void ended(struct unit *u, enum exit_kind kind, const char *what)
 	} else {
 		unit_set_state(u, UNIT_EXITED);
 	}
-	if (u->cfg->exit_with_unit)
-		sup_shutdown(policy_exit_status(u->last_exit.signaled, u->last_exit.code));
 }
 
 void sup_unit_exited(struct unit *u, int wstatus)
 {
-	enum exit_kind kind = classify(wstatus);
-	char what[96];
-
 	u->pid = 0;
 	u->last_exit.valid = true;
 	u->last_exit.signaled = !WIFEXITED(wstatus);
 	u->last_exit.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
 	sup_spawn_sync_finish(u);
-	/* Nothing of a run outlives its main process. */
-	if (u->pgid > 0)
+	u->exit_wstatus = wstatus;
+	/* Nothing of a run outlives its main process: with a cgroup, the unit is down only
+	 * once the cgroup is empty (sup_unit_exit_finish() is called then). */
+	if (sup_cg_drain(u))
+		return;
+	if (!u->cg && u->pgid > 0)
 		kill(-u->pgid, SIGKILL);
+	sup_unit_exit_finish(u);
+}
+
+void sup_unit_exit_finish(struct unit *u)
+{
+	int wstatus = u->exit_wstatus;
+	enum exit_kind kind = classify(wstatus);
+	char what[96];
+
+	sup_output_drain(u); /* its last words come before the note of its end */
 	describe_exit(u, what, sizeof(what));
+	if (u->oom_this_run && u->last_exit.signaled && u->last_exit.code == SIGKILL) {
+		snprintf(what, sizeof(what), "killed by SIGKILL: out of memory (OOM kill)");
+		if (!u->killing || u->stop_kind != EXIT_KIND_SUCCESS)
+			set_error(u, "%s", what);
+	}
 	sup_unit_note(u, "%s", what);
 	if (u->spawn_failed)
 		kind = EXIT_KIND_SPAWN;
@@ -413,8 +448,6 @@ void sup_unit_stopped(struct unit *u)
 		return;
 	}
 	unit_set_state(u, UNIT_INACTIVE);
-	if (u->cfg && u->cfg->exit_with_unit && !supd->shutting_down)
-		sup_shutdown(policy_exit_status(u->last_exit.signaled, u->last_exit.code));
 }
 
 /* `start`: want it (and what it needs); the scheduler spawns when dependencies allow. */

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -65,6 +68,9 @@ static int run_reload(const struct command *c, struct opts *o);
 static int run_logs(const struct command *c, struct opts *o);
 static int run_version(const struct command *c, struct opts *o);
 static int run_help(const struct command *c, struct opts *o);
+static int run_stats(const struct command *c, struct opts *o);
+static int run_top(const struct command *c, struct opts *o);
+static int run_metrics(const struct command *c, struct opts *o);
 
 /* run == NULL: a command of the interface that a later issue brings. */
 static const struct command commands[] = {
@@ -82,9 +88,12 @@ static const struct command commands[] = {
      "re-read the unit files; print what was added, removed, changed"},
     {"logs", run_logs, SUP_CMD_LOGS, ARGS_UNIT_ONE, OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS,
      "UNIT [-n N] [-f] [-t]", "captured output, newest last; -f follows"},
-    {"stats", NULL, 0, ARGS_NONE, 0, "[UNIT...]", "cgroup figures"},
-    {"top", NULL, 0, ARGS_NONE, 0, "", "a live view of stats"},
-    {"metrics", NULL, 0, ARGS_NONE, 0, "", "Prometheus text exposition"},
+    {"stats", run_stats, SUP_CMD_STATS, ARGS_UNITS_ANY, 0, "[UNIT...]",
+     "cgroup figures: cpu, memory, pids, io, oom kills, pressure"},
+    {"top", run_top, SUP_CMD_STATS, ARGS_NONE, 0, "",
+     "a live view of stats, sorted by CPU (q quits)"},
+    {"metrics", run_metrics, SUP_CMD_METRICS, ARGS_NONE, 0, "",
+     "Prometheus text exposition of every unit"},
     {"exec", NULL, 0, ARGS_NONE, 0, "UNIT -- CMD...", "run a command inside a unit"},
     {"pull", NULL, 0, ARGS_NONE, 0, "IMAGE", "pull an image"},
     {"images", NULL, 0, ARGS_NONE, 0, "", "list images"},
@@ -443,7 +452,10 @@ static int run_status(const struct command *c, struct opts *o)
 
 	if (!r) {
 		const json_t *data = json_object_get(reply, "data");
+		const char *serr = json_string_value(json_object_get(reply, "supd_error"));
 
+		if (serr)
+			fprintf(stderr, "supd: error: %s\n", serr);
 		if (o->json)
 			print_json(data);
 		else
@@ -570,6 +582,142 @@ static int run_version(const struct command *c, struct opts *o)
 		       json_integer_value(json_object_get(data, "protocol")));
 	json_decref(reply);
 	sup_closep(&x.fd);
+	return r;
+}
+
+static int run_stats(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	json_t *reply;
+	int r = call(&x, &reply);
+
+	if (!r && o->json)
+		print_json(json_object_get(reply, "data"));
+	else if (!r)
+		supctl_print_stats(stdout, json_object_get(reply, "data"));
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+static int run_metrics(const struct command *c, struct opts *o)
+{
+	struct conn x = {c, o, -1};
+	json_t *reply;
+	int r = call(&x, &reply);
+
+	if (!r)
+		fputs(json_string_value(json_object_get(json_object_get(reply, "data"), "text"))
+			  ?: "",
+		      stdout);
+	json_decref(reply);
+	sup_closep(&x.fd);
+	return r;
+}
+
+struct top_row {
+	const json_t *u;
+	double pct;
+};
+
+static int by_cpu(const void *a, const void *b)
+{
+	const struct top_row *x = a, *y = b;
+	return x->pct < y->pct ? 1 : x->pct > y->pct ? -1 : 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Refresh every second; on a terminal in place (q quits), else plain repeated tables. */
+static int run_top(const struct command *c, struct opts *o)
+{
+	bool tty = isatty(STDOUT_FILENO), keys = tty && isatty(STDIN_FILENO);
+	json_t *prev = NULL;
+	double prev_t = 0;
+	struct termios saved;
+	int r = 0;
+
+	if (keys && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		struct termios raw = saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	} else {
+		keys = false;
+	}
+	for (;;) {
+		struct conn x = {c, o, -1};
+		json_t *reply, *data;
+		struct top_row *rows;
+		double t;
+		size_t i, n;
+		const json_t *u;
+
+		r = call(&x, &reply);
+		sup_closep(&x.fd);
+		if (r)
+			break;
+		t = now_s();
+		data = json_incref(json_object_get(reply, "data"));
+		json_decref(reply);
+		n = json_array_size(data);
+		rows = calloc(n + 1, sizeof(*rows));
+		json_array_foreach(data, i, u)
+		{
+			const char *name = json_string_value(json_object_get(u, "name"));
+			json_int_t now = json_integer_value(json_object_get(u, "cpu_usage_usec"));
+			size_t k;
+			const json_t *p;
+
+			rows[i].u = u;
+			rows[i].pct = 0;
+			json_array_foreach(prev, k, p)
+			{
+				if (name &&
+				    strcmp(name, json_string_value(json_object_get(p, "name"))
+						     ?: "") == 0 &&
+				    t > prev_t) {
+					json_int_t was = json_integer_value(
+					    json_object_get(p, "cpu_usage_usec"));
+					if (now >= was)
+						rows[i].pct =
+						    (double)(now - was) / 1e4 / (t - prev_t);
+					break;
+				}
+			}
+		}
+		qsort(rows, n, sizeof(*rows), by_cpu);
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("supctl top: %zu units%s\n", n, keys ? "  (q quits)" : "");
+		supctl_print_stats_header(stdout, true);
+		for (i = 0; i < n; i++)
+			supctl_print_stats_row(stdout, rows[i].u, prev ? rows[i].pct : 0);
+		if (!tty)
+			putchar('\n');
+		fflush(stdout);
+		free(rows);
+		json_decref(prev);
+		prev = data;
+		prev_t = t;
+		/* one second, or a key */
+		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+		if (poll(&pfd, keys ? 1 : 0, 1000) > 0) {
+			char ch = 0;
+			if (read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q'))
+				break;
+		}
+	}
+	json_decref(prev);
+	if (keys)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	return r;
 }
 

@@ -25,6 +25,10 @@ bool supctl_valid_unit_name(const char *s);
 void supctl_print_status(FILE *out, const json_t *units, bool color);
 /* One log line object {"ts", "stream", "text"} as text. */
 void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps);
+/* supctl_stats.c: the stats table (cpu_pct < 0: total CPU time instead of a percentage) */
+void supctl_print_stats_header(FILE *out, bool top);
+void supctl_print_stats_row(FILE *out, const json_t *unit, double cpu_pct);
+void supctl_print_stats(FILE *out, const json_t *units);
 /* What a reload did: one "added/removed/changed NAME" line each, or "no changes". */
 void supctl_print_reload(FILE *out, const json_t *data);
 

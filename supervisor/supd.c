@@ -14,9 +14,8 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
+#include "machine.h"
 #include "supd.h"
-
-#define INITIAL_PID_NS "pid:[4026531836]"
 
 static struct supd the_supd;
 struct supd *supd = &the_supd;
@@ -24,7 +23,8 @@ struct supd *supd = &the_supd;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: supd [--units DIR] [--config FILE] [--state-dir DIR] [--run-dir DIR]\n"
-		   "            [--socket PATH] [--log-level error|warning|info|debug]\n");
+		   "            [--socket PATH] [--log-level error|warning|info|debug]\n"
+		   "            [--machine|--container]\n");
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -45,6 +45,8 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 	    {"run-dir", required_argument, NULL, 'r'},
 	    {"socket", required_argument, NULL, 'S'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"machine", no_argument, NULL, 'M'},
+	    {"container", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -83,6 +85,12 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 			}
 			sup_log_set_level(level);
 			break;
+		case 'M':
+			c->machine_mode = MACHINE_MODE_MACHINE;
+			break;
+		case 'C':
+			c->machine_mode = MACHINE_MODE_CONTAINER;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -110,16 +118,7 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 
 static bool machine_init(void)
 {
-	char buf[64];
-	ssize_t n;
-
-	if (getpid() != 1)
-		return false;
-	n = readlink("/proc/self/ns/pid", buf, sizeof(buf) - 1);
-	if (n < 0)
-		return true; /* no /proc yet: only a machine's init starts like that */
-	buf[n] = '\0';
-	return strcmp(buf, INITIAL_PID_NS) == 0;
+	return machine_detect(supd->conf.machine_mode); /* machine.c */
 }
 
 void sup_shutdown(int status)
@@ -144,6 +143,8 @@ static void reload(void)
 		sup_err(NULL, "reload: %s", err->msg);
 		sup_error_free(err);
 	} else {
+		free(supd->load_error);
+		supd->load_error = NULL;
 		sup_info(NULL, "reload: %zu added, %zu removed, %zu changed", json_array_size(a),
 			 json_array_size(r), json_array_size(c));
 	}
@@ -169,6 +170,11 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		case SIGTERM:
 			sup_shutdown(0);
+			break;
+		case SIGUSR1: /* halt */
+		case SIGUSR2: /* power off */
+			if (supd->is_pid1)
+				machine_signal(si.ssi_signo);
 			break;
 		default:
 			break;
@@ -241,17 +247,32 @@ static int setup(struct sup_error **err)
 	ev_prepare_start(supd->loop, &supd->sched);
 	if (setup_signals(err) < 0 || sup_notify_init(err) < 0 || sup_control_init(err) < 0)
 		return -1;
+	sup_cg_setup();
 	return 0;
 }
 
-/* As a machine's init there is no exiting: power off or reboot. */
-static void __attribute__((noreturn)) machine_halt(void)
+/* Load the units and want them all; a units directory that cannot be read, or holds nothing
+ * but bad units, leaves supd up (reaping, answering) with the reason in `supctl status`. */
+void sup_boot_units(void)
 {
-	sync();
-	sup_info(NULL, "%s", supd->reboot ? "rebooting" : "powering off");
-	reboot(supd->reboot ? RB_AUTOBOOT : RB_POWER_OFF);
-	for (;;)
-		pause();
+	struct sup_error *err = NULL;
+	size_t bad = 0;
+	struct unit *u;
+
+	if (sup_units_load(&err) < 0) {
+		/* keep running: reaping and answering, with the reason in the log */
+		sup_err(NULL, "%s", err->msg);
+		supd->load_error = strdup(err->msg);
+		sup_error_clear(&err);
+	}
+	for_each_unit(u) bad += u->cfg == NULL;
+	if (!supd->load_error && bad && bad == supd->n_units) {
+		sup_err(NULL, "every unit in %s is bad", supd->conf.units_dir);
+		if (asprintf(&supd->load_error, "every unit in %s is bad", supd->conf.units_dir) <
+		    0)
+			supd->load_error = NULL;
+	}
+	sup_schedule();
 }
 
 int main(int argc, char **argv)
@@ -261,26 +282,27 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &supd->conf) < 0)
 		return 2;
 	supd->is_pid1 = machine_init();
+	if (supd->is_pid1)
+		machine_early();
 	if (setup(&err) < 0) {
 		sup_err(NULL, "%s", err->msg);
 		if (supd->is_pid1)
-			machine_halt();
+			machine_fallback(err->msg);
 		return 1;
 	}
+	if (supd->is_pid1)
+		machine_late();
 	sup_info(NULL, "supd %s starting (pid %d%s)", SUP_VERSION, (int)getpid(),
 		 supd->is_pid1 ? ", machine init" : "");
-	if (sup_units_load(&err) < 0) {
-		/* keep running: reaping and answering, with the reason in the log */
-		sup_err(NULL, "%s", err->msg);
-		supd->load_error = strdup(err->msg);
-		sup_error_clear(&err);
-	}
-	sup_schedule();
+	if (supd->is_pid1)
+		machine_boot(); /* the units, or the emergency shell first */
+	else
+		sup_boot_units();
 	ev_run(supd->loop, 0);
 	unlink(supd->conf.socket_path);
 	unlink(supd->conf.notify_path);
 	if (supd->is_pid1)
-		machine_halt();
+		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_info(NULL, "exiting with status %d", supd->exit_status);
 	return supd->exit_status;
 }

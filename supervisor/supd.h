@@ -87,6 +87,17 @@ struct unit {
 	unsigned health_failures;
 	bool healthy_seen;
 
+	/* cgroup (cgroups.c): NULL when the host has none, or between runs */
+	struct cgroup *cg;
+	ev_io cg_io;	   /* OOM (and v2 populated) events */
+	ev_timer cg_timer; /* while draining: re-check, and retry rmdir on EBUSY */
+	bool draining;	   /* the main process ended; waiting for the cgroup to empty */
+	unsigned drain_tries;
+	int exit_wstatus;     /* of the main process, kept while draining */
+	uint64_t cg_oom_base; /* the cgroup's OOM kill count already counted */
+	uint64_t oom_kills;   /* OOM kills in the unit since supd started */
+	bool oom_this_run;
+
 	struct logbuf *log;
 	struct outpipe *out[2]; /* stdout, stderr of the current run */
 	struct list followers;	/* clients following the log */
@@ -106,6 +117,10 @@ struct supd_config {
 	char *log_dir; /* NULL: no log files */
 	uint64_t log_file_max;
 	unsigned log_file_keep;
+	int machine_mode;     /* enum machine_mode (machine.h): --machine / --container, or auto */
+	char *hostname;	      /* [Machine] Hostname=: set when the machine's init (default "sup") */
+	int cgroup_mode;      /* enum cg_mode: [Cgroup] Mode= (default auto) */
+	char *metrics_listen; /* [Metrics] Listen=ADDR:PORT; NULL: off */
 };
 
 struct supd {
@@ -194,6 +209,7 @@ void sup_unit_spawn_failed(struct unit *u, const char *msg);
 void sup_unit_fail_stop(struct unit *u, enum exit_kind kind, int sig, const char *why);
 void sup_schedule(void); /* ask for a scheduling pass before the loop sleeps */
 void sup_shutdown(int status);
+void sup_boot_units(void); /* supd.c: load the units and start them; errors into load_error */
 bool unit_is_up(const struct unit *u); /* running (ready) or exited ok */
 bool unit_is_down(const struct unit *u);
 
@@ -222,6 +238,7 @@ bool sup_health_reaped(pid_t pid, int wstatus);
 /* output.c */
 int sup_output_pipe(struct unit *u, enum log_stream s, int *child_fd, struct sup_error **err);
 void sup_output_detach(struct unit *u);
+void sup_output_drain(struct unit *u);
 void sup_output_line_added(struct unit *u);
 
 /* control.c */
@@ -232,6 +249,33 @@ void sup_control_unit_gone(struct unit *u);
 
 /* commands.c */
 json_t *sup_unit_status_json(struct unit *u);
+
+/* cgroups.c: each unit's cgroup, limits, OOM events, stats */
+struct spawn_request;
+struct cg_stats;
+void sup_cg_setup(void);
+/* Before a spawn: the unit's cgroup, made and limited; fills req's cgroup fields. */
+int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err);
+/* Health checks join the running unit's cgroup (no-op without one). */
+void sup_cg_join(struct unit *u, struct spawn_request *req);
+/* Signal the whole cgroup (SIGKILL: cgroup.kill / freeze-kill). false: no cgroup. */
+bool sup_cg_signal(struct unit *u, int sig);
+/* The main process ended: kill the rest; true while the cgroup still has to empty (then
+ * sup_unit_exit_finish() runs), false when done (cgroup gone or none). */
+bool sup_cg_drain(struct unit *u);
+void sup_cg_reaped(void);	   /* after a reaping batch: re-check draining units */
+void sup_cg_apply(struct unit *u); /* new limits on a running unit (reload) */
+bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
+void sup_cg_unit_free(struct unit *u);
+const char *sup_cg_backend_name(void); /* "v2", "v1", or "none" */
+
+/* stats.c: cgroup figures for status, stats and metrics (read when asked) */
+bool sup_stats_status(struct unit *u, json_t *o); /* false: no cgroup */
+json_t *sup_stats_json(const struct strv *names); /* none: every unit */
+json_t *sup_metrics_text(void);			  /* a JSON string */
+
+/* state.c: the rest of sup_unit_exited once the cgroup is empty */
+void sup_unit_exit_finish(struct unit *u);
 
 /* config.c */
 int sup_config_load(struct supd_config *c, struct sup_error **err);

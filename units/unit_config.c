@@ -30,6 +30,8 @@ void unit_config_defaults(struct unit_config *c)
 	c->std_output = UNIT_OUTPUT_LOG;
 	c->std_error = UNIT_OUTPUT_LOG;
 	c->exit_with_unit = false;
+	c->res.memory_max = c->res.memory_high = c->res.memory_swap_max = UNIT_RES_UNSET;
+	c->res.pids_max = UNIT_RES_UNSET;
 }
 
 void unit_config_free(struct unit_config *c)
@@ -48,6 +50,10 @@ void unit_config_free(struct unit_config *c)
 	free(c->user);
 	free(c->group);
 	strv_free(&c->health_cmd);
+	free(c->res.cpu_set);
+	c->res.cpu_set = NULL;
+	strv_free(&c->res.io_read_bw);
+	strv_free(&c->res.io_write_bw);
 	c->path = c->description = c->working_directory = c->user = c->group = NULL;
 }
 
@@ -56,7 +62,22 @@ static bool str_equal(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+bool unit_resources_equal(const struct unit_resources *a, const struct unit_resources *b)
+{
+	return a->cpu_weight == b->cpu_weight && a->cpu_quota_pct == b->cpu_quota_pct &&
+	       str_equal(a->cpu_set, b->cpu_set) && a->memory_max == b->memory_max &&
+	       a->memory_high == b->memory_high && a->memory_swap_max == b->memory_swap_max &&
+	       a->pids_max == b->pids_max && a->io_weight == b->io_weight &&
+	       strv_equal(&a->io_read_bw, &b->io_read_bw) &&
+	       strv_equal(&a->io_write_bw, &b->io_write_bw);
+}
+
 bool unit_config_equal(const struct unit_config *a, const struct unit_config *b)
+{
+	return unit_config_equal_but_resources(a, b) && unit_resources_equal(&a->res, &b->res);
+}
+
+bool unit_config_equal_but_resources(const struct unit_config *a, const struct unit_config *b)
 {
 	return strcmp(a->name, b->name) == 0 && str_equal(a->path, b->path) &&
 	       str_equal(a->description, b->description) &&

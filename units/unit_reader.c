@@ -91,17 +91,18 @@ static void section_header(struct unit_parser *p, char *s)
 	p->section = NULL;
 	if (!end) {
 		unit_problem(p, p->line, s, "no ']' at the end of the section header; allowed: %s",
-			     "[Unit], [Service]");
+			     "[Unit], [Service], [Resources]");
 	} else if (*rest && *rest != '#' && *rest != ';') {
 		unit_problem(p, p->line, s, "text after the section header; allowed: %s",
-			     "[Unit], [Service]");
+			     "[Unit], [Service], [Resources]");
 	} else {
 		end[1] = '\0';
 		*end = '\0';
 		p->section = unit_section_lookup(s + 1);
 		*end = ']';
 		if (!p->section)
-			unit_problem(p, p->line, s, "unknown section; allowed: [Unit], [Service]");
+			unit_problem(p, p->line, s,
+				     "unknown section; allowed: [Unit], [Service], [Resources]");
 	}
 }
 

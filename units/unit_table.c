@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +325,157 @@ static int parse_bool(const struct unit_key *k, const char *value, void *field,
 	return 0;
 }
 
+/* ---- [Resources] values ---- */
+
+static int parse_percent(const struct unit_key *k, const char *value, void *field,
+			 struct unit_buf *why)
+{
+	const struct range *r = k->arg;
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; value[i] >= '0' && value[i] <= '9'; i++)
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, value[i] - '0', &v))
+			v = UINT64_MAX;
+	if (i == 0 || value[i] != '%' || value[i + 1])
+		return invalid(value, false, why);
+	if (v < r->min || v > r->max) {
+		unit_buf_quote(why, value);
+		unit_buf_printf(why, " is out of range");
+		return -1;
+	}
+	*(unsigned *)field = (unsigned)v;
+	return 0;
+}
+
+/* A CPU list: N or N-M, comma-separated, each below 4096, ranges ascending. */
+static int parse_cpuset(const struct unit_key *k, const char *value, void *field,
+			struct unit_buf *why)
+{
+	const char *p = value;
+
+	for (;;) {
+		uint64_t a = 0, b;
+		size_t n = 0;
+
+		for (; p[n] >= '0' && p[n] <= '9' && n < 5; n++)
+			a = a * 10 + (uint64_t)(p[n] - '0');
+		if (n == 0 || n == 5 || a >= 4096)
+			return invalid(value, false, why);
+		p += n;
+		b = a;
+		if (*p == '-') {
+			p++;
+			b = 0;
+			for (n = 0; p[n] >= '0' && p[n] <= '9' && n < 5; n++)
+				b = b * 10 + (uint64_t)(p[n] - '0');
+			if (n == 0 || n == 5 || b >= 4096 || b < a)
+				return invalid(value, false, why);
+			p += n;
+		}
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return invalid(value, false, why);
+	}
+	return set_string(field, value, why);
+}
+
+/* A size (K M G T: powers of 1024) or infinity. */
+static int parse_limit_size(const struct unit_key *k, const char *value, void *field,
+			    struct unit_buf *why)
+{
+	uint64_t v = 0;
+
+	if (unit_parse_size(value, &v) < 0 || v == UNIT_RES_UNSET)
+		return invalid(value, errno == ERANGE || v == UNIT_RES_UNSET, why);
+	*(uint64_t *)field = v;
+	return 0;
+}
+
+/* A count or infinity. */
+static int parse_limit_count(const struct unit_key *k, const char *value, void *field,
+			     struct unit_buf *why)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (strcmp(value, "infinity") == 0) {
+		*(uint64_t *)field = SIZE_INFINITY;
+		return 0;
+	}
+	for (i = 0; value[i] >= '0' && value[i] <= '9'; i++)
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, value[i] - '0', &v))
+			return invalid(value, true, why);
+	if (i == 0 || value[i])
+		return invalid(value, false, why);
+	if (v == 0 || v >= UNIT_RES_UNSET) {
+		unit_buf_quote(why, value);
+		unit_buf_printf(why, " is out of range");
+		return -1;
+	}
+	*(uint64_t *)field = v;
+	return 0;
+}
+
+/* "DEVICE-PATH RATE": stored as "PATH BYTES"; a later entry for the same path replaces. */
+static int parse_bandwidth(const struct unit_key *k, const char *value, void *field,
+			   struct unit_buf *why)
+{
+	struct strv *sv = field;
+	const char *sp = strrchr(value, ' ');
+	_cleanup_free_ char *path = NULL, *entry = NULL;
+	uint64_t rate;
+
+	if (!sp || value[0] != '/') {
+		unit_buf_quote(why, value);
+		unit_buf_printf(why, " is not a device path and a rate");
+		return -1;
+	}
+	path = strndup(value, (size_t)(sp - value));
+	if (!path) {
+		unit_buf_printf(why, "out of memory");
+		return -1;
+	}
+	while (*path && path[strlen(path) - 1] == ' ')
+		path[strlen(path) - 1] = '\0';
+	if (unit_parse_size(sp + 1, &rate) < 0 || rate == 0) {
+		unit_buf_quote(why, sp + 1);
+		unit_buf_printf(why, errno == ERANGE ? " is too large" : " is not a valid rate");
+		return -1;
+	}
+	if (rate == SIZE_INFINITY) {
+		if (asprintf(&entry, "%s infinity", path) < 0)
+			entry = NULL;
+	} else if (asprintf(&entry, "%s %llu", path, (unsigned long long)rate) < 0) {
+		entry = NULL;
+	}
+	if (!entry) {
+		unit_buf_printf(why, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < sv->n; i++) {
+		size_t n = strlen(path);
+		if (strncmp(sv->v[i], path, n) == 0 && sv->v[i][n] == ' ') {
+			free(sv->v[i]);
+			sv->v[i] = sup_steal_ptr(entry);
+			return 0;
+		}
+	}
+	if (sv->n >= UNIT_LIST_MAX) {
+		unit_buf_printf(why, "more than %d entries", UNIT_LIST_MAX);
+		return -1;
+	}
+	if (strv_push_take(sv, entry) < 0) {
+		unit_buf_printf(why, "out of memory");
+		return -1;
+	}
+	entry = NULL;
+	return 0;
+}
+
 static const struct value_type t_text = {parse_text, reset_string};
 static const struct value_type t_path = {parse_path, reset_string};
 static const struct value_type t_user = {parse_user, reset_string};
@@ -336,6 +488,11 @@ static const struct value_type t_duration = {parse_duration, NULL};
 static const struct value_type t_uint = {parse_uint, NULL};
 static const struct value_type t_signal = {parse_signal, NULL};
 static const struct value_type t_bool = {parse_bool, NULL};
+static const struct value_type t_percent = {parse_percent, NULL};
+static const struct value_type t_cpuset = {parse_cpuset, reset_string};
+static const struct value_type t_limit_size = {parse_limit_size, NULL};
+static const struct value_type t_limit_count = {parse_limit_count, NULL};
+static const struct value_type t_bandwidth = {parse_bandwidth, reset_strv};
 
 /* ---- the table ---- */
 
@@ -347,6 +504,11 @@ static const struct value_type t_bool = {parse_bool, NULL};
 static const bool infinity_ok = true;
 static const struct range burst_range = {0, 10000};
 static const struct range retries_range = {1, 10000};
+static const struct range weight_range = {1, 10000};
+static const struct range quota_range = {1, 100000};
+#define SIZE_OR_INF "a size in bytes (K, M, G, T: powers of 1024, e.g. 512M), or infinity"
+#define BANDWIDTH                                                                                  \
+	"an absolute device path and a rate in bytes per second (K, M, G), e.g. /dev/vda 10M"
 
 static const struct unit_key keys[] = {
     {"Unit", "Description", &t_text, FIELD(description), "any text", NULL},
@@ -393,11 +555,27 @@ static const struct unit_key keys[] = {
      unit_output_names},
     {"Service", "ExitWithUnit", &t_bool, FIELD(exit_with_unit),
      "yes, no, true, false, on, off, 1, 0", NULL},
+
+    {"Resources", "CPUWeight", &t_uint, FIELD(res.cpu_weight), "a number from 1 to 10000",
+     &weight_range},
+    {"Resources", "CPUQuota", &t_percent, FIELD(res.cpu_quota_pct),
+     "a percentage of one CPU from 1% to 100000%, e.g. 50% or 200%", &quota_range},
+    {"Resources", "CPUSet", &t_cpuset, FIELD(res.cpu_set),
+     "CPU numbers and ranges below 4096, comma-separated, e.g. 0-1,3", NULL},
+    {"Resources", "MemoryMax", &t_limit_size, FIELD(res.memory_max), SIZE_OR_INF, NULL},
+    {"Resources", "MemoryHigh", &t_limit_size, FIELD(res.memory_high), SIZE_OR_INF, NULL},
+    {"Resources", "MemorySwapMax", &t_limit_size, FIELD(res.memory_swap_max), SIZE_OR_INF, NULL},
+    {"Resources", "PidsMax", &t_limit_count, FIELD(res.pids_max),
+     "a number of processes from 1, or infinity", NULL},
+    {"Resources", "IOWeight", &t_uint, FIELD(res.io_weight), "a number from 1 to 10000",
+     &weight_range},
+    {"Resources", "IOReadBandwidthMax", &t_bandwidth, FIELD(res.io_read_bw), BANDWIDTH, NULL},
+    {"Resources", "IOWriteBandwidthMax", &t_bandwidth, FIELD(res.io_write_bw), BANDWIDTH, NULL},
 };
 
 _Static_assert(SUP_ARRAY_SIZE(keys) <= UNIT_KEYS_MAX, "raise UNIT_KEYS_MAX");
 
-static const char *const sections[] = {"Unit", "Service"};
+static const char *const sections[] = {"Unit", "Service", "Resources"};
 
 const char *unit_section_lookup(const char *name)
 {

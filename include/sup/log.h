@@ -10,6 +10,9 @@ enum sup_log_level {
 };
 
 void sup_log_set_level(enum sup_log_level level);
+/* Also write every line to fd (/dev/kmsg, "<prio>" prefixed); -1 turns it off. Lines with a
+ * priority below console_level are printed on the console by the kernel: not on stderr too. */
+void sup_log_set_kmsg(int fd, int console_level);
 int sup_log_parse_level(const char *s, enum sup_log_level *level);
 /* unit may be NULL for supd's own messages. */
 void sup_log(enum sup_log_level level, const char *unit, const char *fmt, ...)

@@ -25,6 +25,16 @@ struct spawn_request {
 	int stderr_fd;
 	bool new_session;	   /* setsid(): the unit gets its own process group */
 	unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit to restore; 0 = keep */
+	/*
+	 * The unit's cgroup: the process is in it before it runs an instruction of the service.
+	 * into_cgroup: clone3(CLONE_INTO_CGROUP) with cgroup_fd (cgroup v2, kernel >= 5.7);
+	 * otherwise, or if the kernel refuses, place(pid) is called by the parent after fork
+	 * while the child waits on a pipe, and only then is the child released.
+	 */
+	bool into_cgroup;
+	int cgroup_fd;
+	int (*place)(pid_t pid, void *arg, struct sup_error **err); /* NULL: no cgroup */
+	void *place_arg;
 };
 
 #define SPAWN_MSG_MAX 512

@@ -36,6 +36,22 @@ enum unit_output {
 	UNIT_OUTPUT_INHERIT,
 };
 
+/* A [Resources] figure that was not given: the kernel's default stays. */
+#define UNIT_RES_UNSET (UINT64_MAX - 1)
+
+struct unit_resources {
+	unsigned cpu_weight;	  /* 1..10000; 0 = not set */
+	unsigned cpu_quota_pct;	  /* percent of one CPU; 0 = not set */
+	char *cpu_set;		  /* "0-1,3"; NULL = not set */
+	uint64_t memory_max;	  /* bytes, SIZE_INFINITY, or UNIT_RES_UNSET */
+	uint64_t memory_high;	  /* same */
+	uint64_t memory_swap_max; /* same */
+	uint64_t pids_max;	  /* a number, SIZE_INFINITY (infinity) or UNIT_RES_UNSET */
+	unsigned io_weight;	  /* 1..10000; 0 = not set */
+	struct strv io_read_bw;	  /* "DEVICE-PATH BYTES-PER-SECOND" (bytes as a number) */
+	struct strv io_write_bw;
+};
+
 struct unit_config {
 	char name[UNIT_NAME_MAX + 1];
 	char *path; /* the file it came from */
@@ -70,6 +86,9 @@ struct unit_config {
 	enum unit_output std_output;
 	enum unit_output std_error;
 	bool exit_with_unit;
+
+	/* [Resources]: cgroup limits (spawner/cgroup_*.c map them to v2 or v1 files) */
+	struct unit_resources res;
 };
 
 /* Fill c with the spec's defaults (name and path untouched). */
@@ -77,6 +96,10 @@ void unit_config_defaults(struct unit_config *c);
 void unit_config_free(struct unit_config *c);
 /* Same configuration (path and description included): reload leaves equal units alone. */
 bool unit_config_equal(const struct unit_config *a, const struct unit_config *b);
+/* Same [Resources] figures. */
+bool unit_resources_equal(const struct unit_resources *a, const struct unit_resources *b);
+/* Equal but for [Resources]: reload can apply new limits without a restart. */
+bool unit_config_equal_but_resources(const struct unit_config *a, const struct unit_config *b);
 
 /* "web" from "web.unit"; false if the file name is not NAME.unit with a valid NAME. */
 bool unit_name_from_file(const char *filename, char name[UNIT_NAME_MAX + 1]);

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 KILLS = int(os.environ.get("BENCH_KILLS", "30"))       # kills per supervisor (restart latency)
-GAP_MS = 1500                                          # >1 s since the last start: runsv/s6 throttle
+GAP_MS = 1500  # kill >= 1.5 s after the last exec: outside runsv's and s6-supervise's 1 s hold-back
 SERVICES = int(os.environ.get("BENCH_SERVICES", "100"))
 IDLE_S = float(os.environ.get("BENCH_IDLE_S", "10"))
 ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))
@@ -163,7 +163,16 @@ class Tree:
                 except subprocess.TimeoutExpired:
                     ok = False
         if self.proc and self.proc.poll() is None:
-            # unshare --kill-child: its death SIGKILLs the namespace's PID 1, which ends the ns
+            # SIGKILL the namespace's PID 1 (which ends the namespace) and let unshare reap it
+            p1 = self.pid1()
+            if p1:
+                try:
+                    os.kill(p1, signal.SIGKILL)
+                    self.proc.wait(timeout=10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+        if self.proc and self.proc.poll() is None:
+            # unshare --kill-child: its death SIGKILLs the namespace's PID 1 too
             self.proc.kill()
             self.proc.wait(timeout=30)
         if self.proc:
@@ -272,11 +281,18 @@ def bench_restart(tmp):
     try:
         for t in trees:
             t.start()
-        for t, (name, path) in zip(trees, targets):
+        for t, (name, path) in list(zip(trees, targets)):
             try:
-                wait_for(lambda: t.running(path), 10, what=f"{name}'s service")
-            except Problem as e:
-                raise Problem(f"{name}: {e}; PID 1 log: {t.log()[-2000:]}")
+                wait_for(lambda: t.running(path) or t.exited(), 10, what=f"{name}'s service")
+                if t.exited():
+                    raise Problem(f"PID 1 exited (status {t.proc.returncode})")
+            except Problem as e:  # measure the others anyway
+                msg = f"restart: {name}: {e}; PID 1 log: {t.log()[-2000:]}"
+                note("  " + msg)
+                res.setdefault("problems", []).append(msg)
+                targets.remove((name, path))
+        if not targets:
+            return res
         time.sleep(1.5)  # first kill outside every throttle window
         probe = [os.path.join(BIN, "restart-probe"), str(KILLS), str(GAP_MS), "100", "5000"]
         probe += [f"{n}={p}" for n, p in targets]
@@ -303,7 +319,7 @@ def bench_restart(tmp):
                      (f"  FAILURES: {bad[name]}" if bad[name] else ""))
             else:
                 note(f"  {name:13} no measurement: {bad[name]}")
-        if SUPD:  # sup's own view of the same run, for the record
+        if SUPD and targets[0][0] == "sup":  # sup's own view of the same run, for the record
             st = subprocess.run([SUPCTL, "--socket", os.path.join(trees[0].dir, "run", "supd.sock"),
                                  "status", "svc"], capture_output=True, text=True, timeout=10)
             res["sup_status"] = (st.stdout + st.stderr).strip()
@@ -338,13 +354,19 @@ def bench_tree(tmp):
     try:
         for _, t, _, _ in setups:
             t.start()
-        for name, t, p, _ in setups:
+        for name, t, p, w in list(setups):
             try:
-                wait_for(lambda: len(t.running(p)) == SERVICES, 30, interval=0.2,
+                wait_for(lambda: len(t.running(p)) == SERVICES or t.exited(), 30, interval=0.2,
                          what=f"{SERVICES} services of {name}")
-            except Problem as e:
-                raise Problem(f"{name}: {e} (running: {len(t.running(p))}); "
-                              f"PID 1 log: {t.log()[-2000:]}")
+                if t.exited():
+                    raise Problem(f"PID 1 exited (status {t.proc.returncode})")
+            except Problem as e:  # measure the others anyway
+                msg = (f"tree: {name}: {e} (running: {len(t.running(p))}); "
+                       f"PID 1 log: {t.log()[-2000:]}")
+                note("  " + msg)
+                res.setdefault("problems", []).append(msg)
+                setups.remove((name, t, p, w))
+                t.stop()
         time.sleep(2)  # let start-up settle
 
         def supervisors(name, t, want):
@@ -404,8 +426,13 @@ def bench_orphans(tmp):
             t.start()
             try:
                 try:
-                    wait_for(lambda: os.path.exists(out) and open(out).read().endswith("\n"), 90,
-                             interval=0.05, what=f"{who}'s orphan-storm result")
+                    def done():
+                        if os.path.exists(out) and open(out).read().endswith("\n"):
+                            return True
+                        if t.exited() and not os.path.exists(out):
+                            raise Problem(f"PID 1 exited (status {t.proc.returncode}) without a result")
+                        return False
+                    wait_for(done, 90, interval=0.05, what=f"{who}'s orphan-storm result")
                 except Problem as e:
                     res["problems"].append(f"{who} run {i}: {e}; PID 1 log: {t.log()[-1500:]}")
                     note(f"  {who} run {i}: {e}")
@@ -463,7 +490,30 @@ def machine():
     rev = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
                          text=True).stdout.strip() or "?"
     return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}; nproc {os.cpu_count()}, kernel {platform.release()}, "
-            f"CPU {cpu}, {mem} GiB; {', '.join(vers)}; sup {rev} ({SUPD})")
+            f"CPU {cpu}, {mem} GiB; {', '.join(vers)}; sup {rev} ({SUPD}); CPUs {quiet():.0f}% busy in the second before the run")
+
+
+def quiet(limit=30.0, wait_s=60):
+    """Wait (at most wait_s) for the machine to be less than limit % busy; the last figure."""
+    deadline = time.monotonic() + wait_s
+    b = busy()
+    if b >= limit:
+        note(f"(CPUs {b:.0f}% busy: waiting up to {wait_s} s for them to be under {limit:.0f}%)")
+    while b >= limit and time.monotonic() < deadline:
+        b = busy()
+    return b
+
+
+def busy(secs=1.0):
+    """Share of all CPUs' time not idle over secs: how much else runs on the machine."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(secs)
+    t1, i1 = sample()
+    return 100.0 * (1 - (i1 - i0) / max(1, t1 - t0))
 
 
 def ms(x):
@@ -554,6 +604,8 @@ def main():
             sys.exit(f"missing {tool}: run scripts/deps.sh (Debian packages s6, runit, tini, gcc)")
     SUPD = find_bin("SUPD", "supd")
     SUPCTL = find_bin("SUPCTL", "supctl")
+    if SUPD and not os.environ.get("SUPCTL") and os.access(os.path.join(os.path.dirname(SUPD), "supctl"), os.X_OK):
+        SUPCTL = os.path.join(os.path.dirname(SUPD), "supctl")  # from the same build as supd
     if not SUPD or not SUPCTL:
         note("supd/supctl not found (set SUPD and SUPCTL, or BUILD_DIR): measuring the peers only")
     tmp = tempfile.mkdtemp(prefix="sup-bench.")
@@ -591,10 +643,12 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     note(f"(total {time.monotonic() - start:.0f} s)")
     print(table(line, R, O, M))
+    print(f"\nCPUs {busy():.0f}% busy in the second after the run (other work on the machine makes "
+          f"the timings noisier).")
     for k in ("sup_stop_problem",):
         if R.get(k):
             problems.append(R[k])
-    problems += M.get("problems", []) + O.get("problems", [])
+    problems += R.get("problems", []) + M.get("problems", []) + O.get("problems", [])
     for name in ("sup",):
         if R.get(name, {}).get("bad"):
             problems.append(f"restart: {name}: {R[name]['bad']}")

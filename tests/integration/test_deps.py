@@ -16,8 +16,15 @@ def ev(s, name):
 
 
 def read_float(path):
-    with open(path) as f:
-        return float(f.read().split()[0])
+    """A timestamp a unit wrote, once it is all there (a simple unit runs on before it is)."""
+    def whole():
+        try:
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return None
+        return float(text) if text.endswith("\n") else None
+    return retry(whole, timeout=5, what=f"a timestamp in {path}")
 
 
 def read_lines(path):
@@ -220,6 +227,14 @@ def test_missing_requirement_and_cycle_are_bad_units():
         check(r.returncode == 1, f"start of a bad unit fails with 1: {r.returncode} {r.stderr}")
 
 
+def test_bad_unit_state_since_counts_from_load():
+    with Supd({"orphan": unit("/bin/sleep 1000", requires=["nosuch"]), "fine": unit("/bin/sleep 1000")}) as s:
+        s.wait_state("fine", "running")
+        st = s.status("orphan")
+        check(st["state"] == "bad-unit", f"orphan: {st['state']}")
+        check(0 <= st["state_since_s"] < 60, f"bad-unit since supd loaded it, not since boot: {st['state_since_s']}")
+
+
 def test_after_cycle_is_bad_unit_others_run():
     marker = "/bin/sh -c 'touch \"$T/started-$SUP_UNIT\"; exec sleep 1000'"
     units = {
@@ -263,6 +278,20 @@ def test_start_pulls_in_requirements():
             check(st[n]["state"] == "running", f"start web brings {n} up: {st[n]['state']}")
 
 
+def test_start_pulls_in_wants():
+    units = {
+        "helper": unit("/bin/sleep 1000"),
+        "wanter": unit("/bin/sleep 1000", wants=["helper"]),
+    }
+    with Supd(units) as s:
+        s.wait_state("helper", "running")
+        s.wait_state("wanter", "running")
+        s.ctl_ok("stop", "wanter", "helper")
+        s.ctl_ok("start", "wanter")
+        s.wait_state("wanter", "running")
+        s.wait_state("helper", "running", timeout=5)
+
+
 def chain_with_traps():
     return {
         "db": unit(trapped("db")),
@@ -287,6 +316,17 @@ def test_stop_runs_in_reverse_order():
         for n in ("db", "cache", "web"):
             check(st[n]["state"] == "inactive", f"{n} stopped by request: {st[n]}")
             check(st[n]["error"] is None, f"{n}: no error for a requested stop: {st[n]['error']!r}")
+
+
+def test_stop_middle_of_chain():
+    with Supd(chain_with_traps()) as s:
+        wait_traps(s, ("db", "cache", "web"))
+        db = s.status("db")["pid"]
+        s.ctl_ok("stop", "cache")
+        check(stop_order(s) == ["web", "cache"], f"web then cache stop, db does not: {stop_order(s)}")
+        st = s.status()
+        check(st["web"]["state"] == "inactive" and st["cache"]["state"] == "inactive", f"{st['web']} {st['cache']}")
+        check(st["db"]["state"] == "running" and st["db"]["pid"] == db, f"db untouched: {st['db']}")
 
 
 def test_stop_leaves_after_only_unit_running():
@@ -331,10 +371,13 @@ if __name__ == "__main__":
         test_requirement_restart_takes_dependant_down_and_up,
         test_wants_failure_does_not_stop_wanter,
         test_missing_requirement_and_cycle_are_bad_units,
+        test_bad_unit_state_since_counts_from_load,
         test_after_cycle_is_bad_unit_others_run,
         test_missing_after_and_wants_are_not_errors,
         test_start_pulls_in_requirements,
+        test_start_pulls_in_wants,
         test_stop_runs_in_reverse_order,
+        test_stop_middle_of_chain,
         test_stop_leaves_after_only_unit_running,
         test_shutdown_stops_in_reverse_order,
     ])

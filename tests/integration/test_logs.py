@@ -1,9 +1,12 @@
 """Captured output: `supctl logs UNIT -n N`, `logs -f`, a flooding unit, unknown units."""
 
 import errno
+import json
 import os
 import select
+import socket
 import statistics
+import struct
 import subprocess
 import time
 
@@ -167,6 +170,110 @@ def test_flood_does_not_slow_status():
             check(s.status(n)["state"] == "running", f"{n} still running")
 
 
+def test_follower_that_never_reads_does_not_hurt():
+    # a `logs -f` client on a flooding unit that reads nothing: supd must cut it off or drop
+    # for it, never stall, never grow without bound
+    units = {"flood": "[Service]\nExec=/bin/sh -c 'l=$(printf %01000d 0); exec yes \"$l\"'\n",
+             "quiet": "[Service]\nExec=/bin/sleep 1000\n"}
+    with Supd(units) as s:
+        s.wait_state("flood", "running")
+        s.wait_state("quiet", "running")
+        body = json.dumps({"v": 1, "cmd": "logs", "units": ["flood"], "follow": True, "lines": 0}).encode()
+        hog = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hog.connect(s.socket)
+        hog.sendall(struct.pack(">I", len(body)) + body)
+        try:
+            t_end = time.monotonic() + 3
+            while time.monotonic() < t_end:  # 3 s of flood while the follower reads nothing
+                t0 = time.monotonic()
+                r = s.ctl("status", timeout=10)
+                check(r.returncode == 0, f"status: {r.returncode} {r.stderr}")
+                check(time.monotonic() - t0 < 2.0, "status answers while a follower stalls")
+            with open(f"/proc/{s.supd_pid()}/status") as f:
+                rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+            print(f"  supd's RSS with a stalled follower of a flood: {rss // 1024} MiB", flush=True)
+            check(rss < 256 * 1024, f"supd's memory stays bounded: {rss} KiB")
+        finally:
+            hog.close()
+        out = logs(s, "flood", "-n", "2")
+        check(len([l for l in out.splitlines() if l.strip()]) == 2, "logs still answers")
+
+
+def test_exit_note_comes_after_the_last_output():
+    # what a unit printed before it died must come before supd's "exited with code 1" in the
+    # log: "newest last", and the order anyone reads a crash in
+    unit = """
+[Service]
+Exec=/bin/sh -c 'sleep 0.2; echo last-words; echo last-on-stderr >&2; exit 1'
+Restart=no
+"""
+    with Supd({"crash": unit}) as s:
+        s.wait_state("crash", "failed")
+        out = retry(lambda: (lambda o: o if has_line(o, "last-words") and has_line(o, "last-on-stderr")
+                             else None)(logs(s, "crash", "-n", "1000")), what="the output logged")
+        lines = out.splitlines()
+        note = [i for i, l in enumerate(lines) if "exited with code 1" in l]
+        check(note, f"supd notes the exit in the log: {lines[-5:]}")
+        last = max(i for i, l in enumerate(lines) if l.rstrip().endswith(("last-words", "last-on-stderr")))
+        check(last < note[0], f"the unit's last output comes before the exit note: {lines[-6:]}")
+
+
+def logs_request(s, unit, lines):
+    body = json.dumps({"v": 1, "cmd": "logs", "units": [unit], "lines": lines}).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(10)
+        c.connect(s.socket)
+        c.sendall(struct.pack(">I", len(body)) + body)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
+            chunk = c.recv(1 << 20)
+            check(chunk, "reply cut short")
+            buf += chunk
+        return json.loads(buf[4:])
+
+
+def test_ring_keeps_the_newest_and_counts_the_dropped():
+    unit = """
+[Service]
+Type=oneshot
+Exec=/bin/sh -c 'seq -f "line-%05g" 1 5000'
+"""
+    with Supd({"many": unit}, config="[Log]\nBufferSize=16K\n") as s:
+        s.wait_state("many", "exited")
+        rep = retry(lambda: (lambda r: r if any(l["text"] == "line-05000" for l in r["data"]["lines"]) else None)(
+            logs_request(s, "many", 0)), what="the last line logged")
+        lines = [l["text"] for l in rep["data"]["lines"] if l["stream"] == "stdout"]
+        check(rep["data"]["dropped"] > 0, f"a 16K ring cannot hold 5000 lines: dropped {rep['data']['dropped']}")
+        check(lines[-1] == "line-05000", f"the newest line is kept: {lines[-1:]}")
+        nums = [int(t.split("-")[1]) for t in lines]
+        check(nums == list(range(nums[0], 5001)), "what is kept is the newest lines, contiguous, in order")
+        check(rep["data"]["dropped"] + len(rep["data"]["lines"]) >= 5000, "dropped counts what is gone")
+        ts = [l["ts"] for l in rep["data"]["lines"]]
+        check(ts == sorted(ts), "timestamps never go back")
+        out = logs(s, "many", "-n", "4")  # supd's note of the exit is among the newest 4
+        lines = [l.rstrip() for l in out.splitlines() if l.strip()]
+        got = [l[-10:] for l in lines if "exited with code" not in l][-3:]
+        check(len(lines) == 4 and got == ["line-04998", "line-04999", "line-05000"],
+              f"supctl logs -n 4 of it: {out!r}")
+
+
+def test_invalid_utf8_output():
+    unit = """
+[Service]
+Type=oneshot
+Exec=/bin/sh -c 'printf "caf\\351 \\377\\376 binary\\n"; echo plain-after'
+"""
+    with Supd({"bin": unit}) as s:
+        s.wait_state("bin", "exited")
+        out = retry(lambda: (lambda o: o if has_line(o, "plain-after") else None)(logs(s, "bin")),
+                    what="both lines logged")
+        check(any("caf" in l and l.rstrip().endswith("binary") for l in out.splitlines()),
+              f"a line that is not UTF-8 is shown, not dropped: {out!r}")
+        r = s.ctl_ok("status", "--json", "bin")
+        check(json.loads(r.stdout)[0]["state"] == "exited", "status JSON still fine")
+
+
 def test_logs_unknown_unit_exits_3():
     with Supd({"a": "[Service]\nExec=/bin/sleep 1000\n"}) as s:
         s.wait_state("a", "running")
@@ -183,5 +290,9 @@ if __name__ == "__main__":
         test_logs_kept_after_exit_with_partial_line,
         test_logs_follow_streams_new_lines,
         test_flood_does_not_slow_status,
+        test_follower_that_never_reads_does_not_hurt,
+        test_exit_note_comes_after_the_last_output,
+        test_ring_keeps_the_newest_and_counts_the_dropped,
+        test_invalid_utf8_output,
         test_logs_unknown_unit_exits_3,
     ])

@@ -107,6 +107,36 @@ def test_exit_with_unit_exec_failure():
     check(got == 127, f"a main unit that cannot be exec'd: supd exited {got}, want 127")
 
 
+def test_exit_with_unit_after_its_restarts_run_out():
+    # Restart=on-failure (the default): supd exits only once the unit has ended for good
+    units = exit_with('date +%s.%N >> "$T/runs"; exit 3', "RestartSec=10ms\nStartLimitBurst=3\n")
+    units["main"] = units["main"].replace("Restart=no\n", "")
+    s = Supd(units)
+    s.start(wait=False)
+    try:
+        code = s.wait_exit(timeout=10)
+        with open(os.path.join(s.dir, "runs")) as f:
+            runs = len(f.read().split())
+        check(code == 3, f"supd exits with the unit's last status: {code}")
+        check(runs == 3, f"after its StartLimitBurst=3 runs: {runs}")
+    except BaseException:
+        s.__exit__(*sys.exc_info())
+        raise
+    s.__exit__(None, None, None)
+
+
+def test_exit_with_unit_when_its_requirement_fails():
+    units = {
+        "db": "[Service]\nExec=/bin/sh -c 'while ! test -f \"$T/die\"; do sleep 0.05; done; exit 1'\nRestart=no\n",
+        "main": "[Unit]\nRequires=db\n\n[Service]\nExec=/bin/sleep 1000\nExitWithUnit=yes\n",
+    }
+    with Supd(units) as s:
+        s.wait_state("main", "running")
+        open(os.path.join(s.dir, "die"), "w").close()
+        code = s.wait_exit(timeout=10)
+        check(code != 0, f"main ended failed (its requirement failed): supd exits non-zero, got {code}")
+
+
 def test_exit_with_unit_stops_the_others():
     units = {
         "main": "[Service]\nExec=/bin/sh -c 'while ! test -f \"$T/go\"; do sleep 0.05; done; exit 42'\n"
@@ -182,6 +212,36 @@ def test_stop_signal_delivered_once():
             check(len(senders) == 1, f"{n}: StopSignal= delivered {len(senders)} times (from pids {senders})")
 
 
+def test_sigterm_while_waiting_to_restart():
+    units = {"crashy": "[Service]\nExec=/bin/sh -c 'exit 1'\nRestartSec=30s\n",
+             "ok": "[Service]\nExec=/bin/sleep 1000\n"}
+    with Supd(units) as s:
+        s.wait_state("crashy", "restarting")
+        s.wait_state("ok", "running")
+        t0 = time.monotonic()
+        s.signal(signal.SIGTERM)
+        code = s.wait_exit(timeout=20)
+        took = time.monotonic() - t0
+        check(code == 0, f"exit status {code}")
+        check(took < 5, f"supd does not wait out a pending RestartSec=30s: took {took:.1f}s")
+
+
+def test_status_answers_during_shutdown():
+    unit = ("[Service]\nExec=/bin/sh -c 'trap \"\" TERM; touch \"$T/up\"; while :; do sleep 0.1; done'\n"
+            "StopTimeoutSec=3s\n")
+    with Supd({"slow": unit, "other": "[Service]\nExec=/bin/sleep 1000\n"}) as s:
+        s.wait_state("slow", "running")
+        retry(lambda: os.path.exists(os.path.join(s.dir, "up")), what="the trap")
+        s.signal(signal.SIGTERM)
+        st = s.wait_state("slow", "stopping", timeout=5)
+        check(st["pid"] > 0, f"still there while it ignores SIGTERM: {st}")
+        r = s.ctl("status")
+        check(r.returncode == 0 and "stopping" in r.stdout, f"status during shutdown: {r.returncode} {r.stdout}")
+        r = s.ctl("start", "other")
+        check(r.returncode == 1, f"start during shutdown is refused with 1: {r.returncode} {r.stderr}")
+        check(s.wait_exit(timeout=20) == 0, "then supd exits 0")
+
+
 def test_units_get_a_clean_signal_state():
     # supd blocks and ignores signals for itself; none of that may leak into a service
     unit = """
@@ -211,10 +271,14 @@ if __name__ == "__main__":
         test_exit_with_unit_codes,
         test_exit_with_unit_signals,
         test_exit_with_unit_exec_failure,
+        test_exit_with_unit_after_its_restarts_run_out,
+        test_exit_with_unit_when_its_requirement_fails,
         test_exit_with_unit_stops_the_others,
         test_sigterm_stops_all_and_exits_0,
         test_sigint_stops_all_and_exits_0,
         test_stop_signal_delivered_once,
+        test_sigterm_while_waiting_to_restart,
+        test_status_answers_during_shutdown,
         test_units_get_a_clean_signal_state,
         test_exit_with_unit_every_code,
     ])

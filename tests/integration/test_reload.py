@@ -169,6 +169,85 @@ def test_fixed_bad_unit_runs_after_reload():
         check(st["pid"] == other and st["restarts"] == 0, f"other untouched: {st}")
 
 
+def test_reload_leaves_stopped_units_stopped():
+    with Supd({"keep": KEEP, "chg": chg(1)}) as s:
+        s.wait_state("keep", "running")
+        s.wait_state("chg", "running")
+        s.ctl_ok("stop", "keep", "chg")
+        s.write_unit("chg", chg(2))
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "chang", "chg"), f"reload says chg changed: {r.stdout!r}")
+        st = s.status()
+        check(st["keep"]["state"] == "inactive", f"a stopped unit stays stopped: {st['keep']}")
+        check(st["chg"]["state"] == "inactive", f"a stopped, changed unit stays stopped: {st['chg']}")
+        s.ctl_ok("start", "chg")
+        retry(lambda: read(s, "chg.v") == "2", what="chg to start with its new config")
+
+
+def test_changed_requirement_restarts_dependants():
+    units = {
+        "db": "[Service]\nExec=/bin/sleep 1000\nEnvironment=V=1\n",
+        "app": "[Unit]\nRequires=db\n\n[Service]\nExec=/bin/sleep 1000\n",
+        "other": KEEP,
+    }
+    with Supd(units) as s:
+        pids = {n: s.wait_state(n, "running")["pid"] for n in units}
+        s.write_unit("db", "[Service]\nExec=/bin/sleep 1000\nEnvironment=V=2\n")
+        rep = request(s, {"v": 1, "cmd": "reload"})
+        check(rep.get("ok") and rep["data"]["changed"] == ["db"] and not rep["data"]["added"]
+              and not rep["data"]["removed"], f"only db changed: {rep}")
+        for n in ("db", "app"):
+            def restarted():
+                u = s.status(n)
+                return u if u["state"] == "running" and u["pid"] != pids[n] else None
+            retry(restarted, what=f"{n} running with a new process")
+        st = s.status("other")
+        check(st["pid"] == pids["other"], f"other untouched: {st}")
+
+
+def test_removed_requirement_stops_dependant():
+    units = {"db": KEEP, "app": "[Unit]\nRequires=db\n\n[Service]\nExec=/bin/sleep 1000\n", "other": KEEP}
+    with Supd(units) as s:
+        pids = {n: s.wait_state(n, "running")["pid"] for n in units}
+        s.remove_unit("db")
+        s.ctl_ok("reload")
+        st = s.wait_state("app", "bad-unit", "failed")
+        check("db" in (st["error"] or ""), f"app's error names db: {st['error']!r}")
+        for n in ("db", "app"):
+            retry(lambda: not ns_alive(s, pids[n]), timeout=10, what=f"{n}'s process to be gone")
+        st = s.status("other")
+        check(st["state"] == "running" and st["pid"] == pids["other"], f"other untouched: {st}")
+
+
+def test_repeated_reloads_change_nothing():
+    with Supd({"keep": KEEP, "chg": chg(1)}) as s:
+        pids = {n: s.wait_state(n, "running")["pid"] for n in ("keep", "chg")}
+        for _ in range(10):
+            r = s.ctl_ok("reload")
+            check("keep" not in r.stdout and "chg" not in r.stdout, f"nothing to report: {r.stdout!r}")
+            s.signal(signal.SIGHUP)
+        s.ctl_ok("status")  # every SIGHUP handled before this is answered, or soon after
+        for n, p in pids.items():
+            st = s.status(n)
+            check(st["state"] == "running" and st["pid"] == p and st["restarts"] == 0,
+                  f"{n} untouched by 20 reloads: {st}")
+
+
+def test_reload_of_unreadable_directory_fails_cleanly():
+    with Supd({"keep": KEEP}) as s:
+        pid = s.wait_state("keep", "running")["pid"]
+        os.rename(s.units, s.units + ".away")
+        try:
+            r = s.ctl("reload")
+            check(r.returncode == 1 and r.stderr.strip(), f"reload without a units directory: {r.returncode} {r.stderr!r}")
+            st = s.status("keep")
+            check(st["state"] == "running" and st["pid"] == pid, f"nothing removed by a failed reload: {st}")
+        finally:
+            os.rename(s.units + ".away", s.units)
+        s.ctl_ok("reload")
+        check(s.status("keep")["pid"] == pid, "and a good reload after it changes nothing")
+
+
 if __name__ == "__main__":
     run_tests([
         test_reload_add_remove_change,
@@ -176,4 +255,9 @@ if __name__ == "__main__":
         test_sighup_reloads,
         test_invalid_file_becomes_bad_unit_on_reload,
         test_fixed_bad_unit_runs_after_reload,
+        test_reload_leaves_stopped_units_stopped,
+        test_changed_requirement_restarts_dependants,
+        test_removed_requirement_stops_dependant,
+        test_repeated_reloads_change_nothing,
+        test_reload_of_unreadable_directory_fails_cleanly,
     ])

@@ -691,16 +691,18 @@ END_TEST
 START_TEST(test_unknown_section)
 {
 	/* its keys are not reported one by one */
-	expect_error(EXEC "[Container]\nImage=x\nBogus=1\n",
-		     PATH ":3: [Container]: unknown section; allowed: [Unit], [Service]");
-	expect_error(EXEC "[service]\nExec=/bin/x\n",
-		     PATH ":3: [service]: unknown section; allowed: [Unit], [Service]");
-	expect_error(EXEC "[]\n", PATH ":3: []: unknown section; allowed: [Unit], [Service]");
+	expect_error(EXEC "[Container]\nImage=x\nBogus=1\n", PATH
+		     ":3: [Container]: unknown section; allowed: [Unit], [Service], [Resources]");
+	expect_error(EXEC "[service]\nExec=/bin/x\n", PATH
+		     ":3: [service]: unknown section; allowed: [Unit], [Service], [Resources]");
+	expect_error(EXEC "[]\n",
+		     PATH ":3: []: unknown section; allowed: [Unit], [Service], [Resources]");
 	expect_error(EXEC "[Service\nRestart=bogus\n",
 		     PATH ":3: [Service: no ']' at the end of the section header; allowed: [Unit], "
-			  "[Service]");
+			  "[Service], [Resources]");
 	expect_error(EXEC "[Service] x\n", PATH
-		     ":3: [Service] x: text after the section header; allowed: [Unit], [Service]");
+		     ":3: [Service] x: text after the section header; allowed: [Unit], [Service], "
+		     "[Resources]");
 	/* a comment after the header is fine; the section can come back */
 	drop(parse_ok("[Service] ; main\nExec=/bin/true\n[Unit] # deps\nWants=a\n[Service]\nType="
 		      "oneshot\n"));
@@ -783,7 +785,7 @@ START_TEST(test_every_problem_in_line_order)
 	    "Restart=always\n"
 	    "RestartSec=forever\n"
 	    "[Resources]\n"
-	    "MemoryMax=1G\n"
+	    "MemoryMax=1Q\n"
 	    "[Service]\n"
 	    "StopSignal=SIGNOPE\n",
 	    PATH
@@ -794,7 +796,8 @@ START_TEST(test_every_problem_in_line_order)
 	    ":3: Colour: unknown key in [Unit]; allowed: Description, Requires, Wants, "
 	    "After\n" PATH ":6: Restart: 'always' cannot be used with Type=oneshot; allowed: no, "
 	    "on-failure, on-abnormal\n" PATH ":7: RestartSec: 'forever' is not valid; allowed: " DUR
-	    "\n" PATH ":8: [Resources]: unknown section; allowed: [Unit], [Service]\n" PATH
+	    "\n" PATH ":9: MemoryMax: '1Q' is not valid; allowed: a size in bytes (K, M, G, T: "
+	    "powers of 1024, e.g. 512M), or infinity\n" PATH
 	    ":11: StopSignal: 'SIGNOPE' is not valid; allowed: a signal name (SIGTERM "
 	    "or TERM) or number");
 }
@@ -1489,6 +1492,129 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* ---- [Resources] ---- */
+
+START_TEST(test_resources_defaults_and_keys)
+{
+	struct unit_config *c = parse_ok(EXEC);
+
+	ck_assert_uint_eq(c->res.cpu_weight, 0);
+	ck_assert_uint_eq(c->res.cpu_quota_pct, 0);
+	ck_assert_ptr_null(c->res.cpu_set);
+	ck_assert(c->res.memory_max == UNIT_RES_UNSET);
+	ck_assert(c->res.memory_high == UNIT_RES_UNSET);
+	ck_assert(c->res.memory_swap_max == UNIT_RES_UNSET);
+	ck_assert(c->res.pids_max == UNIT_RES_UNSET);
+	ck_assert_uint_eq(c->res.io_weight, 0);
+	drop(c);
+
+	c = parse_ok(EXEC "[Resources]\nCPUWeight=200\nCPUQuota=250%\nCPUSet=0-1,3\n"
+			  "MemoryMax=64M\nMemoryHigh=infinity\nMemorySwapMax=0\nPidsMax=32\n"
+			  "IOWeight=10000\nIOReadBandwidthMax=/dev/vda 10M\n"
+			  "IOReadBandwidthMax=/dev/vdb 1G\nIOReadBandwidthMax=/dev/vda 5M\n"
+			  "IOWriteBandwidthMax=/dev/vda infinity\n");
+	ck_assert_uint_eq(c->res.cpu_weight, 200);
+	ck_assert_uint_eq(c->res.cpu_quota_pct, 250);
+	ck_assert_str_eq(c->res.cpu_set, "0-1,3");
+	ck_assert(c->res.memory_max == 64ULL << 20);
+	ck_assert(c->res.memory_high == SIZE_INFINITY);
+	ck_assert(c->res.memory_swap_max == 0);
+	ck_assert(c->res.pids_max == 32);
+	ck_assert_uint_eq(c->res.io_weight, 10000);
+	ck_assert_strv(&c->res.io_read_bw, "/dev/vda 5242880|/dev/vdb 1073741824");
+	ck_assert_strv(&c->res.io_write_bw, "/dev/vda infinity");
+	drop(c);
+
+	c = parse_ok(EXEC "[Resources]\nPidsMax=infinity\nMemoryMax=1G\nMemoryMax=\n"
+			  "IOReadBandwidthMax=/dev/vda 1M\nIOReadBandwidthMax=\n");
+	ck_assert(c->res.pids_max == SIZE_INFINITY);
+	ck_assert(c->res.memory_max == UNIT_RES_UNSET);
+	ck_assert_uint_eq(c->res.io_read_bw.n, 0);
+	drop(c);
+}
+END_TEST
+
+START_TEST(test_resources_bad_values)
+{
+#define SIZE_ALLOWED "a size in bytes (K, M, G, T: powers of 1024, e.g. 512M), or infinity"
+#define BW_ALLOWED                                                                                 \
+	"an absolute device path and a rate in bytes per second (K, M, G), e.g. /dev/vda 10M"
+	static const struct {
+		const char *line, *msg;
+	} cases[] = {
+	    {"CPUWeight=0", "CPUWeight: '0' is out of range; allowed: a number from 1 to 10000"},
+	    {"CPUWeight=10001",
+	     "CPUWeight: '10001' is out of range; allowed: a number from 1 to 10000"},
+	    {"CPUWeight=high", "CPUWeight: 'high' is not valid; allowed: a number from 1 to 10000"},
+	    {"CPUQuota=50", "CPUQuota: '50' is not valid; allowed: a percentage of one CPU from 1% "
+			    "to 100000%, e.g. 50% or 200%"},
+	    {"CPUQuota=0%", "CPUQuota: '0%' is out of range; allowed: a percentage of one CPU from "
+			    "1% to 100000%, e.g. 50% or 200%"},
+	    {"CPUQuota=12.5%", "CPUQuota: '12.5%' is not valid; allowed: a percentage of one CPU "
+			       "from 1% to 100000%, e.g. 50% or 200%"},
+	    {"CPUSet=1-0", "CPUSet: '1-0' is not valid; allowed: CPU numbers and ranges below "
+			   "4096, comma-separated, e.g. 0-1,3"},
+	    {"CPUSet=0,,1", "CPUSet: '0,,1' is not valid; allowed: CPU numbers and ranges below "
+			    "4096, comma-separated, e.g. 0-1,3"},
+	    {"CPUSet=all", "CPUSet: 'all' is not valid; allowed: CPU numbers and ranges below "
+			   "4096, comma-separated, e.g. 0-1,3"},
+	    {"CPUSet=5000", "CPUSet: '5000' is not valid; allowed: CPU numbers and ranges below "
+			    "4096, comma-separated, e.g. 0-1,3"},
+	    {"MemoryMax=lots", "MemoryMax: 'lots' is not valid; allowed: " SIZE_ALLOWED},
+	    {"MemoryMax=-1", "MemoryMax: '-1' is not valid; allowed: " SIZE_ALLOWED},
+	    {"MemoryMax=64MB", "MemoryMax: '64MB' is not valid; allowed: " SIZE_ALLOWED},
+	    {"MemoryHigh=99999999999E",
+	     "MemoryHigh: '99999999999E' is too large; allowed: " SIZE_ALLOWED},
+	    {"MemorySwapMax=1.5G", "MemorySwapMax: '1.5G' is not valid; allowed: " SIZE_ALLOWED},
+	    {"PidsMax=0",
+	     "PidsMax: '0' is out of range; allowed: a number of processes from 1, or infinity"},
+	    {"PidsMax=many",
+	     "PidsMax: 'many' is not valid; allowed: a number of processes from 1, or infinity"},
+	    {"PidsMax=99999999999999999999999",
+	     "PidsMax: '99999999999999999999999' is too large; allowed: a number of processes from "
+	     "1, or infinity"},
+	    {"IOWeight=0", "IOWeight: '0' is out of range; allowed: a number from 1 to 10000"},
+	    {"IOWeight=1e3", "IOWeight: '1e3' is not valid; allowed: a number from 1 to 10000"},
+	    {"IOReadBandwidthMax=/dev/vda", "IOReadBandwidthMax: '/dev/vda' is not a device path "
+					    "and a rate; allowed: " BW_ALLOWED},
+	    {"IOReadBandwidthMax=vda 10M",
+	     "IOReadBandwidthMax: 'vda 10M' is not a device path and a rate; allowed: " BW_ALLOWED},
+	    {"IOWriteBandwidthMax=/dev/vda fast",
+	     "IOWriteBandwidthMax: 'fast' is not a valid rate; allowed: " BW_ALLOWED},
+	    {"IOWriteBandwidthMax=/dev/vda 0",
+	     "IOWriteBandwidthMax: '0' is not a valid rate; allowed: " BW_ALLOWED},
+	};
+	char text[512], want[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), EXEC "[Resources]\n%s\n", cases[i].line);
+		snprintf(want, sizeof(want), PATH ":4: %s", cases[i].msg);
+		expect_error(text, want);
+	}
+	/* a [Resources] key in [Service] says where it belongs */
+	expect_error_part(EXEC "MemoryMax=1G\n", PATH
+			  ":3: MemoryMax: unknown key in [Service] (it belongs in [Resources])");
+}
+END_TEST
+
+START_TEST(test_resources_equal)
+{
+	struct unit_config *a = parse_ok(EXEC "[Resources]\nMemoryMax=64M\n");
+	struct unit_config *b = parse_ok(EXEC "[Resources]\nMemoryMax=128M\n");
+	struct unit_config *d =
+	    parse_ok("[Service]\nExec=/bin/false\n[Resources]\nMemoryMax=128M\n");
+
+	ck_assert(!unit_config_equal(a, b));
+	ck_assert(unit_config_equal_but_resources(a, b));
+	ck_assert(!unit_resources_equal(&a->res, &b->res));
+	ck_assert(!unit_config_equal_but_resources(b, d));
+	ck_assert(unit_resources_equal(&b->res, &d->res));
+	drop(a);
+	drop(b);
+	drop(d);
+}
+END_TEST
+
 static Suite *units_suite(void)
 {
 	Suite *s = suite_create("units");
@@ -1502,6 +1628,9 @@ static Suite *units_suite(void)
 	tcase_add_test(parse, test_enum_values);
 	tcase_add_test(parse, test_user_group_values);
 	tcase_add_test(parse, test_bad_values);
+	tcase_add_test(parse, test_resources_defaults_and_keys);
+	tcase_add_test(parse, test_resources_bad_values);
+	tcase_add_test(parse, test_resources_equal);
 	tcase_add_test(parse, test_bad_value_shown_escaped);
 	tcase_add_test(parse, test_lists_accumulate_and_reset);
 	tcase_add_test(parse, test_scalar_last_wins_and_empty_resets);

@@ -1,0 +1,101 @@
+/*
+ * Cgroups: one interface, two backends (spawner/cgroup_v2.c, spawner/cgroup_v1.c), chosen by
+ * spawner/cgroup.c. supd owns a subtree (the root when it is the machine's init, else the
+ * cgroup it was started in, v2: with supd itself moved into a leaf "supd"); each unit gets
+ * SUBTREE/UNIT. No call here blocks on anything but the kernel's cgroup files.
+ */
+#ifndef SUP_CGROUP_H
+#define SUP_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sup/error.h"
+#include "sup/unit.h"
+
+#define CG_NA UINT64_MAX /* a figure this kernel or hierarchy does not give */
+
+enum cg_mode {
+	CG_MODE_AUTO,
+	CG_MODE_V2,
+	CG_MODE_V1,
+	CG_MODE_OFF,
+};
+
+/* Everything read on demand for stats, status and metrics; CG_NA where not available. */
+struct cg_stats {
+	uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
+	uint64_t memory_current, memory_peak;
+	uint64_t pids_current;
+	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
+	uint64_t oom_kills;
+	/* PSI: total stall time (usec) */
+	uint64_t cpu_some_usec, cpu_full_usec;
+	uint64_t memory_some_usec, memory_full_usec;
+	uint64_t io_some_usec, io_full_usec;
+};
+
+/* Warnings (a limit without an equivalent, a file the kernel lacks): logged by the caller. */
+typedef void (*cg_warn_fn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct cgroup; /* one unit's cgroup */
+
+struct cg_backend {
+	const char *name; /* "v2", "v1" */
+	/* Take the subtree: leaf is the name of supd's own subtree under its cgroup ("sup"),
+	 * NULL when supd is the machine's init (the root is the subtree). */
+	int (*init)(const char *leaf, struct sup_error **err);
+	/* SUBTREE/UNIT, made (or emptied, if a previous supd left processes in it). */
+	struct cgroup *(*create)(const char *unit, struct sup_error **err);
+	/* v2: an O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP); -1 if not supported. */
+	int (*clone_fd)(struct cgroup *cg);
+	/* Put pid in the cgroup (every hierarchy on v1). */
+	int (*place)(struct cgroup *cg, pid_t pid, struct sup_error **err);
+	/* Write the [Resources] limits; unset ones go back to the kernel's default. */
+	void (*apply)(struct cgroup *cg, const struct unit_resources *r, cg_warn_fn warn,
+		      void *ctx);
+	void (*stats)(struct cgroup *cg, struct cg_stats *st);
+	/* Send sig to every process in it. */
+	int (*signal)(struct cgroup *cg, int sig);
+	/* SIGKILL everything: cgroup.kill (v2), or freeze, kill each, thaw (v1). */
+	int (*kill_all)(struct cgroup *cg);
+	/* 1 no process left, 0 some left, -1 error (treated as empty). */
+	int (*is_empty)(struct cgroup *cg);
+	/* rmdir (every hierarchy): 0, or -1 with errno (EBUSY: try again shortly). */
+	int (*remove)(struct cgroup *cg);
+	/* An fd that polls readable on an OOM kill (and, v2, on the populated flag changing);
+	 * -1 if none. */
+	int (*event_fd)(struct cgroup *cg);
+	/* Consume the event; the total of OOM kills in this cgroup so far. */
+	uint64_t (*event_read)(struct cgroup *cg);
+	void (*free)(struct cgroup *cg);
+};
+
+extern const struct cg_backend cg_backend_v2;
+extern const struct cg_backend cg_backend_v1;
+
+/* Pick the backend: mode AUTO looks at /proc/self/mountinfo. NULL (and *err) if none works. */
+const struct cg_backend *cg_detect(enum cg_mode mode, struct sup_error **err);
+int cg_mode_parse(const char *s, enum cg_mode *mode);
+const char *cg_mode_name(enum cg_mode mode);
+
+/* Helpers shared by the backends (spawner/cgroup.c). */
+int cg_write(int dirfd, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Read a whole small file into buf (NUL-terminated); length, or -1. */
+ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size);
+/* "key value" lines: the value of key, or CG_NA. */
+uint64_t cg_keyed(const char *text, const char *key);
+/* Read one number; CG_NA if absent or not a number. */
+uint64_t cg_read_u64(int dirfd, const char *file);
+/* PSI file "some avg10=... total=N" / "full ...": the totals (usec). */
+void cg_read_psi(int dirfd, const char *file, uint64_t *some, uint64_t *full);
+/* This process's cgroup path in the hierarchy named by ctrl ("" for v2's 0::), or NULL. */
+char *cg_self_path(const char *ctrl);
+/* Device number ("MAJ:MIN") of the block device a path names. */
+int cg_device_of(const char *path, unsigned *maj, unsigned *min);
+/* Mark every process of a cgroup: helper for signal on both backends. */
+int cg_signal_procs(int dirfd, int sig);
+
+#endif

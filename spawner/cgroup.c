@@ -1,0 +1,330 @@
+/* Which cgroup backend, and the small file helpers both backends use. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "sup/cgroup.h"
+#include "sup/cleanup.h"
+#include "cgroup_private.h"
+
+static const char *const mode_names[] = {"auto", "v2", "v1", "off"};
+
+int cg_mode_parse(const char *s, enum cg_mode *mode)
+{
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(mode_names); i++)
+		if (strcmp(s, mode_names[i]) == 0) {
+			*mode = (enum cg_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *cg_mode_name(enum cg_mode mode)
+{
+	return (unsigned)mode < SUP_ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
+}
+
+int cg_write(int dirfd, const char *file, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int fd, n, e;
+	ssize_t w;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	w = write(fd, buf, (size_t)n);
+	e = errno;
+	close(fd);
+	errno = e;
+	return w == n ? 0 : -1;
+}
+
+ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
+{
+	int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (got + 1 < size && (n = read(fd, buf + got, size - 1 - got)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+uint64_t cg_keyed(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && (p[n] == ' ' || p[n] == '=')) {
+			char *end;
+			unsigned long long v = strtoull(p + n + 1, &end, 10);
+			return end == p + n + 1 ? CG_NA : (uint64_t)v;
+		}
+	return CG_NA;
+}
+
+uint64_t cg_read_u64(int dirfd, const char *file)
+{
+	char buf[64], *end;
+	unsigned long long v;
+
+	if (cg_read(dirfd, file, buf, sizeof(buf)) <= 0)
+		return CG_NA;
+	if (strncmp(buf, "max", 3) == 0)
+		return CG_NA;
+	v = strtoull(buf, &end, 10);
+	return end == buf ? CG_NA : (uint64_t)v;
+}
+
+void cg_read_psi(int dirfd, const char *file, uint64_t *some, uint64_t *full)
+{
+	char buf[512];
+	const char *p;
+
+	*some = *full = CG_NA;
+	if (cg_read(dirfd, file, buf, sizeof(buf)) <= 0)
+		return;
+	if (strncmp(buf, "some ", 5) == 0 && (p = strstr(buf, "total=")))
+		*some = strtoull(p + 6, NULL, 10);
+	if ((p = strstr(buf, "\nfull ")) && (p = strstr(p, "total=")))
+		*full = strtoull(p + 6, NULL, 10);
+}
+
+char *cg_self_path(const char *ctrl)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[1024];
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		line[strcspn(line, "\n")] = '\0';
+		if (!b)
+			continue;
+		*b = '\0';
+		if (!*ctrl ? a[1] == '\0' : cg_list_has(a + 1, ctrl))
+			return strdup(b + 1);
+	}
+	return NULL;
+}
+
+bool cg_list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (strncmp(p, word, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Unescape mountinfo's octal escapes (\040 for a blank) in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+int cg_find_mount(const char *ctrl, char **mnt, char **root)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *fields[10] = {0}, *save = NULL, *sep;
+		int n = 0;
+
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (char *t = strtok_r(line, " ", &save); t && n < 10;
+		     t = strtok_r(NULL, " ", &save))
+			fields[n++] = t;
+		if (n < 5)
+			continue;
+		char *fstype = strtok_r(sep + 3, " ", &save);
+		strtok_r(NULL, " ", &save); /* source */
+		char *opts = strtok_r(NULL, " \n", &save);
+		if (!fstype || !opts)
+			continue;
+		if (ctrl ? (strcmp(fstype, "cgroup") || !cg_list_has(opts, ctrl))
+			 : strcmp(fstype, "cgroup2"))
+			continue;
+		unescape(fields[3]);
+		unescape(fields[4]);
+		*mnt = strdup(fields[4]);
+		*root = strdup(fields[3]);
+		if (!*mnt || !*root) {
+			free(*mnt);
+			free(*root);
+			return -1;
+		}
+		return 0;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+char *cg_dir_of(const char *mnt, const char *root, const char *path)
+{
+	size_t rn = strlen(root);
+	char *out = NULL;
+
+	/* the mount shows the hierarchy from root on: strip it off the process's path */
+	if (strcmp(root, "/") != 0 && strncmp(path, root, rn) == 0 &&
+	    (path[rn] == '/' || path[rn] == '\0'))
+		path += rn;
+	while (*path == '/')
+		path++;
+	if (asprintf(&out, "%s%s%s", mnt, *path ? "/" : "", path) < 0)
+		return NULL;
+	return out;
+}
+
+int cg_device_of(const char *path, unsigned *maj, unsigned *min)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISBLK(st.st_mode)) {
+		*maj = major(st.st_rdev);
+		*min = minor(st.st_rdev);
+	} else {
+		*maj = major(st.st_dev); /* a file: the device it lives on */
+		*min = minor(st.st_dev);
+	}
+	return 0;
+}
+
+int cg_signal_procs(int dirfd, int sig)
+{
+	char buf[65536];
+	int sent = 0;
+
+	if (cg_read(dirfd, "cgroup.procs", buf, sizeof(buf)) < 0)
+		return -1;
+	for (char *p = buf; *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && kill((pid_t)pid, sig) == 0)
+			sent++;
+		p = end + (*end == '\n');
+	}
+	return sent;
+}
+
+static bool v2_usable(void)
+{
+	_cleanup_free_ char *mnt = NULL, *root = NULL, *self = NULL, *dir = NULL;
+	char buf[256];
+	int fd;
+
+	if (cg_find_mount(NULL, &mnt, &root) < 0)
+		return false;
+	self = cg_self_path("");
+	if (!self)
+		return false;
+	dir = cg_dir_of(mnt, root, self);
+	if (!dir)
+		return false;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (cg_read(fd, "cgroup.controllers", buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	close(fd);
+	/* the hybrid layout's unified hierarchy holds no useful controller */
+	return strstr(buf, "memory") || strstr(buf, "pids") || strstr(buf, "cpu");
+}
+
+static bool v1_usable(void)
+{
+	static const char *const ctrls[] = {"memory", "pids", "cpu", "freezer"};
+
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(ctrls); i++) {
+		_cleanup_free_ char *mnt = NULL, *root = NULL;
+		if (cg_find_mount(ctrls[i], &mnt, &root) == 0)
+			return true;
+	}
+	return false;
+}
+
+const struct cg_backend *cg_detect(enum cg_mode mode, struct sup_error **err)
+{
+	switch (mode) {
+	case CG_MODE_OFF:
+		sup_error_set(err, 0, "cgroups turned off by the configuration");
+		return NULL;
+	case CG_MODE_V2: {
+		char *mnt = NULL, *root = NULL;
+		int r = cg_find_mount(NULL, &mnt, &root);
+		free(mnt);
+		free(root);
+		if (r < 0) {
+			sup_error_set(err, errno, "Mode=v2: no cgroup2 mount");
+			return NULL;
+		}
+		return &cg_backend_v2;
+	}
+	case CG_MODE_V1:
+		if (!v1_usable()) {
+			sup_error_set(err, 0, "Mode=v1: no cgroup v1 hierarchy mounted");
+			return NULL;
+		}
+		return &cg_backend_v1;
+	case CG_MODE_AUTO:
+		break;
+	}
+	if (v2_usable())
+		return &cg_backend_v2;
+	if (v1_usable())
+		return &cg_backend_v1;
+	sup_error_set(err, 0,
+		      "no usable cgroup hierarchy (neither cgroup2 with controllers nor "
+		      "cgroup v1) is mounted");
+	return NULL;
+}

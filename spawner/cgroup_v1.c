@@ -1,0 +1,478 @@
+/*
+ * cgroup v1 (and the v1 half of a hybrid host): one directory per controller hierarchy,
+ * found in /proc/self/mountinfo (cpu and cpuacct may be separate or co-mounted). The subtree
+ * is SUPD'S-CGROUP/LEAF in each hierarchy (the root when supd is the machine's init).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sup/cgroup.h"
+#include "sup/cleanup.h"
+#include "cgroup_private.h"
+
+enum {
+	C_CPU = 1 << 0,
+	C_CPUACCT = 1 << 1,
+	C_CPUSET = 1 << 2,
+	C_MEMORY = 1 << 3,
+	C_FREEZER = 1 << 4,
+	C_BLKIO = 1 << 5,
+	C_PIDS = 1 << 6,
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} controllers[] = {
+    {"pids", C_PIDS},	  {"memory", C_MEMORY},	  {"cpu", C_CPU},     {"cpuacct", C_CPUACCT},
+    {"cpuset", C_CPUSET}, {"freezer", C_FREEZER}, {"blkio", C_BLKIO},
+};
+
+#define MAX_HIER 7
+
+struct hier {
+	char *mnt;
+	unsigned ctrls;
+	int subfd; /* the subtree directory */
+};
+
+static struct hier hiers[MAX_HIER];
+static size_t n_hiers;
+
+struct cgroup {
+	char *name;
+	int fd[MAX_HIER]; /* per hierarchy, -1 if absent */
+	int efd;	  /* eventfd registered for memory.oom_control */
+	int oom_fd;
+	uint64_t oom_kills;
+};
+
+static int hier_fd(const struct cgroup *cg, unsigned ctrl)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (hiers[i].ctrls & ctrl)
+			return cg->fd[i];
+	return -1;
+}
+
+/* cpuset: a new group has no CPUs or memory nodes until given its parent's. */
+static void cpuset_inherit(int parent, int fd)
+{
+	char buf[256];
+
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? "cpuset.mems" : "cpuset.cpus";
+		if (cg_read(fd, f, buf, sizeof(buf)) > 0 && buf[0] != '\n')
+			continue;
+		if (cg_read(parent, f, buf, sizeof(buf)) > 0)
+			cg_write(fd, f, "%s", buf);
+	}
+}
+
+static int v1_init(const char *leaf, struct sup_error **err)
+{
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(controllers); i++) {
+		_cleanup_free_ char *mnt = NULL, *root = NULL, *self = NULL, *dir = NULL;
+		size_t h;
+		int fd;
+
+		if (cg_find_mount(controllers[i].name, &mnt, &root) < 0)
+			continue;
+		for (h = 0; h < n_hiers; h++)
+			if (strcmp(hiers[h].mnt, mnt) == 0)
+				break;
+		if (h < n_hiers) {
+			hiers[h].ctrls |= controllers[i].bit;
+			continue;
+		}
+		self = cg_self_path(controllers[i].name);
+		dir = self ? cg_dir_of(mnt, root, self) : NULL;
+		if (!dir)
+			continue;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (leaf) {
+			int sub;
+			if (mkdirat(fd, leaf, 0755) < 0 && errno != EEXIST) {
+				close(fd);
+				continue;
+			}
+			sub = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (sub >= 0 && (controllers[i].bit == C_CPUSET))
+				cpuset_inherit(fd, sub);
+			close(fd);
+			fd = sub;
+			if (fd < 0)
+				continue;
+		}
+		hiers[n_hiers].mnt = sup_steal_ptr(mnt);
+		hiers[n_hiers].ctrls = controllers[i].bit;
+		hiers[n_hiers].subfd = fd;
+		n_hiers++;
+	}
+	/* cpuset co-mounted with another controller: the leaf needs its CPUs too */
+	if (n_hiers == 0)
+		return sup_error_set(err, errno, "cgroup v1: no hierarchy to use");
+	return 0;
+}
+
+static void v1_free(struct cgroup *cg)
+{
+	if (!cg)
+		return;
+	for (size_t i = 0; i < n_hiers; i++)
+		if (cg->fd[i] >= 0)
+			close(cg->fd[i]);
+	if (cg->efd >= 0)
+		close(cg->efd);
+	if (cg->oom_fd >= 0)
+		close(cg->oom_fd);
+	free(cg->name);
+	free(cg);
+}
+
+static uint64_t oom_count(int memfd)
+{
+	char buf[256];
+
+	if (memfd < 0 || cg_read(memfd, "memory.oom_control", buf, sizeof(buf)) < 0)
+		return CG_NA;
+	return cg_keyed(buf, "oom_kill");
+}
+
+static int v1_kill_all(struct cgroup *cg);
+
+static struct cgroup *v1_create(const char *unit, struct sup_error **err)
+{
+	struct cgroup *cg = calloc(1, sizeof(*cg));
+	int memfd;
+
+	if (!cg || !(cg->name = strdup(unit))) {
+		free(cg);
+		sup_error_set(err, ENOMEM, "cgroup");
+		return NULL;
+	}
+	cg->efd = cg->oom_fd = -1;
+	for (size_t i = 0; i < MAX_HIER; i++)
+		cg->fd[i] = -1;
+	for (size_t i = 0; i < n_hiers; i++) {
+		if (mkdirat(hiers[i].subfd, unit, 0755) < 0 && errno != EEXIST) {
+			sup_error_set(err, errno, "create cgroup %s/.../%s", hiers[i].mnt, unit);
+			v1_free(cg);
+			return NULL;
+		}
+		cg->fd[i] = openat(hiers[i].subfd, unit, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg->fd[i] < 0) {
+			sup_error_set(err, errno, "open cgroup %s/.../%s", hiers[i].mnt, unit);
+			v1_free(cg);
+			return NULL;
+		}
+		if (hiers[i].ctrls & C_CPUSET)
+			cpuset_inherit(hiers[i].subfd, cg->fd[i]);
+	}
+	/* left over by a supd that went away: nothing of it may share the new run's cgroup */
+	v1_kill_all(cg);
+	memfd = hier_fd(cg, C_MEMORY);
+	if (memfd >= 0) {
+		cg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		cg->oom_fd = openat(memfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+		if (cg->efd < 0 || cg->oom_fd < 0 ||
+		    cg_write(memfd, "cgroup.event_control", "%d %d", cg->efd, cg->oom_fd) < 0) {
+			if (cg->efd >= 0)
+				close(cg->efd);
+			cg->efd = -1;
+		}
+		cg->oom_kills = oom_count(memfd);
+		if (cg->oom_kills == CG_NA)
+			cg->oom_kills = 0;
+	}
+	return cg;
+}
+
+static int v1_clone_fd(struct cgroup *cg)
+{
+	return -1;
+}
+
+static int v1_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (cg_write(cg->fd[i], "cgroup.procs", "%d", (int)pid) < 0)
+			return sup_error_set(err, errno, "put pid %d in cgroup %s/.../%s", (int)pid,
+					     hiers[i].mnt, cg->name);
+	return 0;
+}
+
+static void wr(int fd, const char *file, const char *val, cg_warn_fn warn, void *ctx)
+{
+	if (fd >= 0 && cg_write(fd, file, "%s", val) < 0)
+		warn(ctx, "cgroup v1: write %s to %s: %s", val, file, strerror(errno));
+}
+
+static void bandwidth(int fd, const char *file, const char *key, const struct strv *list,
+		      cg_warn_fn warn, void *ctx)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		_cleanup_free_ char *path = strdup(list->v[i]);
+		char *sp = path ? strrchr(path, ' ') : NULL;
+		unsigned maj, min;
+		char val[64];
+
+		if (!sp)
+			continue;
+		*sp = '\0';
+		if (cg_device_of(path, &maj, &min) < 0) {
+			warn(ctx, "%s=%s: %s", key, path, strerror(errno));
+			continue;
+		}
+		snprintf(val, sizeof(val), "%u:%u %s", maj, min,
+			 strcmp(sp + 1, "infinity") == 0 ? "0" : sp + 1);
+		if (fd < 0)
+			warn(ctx, "%s=: no blkio hierarchy on this host; not applied", key);
+		else
+			wr(fd, file, val, warn, ctx);
+	}
+}
+
+static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_fn warn, void *ctx)
+{
+	int cpu = hier_fd(cg, C_CPU), mem = hier_fd(cg, C_MEMORY), pids = hier_fd(cg, C_PIDS);
+	int cpuset = hier_fd(cg, C_CPUSET), blkio = hier_fd(cg, C_BLKIO);
+	char v[64];
+
+	/* CPUWeight 1..10000 (default 100) -> cpu.shares 2..262144 (default 1024) */
+	if (cpu >= 0) {
+		unsigned long long shares = r->cpu_weight ? r->cpu_weight * 1024ULL / 100 : 1024;
+		if (shares < 2)
+			shares = 2;
+		snprintf(v, sizeof(v), "%llu", shares);
+		wr(cpu, "cpu.shares", v, warn, ctx);
+		wr(cpu, "cpu.cfs_period_us", "100000", warn, ctx);
+		snprintf(v, sizeof(v), "%lld",
+			 r->cpu_quota_pct ? (long long)r->cpu_quota_pct * 1000 : -1LL);
+		wr(cpu, "cpu.cfs_quota_us", v, warn, ctx);
+	} else if (r->cpu_weight || r->cpu_quota_pct) {
+		warn(ctx, "CPUWeight=/CPUQuota=: no cpu hierarchy on this host; not applied");
+	}
+	if (r->cpu_set) {
+		if (cpuset >= 0)
+			wr(cpuset, "cpuset.cpus", r->cpu_set, warn, ctx);
+		else
+			warn(ctx, "CPUSet=: no cpuset hierarchy on this host; not applied");
+	}
+	if (mem >= 0) {
+		uint64_t max = r->memory_max, sw = r->memory_swap_max;
+		/* memsw (memory + swap) must stay >= the memory limit: open it up first */
+		cg_write(mem, "memory.memsw.limit_in_bytes", "-1");
+		if (max == UNIT_RES_UNSET || max == SIZE_INFINITY)
+			wr(mem, "memory.limit_in_bytes", "-1", warn, ctx);
+		else {
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)max);
+			wr(mem, "memory.limit_in_bytes", v, warn, ctx);
+		}
+		if (sw != UNIT_RES_UNSET && sw != SIZE_INFINITY) {
+			if (max == UNIT_RES_UNSET || max == SIZE_INFINITY)
+				warn(ctx,
+				     "MemorySwapMax= without a finite MemoryMax= has no cgroup "
+				     "v1 equivalent (v1 limits memory+swap); not applied");
+			else {
+				snprintf(v, sizeof(v), "%llu", (unsigned long long)(max + sw));
+				if (cg_write(mem, "memory.memsw.limit_in_bytes", "%s", v) < 0)
+					warn(
+					    ctx,
+					    "MemorySwapMax=: memory.memsw.limit_in_bytes: %s (swap "
+					    "accounting off?); not applied",
+					    strerror(errno));
+			}
+		}
+		if (r->memory_high != UNIT_RES_UNSET && r->memory_high != SIZE_INFINITY) {
+			warn(ctx,
+			     "MemoryHigh= on cgroup v1 becomes memory.soft_limit_in_bytes: "
+			     "reclaimed toward it under memory pressure only, never throttled");
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)r->memory_high);
+			wr(mem, "memory.soft_limit_in_bytes", v, warn, ctx);
+		} else {
+			wr(mem, "memory.soft_limit_in_bytes", "-1", warn, ctx);
+		}
+	} else if (r->memory_max != UNIT_RES_UNSET || r->memory_high != UNIT_RES_UNSET ||
+		   r->memory_swap_max != UNIT_RES_UNSET) {
+		warn(ctx, "Memory*=: no memory hierarchy on this host; not applied");
+	}
+	if (pids >= 0) {
+		if (r->pids_max == UNIT_RES_UNSET || r->pids_max == SIZE_INFINITY)
+			wr(pids, "pids.max", "max", warn, ctx);
+		else {
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)r->pids_max);
+			wr(pids, "pids.max", v, warn, ctx);
+		}
+	} else if (r->pids_max != UNIT_RES_UNSET) {
+		warn(ctx, "PidsMax=: no pids hierarchy on this host; not applied");
+	}
+	if (r->io_weight) {
+		/* IOWeight 1..10000 (default 100) -> blkio.weight 10..1000 (default 500) */
+		unsigned w = r->io_weight * 5;
+		w = w < 10 ? 10 : w > 1000 ? 1000 : w;
+		snprintf(v, sizeof(v), "%u", w);
+		if (blkio < 0 || (cg_write(blkio, "blkio.weight", "%s", v) < 0 &&
+				  cg_write(blkio, "blkio.bfq.weight", "%s", v) < 0))
+			warn(ctx, "IOWeight=: this kernel has no blkio.weight (it needs the BFQ "
+				  "scheduler on cgroup v1); not applied");
+	}
+	bandwidth(blkio, "blkio.throttle.read_bps_device", "IOReadBandwidthMax", &r->io_read_bw,
+		  warn, ctx);
+	bandwidth(blkio, "blkio.throttle.write_bps_device", "IOWriteBandwidthMax", &r->io_write_bw,
+		  warn, ctx);
+}
+
+/* blkio "MAJ:MIN Read N" lines: the sum of one operation over every device. */
+static uint64_t blkio_sum(int fd, const char *file, const char *op)
+{
+	char buf[8192];
+	uint64_t sum = 0;
+	size_t n = strlen(op);
+
+	if (fd < 0 || cg_read(fd, file, buf, sizeof(buf)) < 0)
+		return CG_NA;
+	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char *sp = strchr(p, ' ');
+		if (sp && strncmp(sp + 1, op, n) == 0 && sp[1 + n] == ' ')
+			sum += strtoull(sp + 2 + n, NULL, 10);
+	}
+	return sum;
+}
+
+static uint64_t ns_to_us(uint64_t ns)
+{
+	return ns == CG_NA ? CG_NA : ns / 1000;
+}
+
+static void v1_stats(struct cgroup *cg, struct cg_stats *st)
+{
+	int acct = hier_fd(cg, C_CPUACCT), mem = hier_fd(cg, C_MEMORY), pids = hier_fd(cg, C_PIDS);
+	int blkio = hier_fd(cg, C_BLKIO);
+	uint64_t k;
+
+	memset(st, 0xff, sizeof(*st)); /* CG_NA everywhere */
+	if (acct >= 0) {
+		st->cpu_usage_usec = ns_to_us(cg_read_u64(acct, "cpuacct.usage"));
+		st->cpu_user_usec = ns_to_us(cg_read_u64(acct, "cpuacct.usage_user"));
+		st->cpu_system_usec = ns_to_us(cg_read_u64(acct, "cpuacct.usage_sys"));
+	}
+	if (mem >= 0) {
+		st->memory_current = cg_read_u64(mem, "memory.usage_in_bytes");
+		st->memory_peak = cg_read_u64(mem, "memory.max_usage_in_bytes");
+		k = oom_count(mem);
+		if (k != CG_NA && k > cg->oom_kills)
+			cg->oom_kills = k;
+		st->oom_kills = cg->oom_kills;
+	}
+	if (pids >= 0)
+		st->pids_current = cg_read_u64(pids, "pids.current");
+	st->io_read_bytes = blkio_sum(blkio, "blkio.throttle.io_service_bytes_recursive", "Read");
+	st->io_write_bytes = blkio_sum(blkio, "blkio.throttle.io_service_bytes_recursive", "Write");
+	st->io_read_ops = blkio_sum(blkio, "blkio.throttle.io_serviced_recursive", "Read");
+	st->io_write_ops = blkio_sum(blkio, "blkio.throttle.io_serviced_recursive", "Write");
+}
+
+static int v1_signal(struct cgroup *cg, int sig)
+{
+	int fd = n_hiers ? cg->fd[0] : -1;
+	return fd < 0 ? -1 : cg_signal_procs(fd, sig);
+}
+
+static int v1_kill_all(struct cgroup *cg)
+{
+	int fz = hier_fd(cg, C_FREEZER), any = n_hiers ? cg->fd[0] : -1;
+	char buf[32];
+
+	if (fz >= 0 && cg_write(fz, "freezer.state", "FROZEN") == 0) {
+		/* freezing is quick but not instant: a bounded wait for FROZEN */
+		for (int i = 0; i < 200; i++) {
+			if (cg_read(fz, "freezer.state", buf, sizeof(buf)) > 0 &&
+			    strncmp(buf, "FROZEN", 6) == 0)
+				break;
+			nanosleep(&(struct timespec){0, 100000}, NULL);
+		}
+		cg_signal_procs(fz, SIGKILL);
+		cg_write(fz, "freezer.state", "THAWED");
+		return 0;
+	}
+	/* no freezer: kill until no new process shows up (a fork racing the first pass) */
+	for (int i = 0; i < 8 && any >= 0 && cg_signal_procs(any, SIGKILL) > 0; i++)
+		;
+	return 0;
+}
+
+static int v1_is_empty(struct cgroup *cg)
+{
+	char buf[64];
+
+	for (size_t i = 0; i < n_hiers; i++) {
+		ssize_t n =
+		    cg->fd[i] >= 0 ? cg_read(cg->fd[i], "cgroup.procs", buf, sizeof(buf)) : -1;
+		if (n > 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int v1_remove(struct cgroup *cg)
+{
+	int r = 0, e = 0;
+
+	if (cg->efd >= 0) { /* removal signals the eventfd: stop listening first */
+		close(cg->efd);
+		cg->efd = -1;
+	}
+	for (size_t i = 0; i < n_hiers; i++)
+		if (unlinkat(hiers[i].subfd, cg->name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			r = -1;
+			e = errno;
+		}
+	errno = e;
+	return r;
+}
+
+static int v1_event_fd(struct cgroup *cg)
+{
+	return cg->efd;
+}
+
+static uint64_t v1_event_read(struct cgroup *cg)
+{
+	uint64_t n, k;
+
+	if (cg->efd >= 0 && read(cg->efd, &n, sizeof(n)) < 0)
+		(void)0;
+	k = oom_count(hier_fd(cg, C_MEMORY));
+	if (k != CG_NA && k > cg->oom_kills)
+		cg->oom_kills = k;
+	return cg->oom_kills;
+}
+
+const struct cg_backend cg_backend_v1 = {
+    .name = "v1",
+    .init = v1_init,
+    .create = v1_create,
+    .clone_fd = v1_clone_fd,
+    .place = v1_place,
+    .apply = v1_apply,
+    .stats = v1_stats,
+    .signal = v1_signal,
+    .kill_all = v1_kill_all,
+    .is_empty = v1_is_empty,
+    .remove = v1_remove,
+    .event_fd = v1_event_fd,
+    .event_read = v1_event_read,
+    .free = v1_free,
+};

@@ -1,0 +1,351 @@
+/*
+ * cgroup v2 (unified). The subtree is supd's own cgroup; supd moves itself into the leaf
+ * "supd" so that the no-internal-process rule lets the units be its siblings (as the
+ * machine's init, the root is the subtree and supd stays there). Events (OOM kills, the
+ * populated flag) come from inotify on memory.events and cgroup.events: no timer.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sup/cgroup.h"
+#include "sup/cleanup.h"
+#include "cgroup_private.h"
+
+static int subfd = -1;
+static char *subdir;
+
+struct cgroup {
+	char *name;
+	int fd;
+	int ifd; /* inotify: memory.events, cgroup.events */
+	uint64_t oom_kills;
+};
+
+static int v2_init(const char *leaf, struct sup_error **err)
+{
+	_cleanup_free_ char *mnt = NULL, *root = NULL, *self = NULL;
+	static const char *const ctrls[] = {"cpu", "cpuset", "memory", "pids", "io"};
+	char avail[512];
+
+	if (cg_find_mount(NULL, &mnt, &root) < 0)
+		return sup_error_set(err, errno, "cgroup v2: no cgroup2 mount");
+	self = cg_self_path("");
+	if (!self)
+		return sup_error_set(err, errno, "cgroup v2: cannot read /proc/self/cgroup");
+	subdir = leaf ? cg_dir_of(mnt, root, self) : strdup(mnt);
+	if (!subdir)
+		return sup_error_set(err, ENOMEM, "cgroup v2");
+	subfd = open(subdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (subfd < 0)
+		return sup_error_set(err, errno, "cgroup v2: open %s", subdir);
+	if (leaf) {
+		/* no internal processes: supd goes into a leaf of its own */
+		if (mkdirat(subfd, "supd", 0755) < 0 && errno != EEXIST)
+			return sup_error_set(err, errno, "cgroup v2: create %s/supd", subdir);
+		int fd = openat(subfd, "supd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || cg_write(fd, "cgroup.procs", "%d", (int)getpid()) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return sup_error_set(err, e, "cgroup v2: move supd into %s/supd", subdir);
+		}
+		close(fd);
+	}
+	if (cg_read(subfd, "cgroup.controllers", avail, sizeof(avail)) < 0)
+		avail[0] = '\0';
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(ctrls); i++) {
+		char word[16];
+		snprintf(word, sizeof(word), "%s", ctrls[i]);
+		/* whole words of the space-separated list */
+		for (char *p = avail; (p = strstr(p, word)); p += strlen(word))
+			if ((p == avail || p[-1] == ' ') &&
+			    (p[strlen(word)] == ' ' || p[strlen(word)] == '\n' ||
+			     p[strlen(word)] == '\0')) {
+				cg_write(subfd, "cgroup.subtree_control", "+%s", ctrls[i]);
+				break;
+			}
+	}
+	return 0;
+}
+
+static void v2_free(struct cgroup *cg)
+{
+	if (!cg)
+		return;
+	if (cg->fd >= 0)
+		close(cg->fd);
+	if (cg->ifd >= 0)
+		close(cg->ifd);
+	free(cg->name);
+	free(cg);
+}
+
+static int v2_kill_all(struct cgroup *cg);
+
+static struct cgroup *v2_create(const char *unit, struct sup_error **err)
+{
+	struct cgroup *cg = calloc(1, sizeof(*cg));
+	char path[PATH_MAX];
+	char buf[512];
+
+	if (!cg || !(cg->name = strdup(unit))) {
+		free(cg);
+		sup_error_set(err, ENOMEM, "cgroup");
+		return NULL;
+	}
+	cg->fd = cg->ifd = -1;
+	if (mkdirat(subfd, unit, 0755) < 0 && errno != EEXIST) {
+		sup_error_set(err, errno, "create cgroup %s/%s", subdir, unit);
+		v2_free(cg);
+		return NULL;
+	}
+	cg->fd = openat(subfd, unit, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->fd < 0) {
+		sup_error_set(err, errno, "open cgroup %s/%s", subdir, unit);
+		v2_free(cg);
+		return NULL;
+	}
+	v2_kill_all(cg); /* left over by a supd that went away */
+	cg->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (cg->ifd >= 0) {
+		snprintf(path, sizeof(path), "%s/%s/memory.events", subdir, unit);
+		inotify_add_watch(cg->ifd, path, IN_MODIFY);
+		snprintf(path, sizeof(path), "%s/%s/cgroup.events", subdir, unit);
+		inotify_add_watch(cg->ifd, path, IN_MODIFY);
+	}
+	if (cg_read(cg->fd, "memory.events", buf, sizeof(buf)) > 0) {
+		uint64_t k = cg_keyed(buf, "oom_kill");
+		cg->oom_kills = k == CG_NA ? 0 : k;
+	}
+	return cg;
+}
+
+static int v2_clone_fd(struct cgroup *cg)
+{
+	return cg->fd;
+}
+
+static int v2_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
+{
+	if (cg_write(cg->fd, "cgroup.procs", "%d", (int)pid) < 0)
+		return sup_error_set(err, errno, "put pid %d in cgroup %s/%s", (int)pid, subdir,
+				     cg->name);
+	return 0;
+}
+
+static void wr(int fd, const char *file, const char *val, cg_warn_fn warn, void *ctx)
+{
+	if (cg_write(fd, file, "%s", val) == 0)
+		return;
+	if (errno == ENOENT && (!strcmp(val, "max") || !strcmp(val, "100") ||
+				!strcmp(val, "max 100000")))
+		return; /* a default for a controller that is not there: nothing lost */
+	if (errno == ENOENT)
+		warn(ctx, "cgroup v2: %s: controller not enabled; not applied", file);
+	else
+		warn(ctx, "cgroup v2: write '%s' to %s: %s", val, file, strerror(errno));
+}
+
+static void size_or_max(char *v, size_t n, uint64_t x)
+{
+	if (x == UNIT_RES_UNSET || x == SIZE_INFINITY)
+		snprintf(v, n, "max");
+	else
+		snprintf(v, n, "%llu", (unsigned long long)x);
+}
+
+static void io_max(int fd, const char *key, const char *what, const struct strv *list,
+		   cg_warn_fn warn, void *ctx)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		_cleanup_free_ char *path = strdup(list->v[i]);
+		char *sp = path ? strrchr(path, ' ') : NULL;
+		unsigned maj, min;
+		char val[96];
+
+		if (!sp)
+			continue;
+		*sp = '\0';
+		if (cg_device_of(path, &maj, &min) < 0) {
+			warn(ctx, "%s=%s: %s", key, path, strerror(errno));
+			continue;
+		}
+		snprintf(val, sizeof(val), "%u:%u %s=%s", maj, min, what,
+			 strcmp(sp + 1, "infinity") == 0 ? "max" : sp + 1);
+		errno = 0;
+		if (cg_write(fd, "io.max", "%s", val) < 0)
+			warn(ctx, "%s=: write '%s' to io.max: %s", key, val, strerror(errno));
+	}
+}
+
+static void v2_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_fn warn, void *ctx)
+{
+	char v[64];
+
+	errno = 0;
+	if (r->cpu_weight || cg_read_u64(cg->fd, "cpu.weight") != CG_NA) {
+		snprintf(v, sizeof(v), "%u", r->cpu_weight ? r->cpu_weight : 100);
+		wr(cg->fd, "cpu.weight", v, warn, ctx);
+		if (r->cpu_quota_pct)
+			snprintf(v, sizeof(v), "%llu 100000", r->cpu_quota_pct * 1000ULL);
+		else
+			snprintf(v, sizeof(v), "max 100000");
+		wr(cg->fd, "cpu.max", v, warn, ctx);
+	}
+	if (r->cpu_set)
+		wr(cg->fd, "cpuset.cpus", r->cpu_set, warn, ctx);
+	size_or_max(v, sizeof(v), r->memory_max);
+	wr(cg->fd, "memory.max", v, warn, ctx);
+	size_or_max(v, sizeof(v), r->memory_high);
+	wr(cg->fd, "memory.high", v, warn, ctx);
+	if (r->memory_swap_max != UNIT_RES_UNSET) {
+		size_or_max(v, sizeof(v), r->memory_swap_max);
+		wr(cg->fd, "memory.swap.max", v, warn, ctx);
+	}
+	size_or_max(v, sizeof(v), r->pids_max);
+	wr(cg->fd, "pids.max", v, warn, ctx);
+	if (r->io_weight) {
+		snprintf(v, sizeof(v), "default %u", r->io_weight);
+		if (cg_write(cg->fd, "io.weight", "%s", v) < 0 &&
+		    cg_write(cg->fd, "io.bfq.weight", "%u", r->io_weight) < 0)
+			warn(ctx,
+			     "IOWeight=: no io.weight (needs an I/O scheduler with weights); not "
+			     "applied");
+	}
+	io_max(cg->fd, "IOReadBandwidthMax", "rbps", &r->io_read_bw, warn, ctx);
+	io_max(cg->fd, "IOWriteBandwidthMax", "wbps", &r->io_write_bw, warn, ctx);
+}
+
+static void io_stat(int fd, struct cg_stats *st)
+{
+	char buf[8192];
+
+	if (cg_read(fd, "io.stat", buf, sizeof(buf)) < 0)
+		return;
+	st->io_read_bytes = st->io_write_bytes = st->io_read_ops = st->io_write_ops = 0;
+	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		static const char *const keys[] = {"rbytes=", "wbytes=", "rios=", "wios="};
+		uint64_t *out[] = {&st->io_read_bytes, &st->io_write_bytes, &st->io_read_ops,
+				   &st->io_write_ops};
+		char *eol = strchr(p, '\n');
+		for (size_t i = 0; i < 4; i++) {
+			char *k = strstr(p, keys[i]);
+			if (k && (!eol || k < eol))
+				*out[i] += strtoull(k + strlen(keys[i]), NULL, 10);
+		}
+	}
+}
+
+static void v2_stats(struct cgroup *cg, struct cg_stats *st)
+{
+	char buf[1024];
+
+	memset(st, 0xff, sizeof(*st));
+	if (cg_read(cg->fd, "cpu.stat", buf, sizeof(buf)) > 0) {
+		st->cpu_usage_usec = cg_keyed(buf, "usage_usec");
+		st->cpu_user_usec = cg_keyed(buf, "user_usec");
+		st->cpu_system_usec = cg_keyed(buf, "system_usec");
+	}
+	st->memory_current = cg_read_u64(cg->fd, "memory.current");
+	st->memory_peak = cg_read_u64(cg->fd, "memory.peak");
+	st->pids_current = cg_read_u64(cg->fd, "pids.current");
+	io_stat(cg->fd, st);
+	if (cg_read(cg->fd, "memory.events", buf, sizeof(buf)) > 0) {
+		uint64_t k = cg_keyed(buf, "oom_kill");
+		if (k != CG_NA && k > cg->oom_kills)
+			cg->oom_kills = k;
+		st->oom_kills = cg->oom_kills;
+	}
+	cg_read_psi(cg->fd, "cpu.pressure", &st->cpu_some_usec, &st->cpu_full_usec);
+	cg_read_psi(cg->fd, "memory.pressure", &st->memory_some_usec, &st->memory_full_usec);
+	cg_read_psi(cg->fd, "io.pressure", &st->io_some_usec, &st->io_full_usec);
+}
+
+static int v2_signal(struct cgroup *cg, int sig)
+{
+	return cg_signal_procs(cg->fd, sig);
+}
+
+static int v2_kill_all(struct cgroup *cg)
+{
+	char buf[64];
+
+	if (cg_write(cg->fd, "cgroup.kill", "1") == 0)
+		return 0;
+	/* before 5.14: freeze, kill each, thaw */
+	if (cg_write(cg->fd, "cgroup.freeze", "1") == 0) {
+		for (int i = 0; i < 200; i++) {
+			if (cg_read(cg->fd, "cgroup.events", buf, sizeof(buf)) > 0 &&
+			    cg_keyed(buf, "frozen") == 1)
+				break;
+			nanosleep(&(struct timespec){0, 100000}, NULL);
+		}
+		cg_signal_procs(cg->fd, SIGKILL);
+		cg_write(cg->fd, "cgroup.freeze", "0");
+		return 0;
+	}
+	for (int i = 0; i < 8 && cg_signal_procs(cg->fd, SIGKILL) > 0; i++)
+		;
+	return 0;
+}
+
+static int v2_is_empty(struct cgroup *cg)
+{
+	char buf[256];
+
+	if (cg_read(cg->fd, "cgroup.events", buf, sizeof(buf)) < 0)
+		return -1;
+	return cg_keyed(buf, "populated") == 0;
+}
+
+static int v2_remove(struct cgroup *cg)
+{
+	if (unlinkat(subfd, cg->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+static int v2_event_fd(struct cgroup *cg)
+{
+	return cg->ifd;
+}
+
+static uint64_t v2_event_read(struct cgroup *cg)
+{
+	char ev[4096], buf[512];
+
+	while (cg->ifd >= 0 && read(cg->ifd, ev, sizeof(ev)) > 0)
+		;
+	if (cg_read(cg->fd, "memory.events", buf, sizeof(buf)) > 0) {
+		uint64_t k = cg_keyed(buf, "oom_kill");
+		if (k != CG_NA && k > cg->oom_kills)
+			cg->oom_kills = k;
+	}
+	return cg->oom_kills;
+}
+
+const struct cg_backend cg_backend_v2 = {
+    .name = "v2",
+    .init = v2_init,
+    .create = v2_create,
+    .clone_fd = v2_clone_fd,
+    .place = v2_place,
+    .apply = v2_apply,
+    .stats = v2_stats,
+    .signal = v2_signal,
+    .kill_all = v2_kill_all,
+    .is_empty = v2_is_empty,
+    .remove = v2_remove,
+    .event_fd = v2_event_fd,
+    .event_read = v2_event_read,
+    .free = v2_free,
+};
