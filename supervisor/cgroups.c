@@ -152,13 +152,8 @@ static bool drain_step(struct unit *u)
 					  "uninterruptible sleep?); still waiting");
 		return false;
 	}
-	ev_io_stop(supd->loop, &u->cg_io);
-	if (cgb->remove(u->cg) < 0) {
-		if (errno == EBUSY && u->drain_tries < 60)
-			return false;
-		sup_warn(u->name, "remove cgroup: %s; left behind", strerror(errno));
-	}
-	release(u);
+	/* Empty: kept for the next run (a restart reuses it as it is); removed once the unit
+	 * is down for good (sup_cg_release). */
 	return true;
 }
 
@@ -194,7 +189,12 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 	}
 	u->oom_this_run = false;
 	u->drain_tries = 0;
-	cgb->apply(u->cg, &u->cfg->res, warn_unit, u);
+	/* limits are written when the cgroup is made and when the config changes, not on
+	 * every restart: the restart path stays a handful of syscalls */
+	if (u->cg_cfg != u->cfg) {
+		cgb->apply(u->cg, &u->cfg->res, warn_unit, u);
+		u->cg_cfg = u->cfg;
+	}
 	sup_cg_join(u, req);
 	return 0;
 }
@@ -232,6 +232,9 @@ bool sup_cg_drain(struct unit *u)
 	if (!cgb || !u->cg)
 		return false;
 	note_oom(u, cgb->event_read(u->cg));
+	/* the common case, a lone main process that died: nothing to kill, no freeze */
+	if (cgb->is_empty(u->cg) != 0)
+		return false;
 	cgb->kill_all(u->cg);
 	u->drain_tries = 0;
 	if (drain_step(u))
@@ -252,8 +255,24 @@ void sup_cg_reaped(void)
 
 void sup_cg_apply(struct unit *u)
 {
-	if (cgb && u->cg && u->cfg)
+	if (cgb && u->cg && u->cfg) {
 		cgb->apply(u->cg, &u->cfg->res, warn_unit, u);
+		u->cg_cfg = u->cfg;
+	}
+}
+
+/* The unit is down for good (inactive, exited, failed): its empty cgroup goes. */
+void sup_cg_release(struct unit *u)
+{
+	if (!cgb || !u->cg || u->draining || u->pid || u->health_pid)
+		return;
+	if (cgb->is_empty(u->cg) == 0)
+		return; /* something is left: the next stop or free takes care of it */
+	ev_io_stop(supd->loop, &u->cg_io);
+	if (cgb->remove(u->cg) < 0)
+		sup_warn(u->name, "remove cgroup: %s; left behind", strerror(errno));
+	release(u);
+	u->cg_cfg = NULL;
 }
 
 bool sup_cg_stats(struct unit *u, struct cg_stats *st)

@@ -28,8 +28,13 @@ static struct unit *unit_of_sender(pid_t pid)
 		return u;
 	pgid = getpgid(pid);
 	sid = getsid(pid);
-	struct unit *v;
-	for_each_unit(v) if (v->pgid > 0 && v->pid && (v->pgid == pgid || v->pgid == sid)) return v;
+	for_each_unit(u)
+	{
+		if (u->pgid > 0 && u->pid && (u->pgid == pgid || u->pgid == sid))
+			return u;
+	}
+	sup_debug(NULL, "notify: pid %d: process group %d, session %d", (int)pid, (int)pgid,
+		  (int)sid);
 	return NULL;
 }
 
@@ -52,8 +57,10 @@ static void handle_line(struct unit *u, const char *line)
 		sup_unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT,
 				   "watchdog triggered by the service");
 	} else if (strcmp(line, "STOPPING=1") == 0 || strcmp(line, "RELOADING=1") == 0 ||
-		   strncmp(line, "MAINPID=", 8) == 0 || strncmp(line, "ERRNO=", 6) == 0) {
-		/* accepted; MAINPID= is ignored: the main process is the one supd spawned */
+		   strncmp(line, "MAINPID=", 8) == 0 || strncmp(line, "ERRNO=", 6) == 0 ||
+		   strcmp(line, "BARRIER=1") == 0) {
+		/* accepted; MAINPID= is ignored: the main process is the one supd spawned;
+		 * BARRIER=1 is answered by closing the fd it carried (close_passed_fds) */
 	}
 }
 

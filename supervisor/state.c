@@ -147,6 +147,8 @@ void unit_set_state(struct unit *u, enum unit_state s)
 	}
 	if (u->job_pending && settles_job(u))
 		u->job_pending = false;
+	if (s == UNIT_INACTIVE || s == UNIT_EXITED || s == UNIT_FAILED)
+		sup_cg_release(u);
 	if (old != s && ends_for_good(u, old))
 		sup_shutdown(exit_with_status(u));
 	arm_state_timer(u);

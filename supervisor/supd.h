@@ -89,9 +89,10 @@ struct unit {
 
 	/* cgroup (cgroups.c): NULL when the host has none, or between runs */
 	struct cgroup *cg;
-	ev_io cg_io;	   /* OOM (and v2 populated) events */
-	ev_timer cg_timer; /* while draining: re-check, and retry rmdir on EBUSY */
-	bool draining;	   /* the main process ended; waiting for the cgroup to empty */
+	const struct unit_config *cg_cfg; /* the config whose limits the cgroup has */
+	ev_io cg_io;			  /* OOM (and v2 populated) events */
+	ev_timer cg_timer;		  /* while draining: re-check, and retry rmdir on EBUSY */
+	bool draining; /* the main process ended; waiting for the cgroup to empty */
 	unsigned drain_tries;
 	int exit_wstatus;     /* of the main process, kept while draining */
 	uint64_t cg_oom_base; /* the cgroup's OOM kill count already counted */
@@ -263,8 +264,9 @@ bool sup_cg_signal(struct unit *u, int sig);
 /* The main process ended: kill the rest; true while the cgroup still has to empty (then
  * sup_unit_exit_finish() runs), false when done (cgroup gone or none). */
 bool sup_cg_drain(struct unit *u);
-void sup_cg_reaped(void);	   /* after a reaping batch: re-check draining units */
-void sup_cg_apply(struct unit *u); /* new limits on a running unit (reload) */
+void sup_cg_reaped(void);	     /* after a reaping batch: re-check draining units */
+void sup_cg_apply(struct unit *u);   /* new limits on a running unit (reload) */
+void sup_cg_release(struct unit *u); /* down for good: remove its (empty) cgroup */
 bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
 void sup_cg_unit_free(struct unit *u);
 const char *sup_cg_backend_name(void); /* "v2", "v1", or "none" */
