@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -327,4 +328,48 @@ const struct cg_backend *cg_detect(enum cg_mode mode, struct sup_error **err)
 		      "no usable cgroup hierarchy (neither cgroup2 with controllers nor "
 		      "cgroup v1) is mounted");
 	return NULL;
+}
+
+/*
+ * Attaching a process to a cgroup (a write to cgroup.procs, needed for every spawn on v1 and
+ * without CLONE_INTO_CGROUP) takes cgroup_threadgroup_rwsem for writing, which waits out an RCU
+ * grace period: ~10 ms per restart. The cgroup2 mount option favordynmods keeps that lock in
+ * its slow-reader mode for good (a little cost on fork and exit instead), for every hierarchy
+ * of the machine. Remount the cgroup2 mount with it, keeping its other options.
+ */
+int cg_favor_dynmods(struct sup_error **err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+
+	if (!f)
+		return sup_error_set(err, errno, "read /proc/self/mountinfo");
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - cgroup2 "), *fields[5], *save = NULL, *opts, *o;
+		char data[512] = "";
+		size_t n = 0;
+
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (char *t = strtok_r(line, " ", &save); t && n < 5;
+		     t = strtok_r(NULL, " ", &save))
+			fields[n++] = t;
+		strtok_r(sep + 11, " ", &save); /* source */
+		opts = strtok_r(NULL, " \n", &save);
+		if (n < 5 || !opts)
+			continue;
+		if (cg_list_has(opts, "favordynmods"))
+			return 0;
+		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+			if (strcmp(o, "rw") && strcmp(o, "ro"))
+				snprintf(data + strlen(data), sizeof(data) - strlen(data), "%s,",
+					 o);
+		strncat(data, "favordynmods", sizeof(data) - strlen(data) - 1);
+		unescape(fields[4]);
+		if (mount(NULL, fields[4], NULL, MS_REMOUNT, data) < 0)
+			return sup_error_set(err, errno, "remount %s with %s", fields[4], data);
+		return 0;
+	}
+	return sup_error_set(err, ENOENT, "no cgroup2 mount to set favordynmods on");
 }

@@ -42,8 +42,11 @@ static const struct {
 struct hier {
 	char *mnt;
 	unsigned ctrls;
-	int subfd; /* the subtree directory */
+	int subfd;    /* the subtree directory */
+	int parentfd; /* the directory it was made in, or -1 (the root: not ours to remove) */
 };
+
+static char *subtree_leaf; /* the subtree's name, when supd made it */
 
 static struct hier hiers[MAX_HIER];
 static size_t n_hiers;
@@ -101,6 +104,7 @@ static int v1_init(const char *leaf, struct sup_error **err)
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
+		hiers[n_hiers].parentfd = -1;
 		if (leaf) {
 			int sub;
 			if (mkdirat(fd, leaf, 0755) < 0 && errno != EEXIST) {
@@ -110,10 +114,12 @@ static int v1_init(const char *leaf, struct sup_error **err)
 			sub = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (sub >= 0 && (controllers[i].bit == C_CPUSET))
 				cpuset_inherit(fd, sub);
-			close(fd);
-			fd = sub;
-			if (fd < 0)
+			if (sub < 0) {
+				close(fd);
 				continue;
+			}
+			hiers[n_hiers].parentfd = fd;
+			fd = sub;
 		}
 		hiers[n_hiers].mnt = sup_steal_ptr(mnt);
 		hiers[n_hiers].ctrls = controllers[i].bit;
@@ -123,7 +129,16 @@ static int v1_init(const char *leaf, struct sup_error **err)
 	/* cpuset co-mounted with another controller: the leaf needs its CPUs too */
 	if (n_hiers == 0)
 		return sup_error_set(err, errno, "cgroup v1: no hierarchy to use");
+	subtree_leaf = leaf ? strdup(leaf) : NULL;
 	return 0;
+}
+
+/* supd is leaving: the subtree it made goes too (it is empty once every unit stopped). */
+static void v1_fini(void)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (hiers[i].parentfd >= 0 && subtree_leaf)
+			unlinkat(hiers[i].parentfd, subtree_leaf, AT_REMOVEDIR);
 }
 
 static void v1_free(struct cgroup *cg)
@@ -475,4 +490,5 @@ const struct cg_backend cg_backend_v1 = {
     .event_fd = v1_event_fd,
     .event_read = v1_event_read,
     .free = v1_free,
+    .fini = v1_fini,
 };

@@ -74,6 +74,13 @@ void sup_cg_setup(void)
 		return;
 	}
 	cgb = b;
+	if (supd->conf.cgroup_favor == 1 || (supd->conf.cgroup_favor < 0 && supd->is_pid1)) {
+		if (cg_favor_dynmods(&err) < 0) {
+			sup_warn(NULL, "cgroup: %s; each spawn waits for an RCU grace period",
+				 err->msg);
+			sup_error_clear(&err);
+		}
+	}
 	sup_info(NULL, "cgroup %s: each unit in its own cgroup under %s", b->name,
 		 supd->is_pid1 ? "the root" : leaf);
 }
@@ -283,6 +290,12 @@ bool sup_cg_stats(struct unit *u, struct cg_stats *st)
 	note_oom(u, st->oom_kills);
 	st->oom_kills = u->oom_kills;
 	return true;
+}
+
+void sup_cg_fini(void)
+{
+	if (cgb && cgb->fini)
+		cgb->fini();
 }
 
 void sup_cg_unit_free(struct unit *u)

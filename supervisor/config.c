@@ -63,6 +63,11 @@ static int handler(void *user, const char *section, const char *key, const char 
 		if (cg_mode_parse(value, &m) < 0)
 			goto bad;
 		c->cgroup_mode = (int)m;
+	} else if (!strcmp(section, "Cgroup") && !strcmp(key, "FavorDynMods")) {
+		bool b;
+		if (unit_parse_bool(value, &b) < 0)
+			goto bad;
+		c->cgroup_favor = b ? 1 : 0;
 	} else if (!strcmp(section, "Metrics") && !strcmp(key, "Listen")) {
 		free(c->metrics_listen);
 		c->metrics_listen = *value ? strdup(value) : NULL;

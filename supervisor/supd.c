@@ -15,6 +15,7 @@
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "machine.h"
+#include "metrics_http.h"
 #include "supd.h"
 
 static struct supd the_supd;
@@ -113,6 +114,7 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 	c->log_ring_bytes = 1 << 20;
 	c->log_file_max = 10 << 20;
 	c->log_file_keep = 3;
+	c->cgroup_favor = -1;
 	return c->socket_path && c->notify_path ? 0 : -1;
 }
 
@@ -248,6 +250,7 @@ static int setup(struct sup_error **err)
 	if (setup_signals(err) < 0 || sup_notify_init(err) < 0 || sup_control_init(err) < 0)
 		return -1;
 	sup_cg_setup();
+	sup_metrics_http_init(); /* [Metrics] Listen=: off unless set */
 	return 0;
 }
 
@@ -277,6 +280,7 @@ void sup_boot_units(void)
 
 int main(int argc, char **argv)
 {
+	struct unit *u;
 	struct sup_error *err = NULL;
 
 	if (parse_args(argc, argv, &supd->conf) < 0)
@@ -303,6 +307,8 @@ int main(int argc, char **argv)
 	unlink(supd->conf.notify_path);
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
+	for_each_unit(u) sup_cg_unit_free(u);
+	sup_cg_fini();
 	sup_info(NULL, "exiting with status %d", supd->exit_status);
 	return supd->exit_status;
 }

@@ -121,6 +121,7 @@ struct supd_config {
 	int machine_mode;     /* enum machine_mode (machine.h): --machine / --container, or auto */
 	char *hostname;	      /* [Machine] Hostname=: set when the machine's init (default "sup") */
 	int cgroup_mode;      /* enum cg_mode: [Cgroup] Mode= (default auto) */
+	int cgroup_favor;     /* [Cgroup] FavorDynMods=: 1, 0, or -1 = only as the machine's init */
 	char *metrics_listen; /* [Metrics] Listen=ADDR:PORT; NULL: off */
 };
 
@@ -269,6 +270,7 @@ void sup_cg_apply(struct unit *u);   /* new limits on a running unit (reload) */
 void sup_cg_release(struct unit *u); /* down for good: remove its (empty) cgroup */
 bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
 void sup_cg_unit_free(struct unit *u);
+void sup_cg_fini(void);		       /* supd exits (not as the machine's init) */
 const char *sup_cg_backend_name(void); /* "v2", "v1", or "none" */
 
 /* stats.c: cgroup figures for status, stats and metrics (read when asked) */

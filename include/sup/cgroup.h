@@ -70,6 +70,8 @@ struct cg_backend {
 	/* Consume the event; the total of OOM kills in this cgroup so far. */
 	uint64_t (*event_read)(struct cgroup *cg);
 	void (*free)(struct cgroup *cg);
+	/* supd exits: remove the subtree it made, if any (NULL: nothing to do). */
+	void (*fini)(void);
 };
 
 extern const struct cg_backend cg_backend_v2;
@@ -78,6 +80,8 @@ extern const struct cg_backend cg_backend_v1;
 /* Pick the backend: mode AUTO looks at /proc/self/mountinfo. NULL (and *err) if none works. */
 const struct cg_backend *cg_detect(enum cg_mode mode, struct sup_error **err);
 int cg_mode_parse(const char *s, enum cg_mode *mode);
+/* Remount the machine's cgroup2 with favordynmods: fast attaches (see cgroup.c). */
+int cg_favor_dynmods(struct sup_error **err);
 const char *cg_mode_name(enum cg_mode mode);
 
 /* Helpers shared by the backends (spawner/cgroup.c). */

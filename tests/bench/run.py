@@ -209,8 +209,12 @@ def sup_tree(name, d, services, extra_service_keys="", unit_text=None):
     env = dict(os.environ)
     env.pop("BENCH_READY_FD", None)
     env["PATH"] = os.path.dirname(SUPD) + ":" + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    # favordynmods: without it each cgroup attach (every spawn on cgroup v1) waits out an RCU
+    # grace period, ~10 ms (docs/cgroups.md); it is machine-wide, so the peers run with it too
+    conf = os.path.join(d, "supd.conf")
+    write(conf, "[Cgroup]\nFavorDynMods=yes\n")
     return Tree(name, d, [SUPD, "--units", units, "--run-dir", os.path.join(d, "run"),
-                          "--state-dir", os.path.join(d, "state")], env=env)
+                          "--state-dir", os.path.join(d, "state"), "--config", conf], env=env)
 
 
 def peer_tree(kind, name, d, services, direct=False):
