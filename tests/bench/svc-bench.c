@@ -11,12 +11,12 @@
 
 int main(void)
 {
-    const char *fd = getenv("BENCH_READY_FD");
-    if (fd) {
-        int n = atoi(fd);
-        if (write(n, "\n", 1) == 1)
-            close(n);
-    }
-    for (;;)
-        pause();
+	const char *fd = getenv("BENCH_READY_FD");
+	if (fd) {
+		int n = atoi(fd);
+		if (write(n, "\n", 1) == 1)
+			close(n);
+	}
+	for (;;)
+		pause();
 }
