@@ -135,6 +135,28 @@ Exec=/bin/sh -c 'while :; do :; done'
         check(r.returncode == 0, f"promtool: {r.stdout}{r.stderr}")
 
 
+def memory_limit_of(marker):
+    """memory.limit_in_bytes of the v1 memory cgroup the process with marker is in."""
+    pid = retry(lambda: procs_matching(marker), what=f"process {marker}")[0]
+    with open(f"/proc/{pid}/cgroup") as f:
+        path = [l.split(":", 2)[2].strip() for l in f if ":memory:" in l][0]
+    with open(f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes") as f:
+        return int(f.read())
+
+
+def test_reload_changes_limits_without_restart():
+    unit = "[Service]\nExec=/bin/sleep 4242.5\n[Resources]\nMemoryMax=%s\n"
+    with Supd({"lim": unit % "64M"}) as s:
+        pid = s.wait_state("lim", "running")["pid"]
+        check(memory_limit_of("sleep 4242.5") == 64 << 20, "64M applied")
+        s.write_unit("lim", unit % "128M")
+        r = s.ctl_ok("reload")
+        check("changed" in r.stdout and "lim" in r.stdout, f"reload says: {r.stdout}")
+        st = s.wait_state("lim", "running")
+        check(st["pid"] == pid and st["restarts"] == 0, f"not restarted: {st}")
+        retry(lambda: memory_limit_of("sleep 4242.5") == 128 << 20, what="128M applied")
+
+
 if __name__ == "__main__":
     run_tests([
         test_memory_hog_oom_killed_and_restarted,
@@ -142,4 +164,5 @@ if __name__ == "__main__":
         test_cpu_quota_holds,
         test_stop_kills_double_forked_setsid_grandchild,
         test_stats_and_metrics_nonzero_and_promtool,
+        test_reload_changes_limits_without_restart,
     ])
