@@ -157,6 +157,58 @@ def test_reload_changes_limits_without_restart():
         retry(lambda: memory_limit_of("sleep 4242.5") == 128 << 20, what="128M applied")
 
 
+def test_top_sorted_by_cpu_plain_and_terminal():
+    import pty
+    import select
+    units = {"busy": "[Service]\nExec=/bin/sh -c 'while :; do :; done'\n",
+             "idle": "[Service]\nExec=/bin/sleep 1000\n"}
+    with Supd(units) as s:
+        s.wait_state("busy", "running")
+        s.wait_state("idle", "running")
+        # not a terminal: plain tables, one a second, the busiest first
+        p = subprocess.Popen([os.environ.get("SUPCTL", "supctl"), "--socket", s.socket, "top"],
+                             stdout=subprocess.PIPE, text=True, env=s.env)
+        try:
+            lines, deadline = [], time.monotonic() + 10
+            while sum(l.startswith("supctl top:") for l in lines) < 4 and time.monotonic() < deadline:
+                if select.select([p.stdout], [], [], 1)[0]:
+                    lines.append(p.stdout.readline())
+        finally:
+            p.kill()
+            p.wait()
+        tables = "".join(lines).split("supctl top:")
+        check(len(tables) >= 5, f"four refreshes: {lines}")
+        rows = [l.split()[0] for l in tables[3].splitlines()[2:] if l.strip()]  # a whole one
+        check(rows[:2] == ["busy", "idle"], f"sorted by CPU: {tables[3]}")
+        # a terminal: redrawn in place, q quits
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvpe(os.environ.get("SUPCTL", "supctl"),
+                       ["supctl", "--socket", s.socket, "top"], s.env)
+        out = b""
+        deadline = time.monotonic() + 10
+        while out.count(b"supctl top:") < 2 and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                out += os.read(fd, 65536)
+        check(b"\033[H\033[2J" in out and b"(q quits)" in out, f"in place: {out[:200]!r}")
+        os.write(fd, b"q")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    pass
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise Fail("q did not quit top")
+        check(os.waitstatus_to_exitcode(status) == 0, f"top exit status {status}")
+
+
 if __name__ == "__main__":
     run_tests([
         test_memory_hog_oom_killed_and_restarted,
@@ -165,4 +217,5 @@ if __name__ == "__main__":
         test_stop_kills_double_forked_setsid_grandchild,
         test_stats_and_metrics_nonzero_and_promtool,
         test_reload_changes_limits_without_restart,
+        test_top_sorted_by_cpu_plain_and_terminal,
     ])
