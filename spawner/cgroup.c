@@ -73,10 +73,50 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
 			return -1;
 		}
 		got += (size_t)n;
+		/* a cgroup file hands over all it has at once: a short read is the end (one
+		 * read per file instead of two; stats read hundreds of them) */
+		if ((size_t)n < size - 1 - (got - (size_t)n))
+			break;
 	}
 	close(fd);
 	buf[got] = '\0';
 	return (ssize_t)got;
+}
+
+ssize_t cg_read_cached(int *fdp, int dirfd, const char *file, char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (*fdp < 0) {
+		*fdp = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+		if (*fdp < 0)
+			return cg_read(dirfd, file, buf, size); /* out of fds: uncached */
+	}
+	do
+		n = pread(*fdp, buf, size - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static uint64_t parse_u64(const char *buf)
+{
+	char *end;
+	unsigned long long v;
+
+	if (strncmp(buf, "max", 3) == 0)
+		return CG_NA;
+	v = strtoull(buf, &end, 10);
+	return end == buf ? CG_NA : (uint64_t)v;
+}
+
+uint64_t cg_read_u64_cached(int *fdp, int dirfd, const char *file)
+{
+	char buf[64];
+
+	return cg_read_cached(fdp, dirfd, file, buf, sizeof(buf)) <= 0 ? CG_NA : parse_u64(buf);
 }
 
 uint64_t cg_keyed(const char *text, const char *key)
@@ -94,15 +134,9 @@ uint64_t cg_keyed(const char *text, const char *key)
 
 uint64_t cg_read_u64(int dirfd, const char *file)
 {
-	char buf[64], *end;
-	unsigned long long v;
+	char buf[64];
 
-	if (cg_read(dirfd, file, buf, sizeof(buf)) <= 0)
-		return CG_NA;
-	if (strncmp(buf, "max", 3) == 0)
-		return CG_NA;
-	v = strtoull(buf, &end, 10);
-	return end == buf ? CG_NA : (uint64_t)v;
+	return cg_read(dirfd, file, buf, sizeof(buf)) <= 0 ? CG_NA : parse_u64(buf);
 }
 
 void cg_read_psi(int dirfd, const char *file, uint64_t *some, uint64_t *full)

@@ -51,9 +51,24 @@ static char *subtree_leaf; /* the subtree's name, when supd made it */
 static struct hier hiers[MAX_HIER];
 static size_t n_hiers;
 
+/* the files stats read, kept open per unit */
+enum {
+	SF_USAGE,
+	SF_USER,
+	SF_SYS,
+	SF_MEM,
+	SF_MEM_MAX,
+	SF_OOM,
+	SF_PIDS,
+	SF_IO_BYTES,
+	SF_IO_OPS,
+	SF__MAX
+};
+
 struct cgroup {
 	char *name;
 	int fd[MAX_HIER]; /* per hierarchy, -1 if absent */
+	int sf[SF__MAX];  /* stats files, -1 until first read */
 	int efd;	  /* eventfd registered for memory.oom_control */
 	int oom_fd;
 	uint64_t oom_kills;
@@ -152,15 +167,20 @@ static void v1_free(struct cgroup *cg)
 		close(cg->efd);
 	if (cg->oom_fd >= 0)
 		close(cg->oom_fd);
+	for (int i = 0; i < SF__MAX; i++)
+		if (cg->sf[i] >= 0)
+			close(cg->sf[i]);
 	free(cg->name);
 	free(cg);
 }
 
-static uint64_t oom_count(int memfd)
+static uint64_t oom_count(struct cgroup *cg)
 {
+	int memfd = hier_fd(cg, C_MEMORY);
 	char buf[256];
 
-	if (memfd < 0 || cg_read(memfd, "memory.oom_control", buf, sizeof(buf)) < 0)
+	if (memfd < 0 ||
+	    cg_read_cached(&cg->sf[SF_OOM], memfd, "memory.oom_control", buf, sizeof(buf)) < 0)
 		return CG_NA;
 	return cg_keyed(buf, "oom_kill");
 }
@@ -178,6 +198,8 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 		return NULL;
 	}
 	cg->efd = cg->oom_fd = -1;
+	for (int i = 0; i < SF__MAX; i++)
+		cg->sf[i] = -1;
 	for (size_t i = 0; i < MAX_HIER; i++)
 		cg->fd[i] = -1;
 	for (size_t i = 0; i < n_hiers; i++) {
@@ -207,7 +229,7 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 				close(cg->efd);
 			cg->efd = -1;
 		}
-		cg->oom_kills = oom_count(memfd);
+		cg->oom_kills = oom_count(cg);
 		if (cg->oom_kills == CG_NA)
 			cg->oom_kills = 0;
 	}
@@ -350,20 +372,22 @@ static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 }
 
 /* blkio "MAJ:MIN Read N" lines: the sum of one operation over every device. */
-static uint64_t blkio_sum(int fd, const char *file, const char *op)
+/* "MAJ:MIN Read N" lines: the Read and the Write totals over every device, one read. */
+static void blkio_sum(int fd, int *cache, const char *file, uint64_t *rd, uint64_t *wr)
 {
 	char buf[8192];
-	uint64_t sum = 0;
-	size_t n = strlen(op);
 
-	if (fd < 0 || cg_read(fd, file, buf, sizeof(buf)) < 0)
-		return CG_NA;
+	*rd = *wr = CG_NA;
+	if (fd < 0 || cg_read_cached(cache, fd, file, buf, sizeof(buf)) < 0)
+		return;
+	*rd = *wr = 0;
 	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		char *sp = strchr(p, ' ');
-		if (sp && strncmp(sp + 1, op, n) == 0 && sp[1 + n] == ' ')
-			sum += strtoull(sp + 2 + n, NULL, 10);
+		if (sp && strncmp(sp + 1, "Read ", 5) == 0)
+			*rd += strtoull(sp + 6, NULL, 10);
+		else if (sp && strncmp(sp + 1, "Write ", 6) == 0)
+			*wr += strtoull(sp + 7, NULL, 10);
 	}
-	return sum;
 }
 
 static uint64_t ns_to_us(uint64_t ns)
@@ -379,24 +403,29 @@ static void v1_stats(struct cgroup *cg, struct cg_stats *st)
 
 	memset(st, 0xff, sizeof(*st)); /* CG_NA everywhere */
 	if (acct >= 0) {
-		st->cpu_usage_usec = ns_to_us(cg_read_u64(acct, "cpuacct.usage"));
-		st->cpu_user_usec = ns_to_us(cg_read_u64(acct, "cpuacct.usage_user"));
-		st->cpu_system_usec = ns_to_us(cg_read_u64(acct, "cpuacct.usage_sys"));
+		st->cpu_usage_usec =
+		    ns_to_us(cg_read_u64_cached(&cg->sf[SF_USAGE], acct, "cpuacct.usage"));
+		st->cpu_user_usec =
+		    ns_to_us(cg_read_u64_cached(&cg->sf[SF_USER], acct, "cpuacct.usage_user"));
+		st->cpu_system_usec =
+		    ns_to_us(cg_read_u64_cached(&cg->sf[SF_SYS], acct, "cpuacct.usage_sys"));
 	}
 	if (mem >= 0) {
-		st->memory_current = cg_read_u64(mem, "memory.usage_in_bytes");
-		st->memory_peak = cg_read_u64(mem, "memory.max_usage_in_bytes");
-		k = oom_count(mem);
+		st->memory_current =
+		    cg_read_u64_cached(&cg->sf[SF_MEM], mem, "memory.usage_in_bytes");
+		st->memory_peak =
+		    cg_read_u64_cached(&cg->sf[SF_MEM_MAX], mem, "memory.max_usage_in_bytes");
+		k = oom_count(cg);
 		if (k != CG_NA && k > cg->oom_kills)
 			cg->oom_kills = k;
 		st->oom_kills = cg->oom_kills;
 	}
 	if (pids >= 0)
-		st->pids_current = cg_read_u64(pids, "pids.current");
-	st->io_read_bytes = blkio_sum(blkio, "blkio.throttle.io_service_bytes_recursive", "Read");
-	st->io_write_bytes = blkio_sum(blkio, "blkio.throttle.io_service_bytes_recursive", "Write");
-	st->io_read_ops = blkio_sum(blkio, "blkio.throttle.io_serviced_recursive", "Read");
-	st->io_write_ops = blkio_sum(blkio, "blkio.throttle.io_serviced_recursive", "Write");
+		st->pids_current = cg_read_u64_cached(&cg->sf[SF_PIDS], pids, "pids.current");
+	blkio_sum(blkio, &cg->sf[SF_IO_BYTES], "blkio.throttle.io_service_bytes_recursive",
+		  &st->io_read_bytes, &st->io_write_bytes);
+	blkio_sum(blkio, &cg->sf[SF_IO_OPS], "blkio.throttle.io_serviced_recursive",
+		  &st->io_read_ops, &st->io_write_ops);
 }
 
 static int v1_signal(struct cgroup *cg, int sig)
@@ -469,7 +498,7 @@ static uint64_t v1_event_read(struct cgroup *cg)
 
 	if (cg->efd >= 0 && read(cg->efd, &n, sizeof(n)) < 0)
 		(void)0;
-	k = oom_count(hier_fd(cg, C_MEMORY));
+	k = oom_count(cg);
 	if (k != CG_NA && k > cg->oom_kills)
 		cg->oom_kills = k;
 	return cg->oom_kills;

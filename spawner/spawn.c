@@ -220,6 +220,8 @@ pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_er
 			close(p[0]);
 			child_main(p[1], req);
 		}
+		if (req->clone3_errno)
+			*req->clone3_errno = pid < 0 ? errno : 0;
 	}
 	if (pid < 0 && req->place && pipe2(go, O_CLOEXEC) < 0) {
 		int e = errno;

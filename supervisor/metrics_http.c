@@ -308,7 +308,9 @@ static int parse(struct hconn *c, int *minor, bool *head)
 
 static void on_read(struct hconn *c)
 {
-	for (;;) {
+	/* bounded bites: a peer that floods cannot keep supd in here (level-triggered: the rest
+	 * comes at the next loop iteration) */
+	for (int bites = 0; bites < 4; bites++) {
 		char scratch[4096];
 		char *dst = c->phase == PH_READ ? c->req + c->len : scratch;
 		size_t room = c->phase == PH_READ ? REQ_MAX - c->len : sizeof(scratch);

@@ -116,6 +116,28 @@ void sup_spawn_sync_finish(struct unit *u)
 	}
 }
 
+/* How the process got into its cgroup: debug for each spawn; the first clone3 refusal is a
+ * warning (each spawn then pays a cgroup.procs attach). */
+static void log_placement(struct unit *u, pid_t pid, int clone3_errno)
+{
+	static bool warned;
+
+	if (clone3_errno == 0) {
+		sup_debug(u->name, "pid %d born in its cgroup (clone3 CLONE_INTO_CGROUP)", (int)pid);
+	} else if (clone3_errno > 0) {
+		sup_debug(u->name, "pid %d: clone3 CLONE_INTO_CGROUP refused (%s); placed by the parent",
+			  (int)pid, strerror(clone3_errno));
+		if (!warned)
+			sup_warn(u->name,
+				 "clone3(CLONE_INTO_CGROUP) refused: %s; units are placed through "
+				 "cgroup.procs after fork",
+				 strerror(clone3_errno));
+		warned = true;
+	} else if (u->cg) {
+		sup_debug(u->name, "pid %d placed in its cgroup by the parent (cgroup.procs)", (int)pid);
+	}
+}
+
 int sup_spawn_unit(struct unit *u, struct sup_error **err)
 {
 	_cleanup_close_ int out = -1, errfd = -1;
@@ -131,9 +153,10 @@ int sup_spawn_unit(struct unit *u, struct sup_error **err)
 	    .new_session = true,
 	    .nofile_soft = supd->nofile_soft,
 	};
-	int sync_fd;
+	int sync_fd, clone3_errno = -1;
 	pid_t pid;
 
+	req.clone3_errno = &clone3_errno;
 	sup_output_detach(u);
 	if (build_env(u, &env) < 0) {
 		strv_free(&env);
@@ -155,6 +178,7 @@ int sup_spawn_unit(struct unit *u, struct sup_error **err)
 	strv_free(&env);
 	if (pid < 0)
 		return -1;
+	log_placement(u, pid, req.into_cgroup ? clone3_errno : -1);
 	u->pid = u->pgid = pid;
 	u->spawn_fd = sync_fd;
 	ev_io_init(&u->spawn_io, on_sync, sync_fd, EV_READ);

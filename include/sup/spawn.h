@@ -35,6 +35,9 @@ struct spawn_request {
 	int cgroup_fd;
 	int (*place)(pid_t pid, void *arg, struct sup_error **err); /* NULL: no cgroup */
 	void *place_arg;
+	/* out (may be NULL), set when into_cgroup: 0 if clone3 placed the child, else the errno
+	 * it was refused with (the fork-then-place fallback ran) */
+	int *clone3_errno;
 };
 
 #define SPAWN_MSG_MAX 512

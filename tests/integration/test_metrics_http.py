@@ -231,6 +231,28 @@ def test_100_sequential_scrapes():
         check(s.ctl("status", timeout=5).returncode == 0, "supd still answers")
 
 
+def test_ipv6_listen():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as t:
+            t.bind(("::1", 0))
+            port = t.getsockname()[1]
+    except OSError:
+        print("note: no IPv6 loopback here; [::1] not tested")
+        return
+    with Supd({"idle": SLEEP}, config=f"[Metrics]\nListen=[::1]:{port}\n") as s:
+        s.wait_state("idle", "running", timeout=10)
+        with socket.create_connection(("::1", port), timeout=10) as c:
+            c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        check(data.startswith(b"HTTP/1.0 200") and b'sup_unit_state{unit="idle"' in data,
+              f"[::1] scrape: {data[:200]!r}")
+
+
 def test_bad_listen_address_leaves_supd_running():
     with Supd({"idle": SLEEP}, config="[Metrics]\nListen=not-an-address\n") as s:
         s.wait_state("idle", "running", timeout=10)
@@ -258,6 +280,7 @@ if __name__ == "__main__":
         test_client_not_reading_reply_is_cut_off,
         test_connection_limit,
         test_100_sequential_scrapes,
+        test_ipv6_listen,
         test_bad_listen_address_leaves_supd_running,
         test_off_by_default,
     ])
