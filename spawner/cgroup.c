@@ -273,7 +273,40 @@ int cg_device_of(const char *path, unsigned *maj, unsigned *min)
 	return 0;
 }
 
-int cg_signal_procs(int dirfd, int sig)
+/* Call fn on each child cgroup (subdirectory) of dirfd, by an O_DIRECTORY fd of its own. */
+static int each_child(int dirfd, int (*fn)(int parentfd, const char *name, void *arg), void *arg)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r += fn(dirfd, de->d_name, arg);
+	closedir(d);
+	return r;
+}
+
+static int signal_tree(int dirfd, int sig, int depth);
+
+static int signal_child(int parentfd, const char *name, void *arg)
+{
+	const int *a = arg;
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return 0;
+	n = signal_tree(fd, a[0], a[1]);
+	close(fd);
+	return n > 0 ? n : 0;
+}
+
+static int signal_tree(int dirfd, int sig, int depth)
 {
 	char buf[65536];
 	int sent = 0;
@@ -289,7 +322,44 @@ int cg_signal_procs(int dirfd, int sig)
 			sent++;
 		p = end + (*end == '\n');
 	}
+	/* child cgroups a service made (a nested supd, a container runtime): theirs too */
+	if (depth < 32) {
+		int arg[2] = {sig, depth + 1};
+		int n = each_child(dirfd, signal_child, arg);
+		if (n > 0)
+			sent += n;
+	}
 	return sent;
+}
+
+int cg_signal_procs(int dirfd, int sig)
+{
+	return signal_tree(dirfd, sig, 0);
+}
+
+static int remove_child(int parentfd, const char *name, void *arg)
+{
+	(void)arg;
+	return cg_remove_tree(parentfd, name) < 0 ? 1 : 0;
+}
+
+int cg_remove_tree(int parentfd, const char *name)
+{
+	int fd;
+
+	if (unlinkat(parentfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY && errno != ENOTEMPTY)
+		return -1;
+	/* child cgroups a service made: deepest first (an rmdir of a populated one fails EBUSY) */
+	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	each_child(fd, remove_child, NULL);
+	close(fd);
+	if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
 }
 
 static bool v2_usable(void)

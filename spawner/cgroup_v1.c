@@ -479,7 +479,7 @@ static int v1_remove(struct cgroup *cg)
 		cg->efd = -1;
 	}
 	for (size_t i = 0; i < n_hiers; i++)
-		if (unlinkat(hiers[i].subfd, cg->name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+		if (cg_remove_tree(hiers[i].subfd, cg->name) < 0) {
 			r = -1;
 			e = errno;
 		}

@@ -146,8 +146,8 @@ static void wr(int fd, const char *file, const char *val, cg_warn_fn warn, void 
 {
 	if (cg_write(fd, file, "%s", val) == 0)
 		return;
-	if (errno == ENOENT && (!strcmp(val, "max") || !strcmp(val, "100") ||
-				!strcmp(val, "max 100000")))
+	if (errno == ENOENT &&
+	    (!strcmp(val, "max") || !strcmp(val, "100") || !strcmp(val, "max 100000")))
 		return; /* a default for a controller that is not there: nothing lost */
 	if (errno == ENOENT)
 		warn(ctx, "cgroup v2: %s: controller not enabled; not applied", file);
@@ -309,9 +309,7 @@ static int v2_is_empty(struct cgroup *cg)
 
 static int v2_remove(struct cgroup *cg)
 {
-	if (unlinkat(subfd, cg->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
+	return cg_remove_tree(subfd, cg->name);
 }
 
 static int v2_event_fd(struct cgroup *cg)

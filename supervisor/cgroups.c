@@ -85,6 +85,7 @@ void sup_cg_setup(void)
 		 supd->is_pid1 ? "the root" : leaf);
 }
 
+static void warn_unit(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn_unit(void *ctx, const char *fmt, ...)
 {
 	struct unit *u = ctx;

@@ -123,9 +123,11 @@ static void log_placement(struct unit *u, pid_t pid, int clone3_errno)
 	static bool warned;
 
 	if (clone3_errno == 0) {
-		sup_debug(u->name, "pid %d born in its cgroup (clone3 CLONE_INTO_CGROUP)", (int)pid);
+		sup_debug(u->name, "pid %d born in its cgroup (clone3 CLONE_INTO_CGROUP)",
+			  (int)pid);
 	} else if (clone3_errno > 0) {
-		sup_debug(u->name, "pid %d: clone3 CLONE_INTO_CGROUP refused (%s); placed by the parent",
+		sup_debug(u->name,
+			  "pid %d: clone3 CLONE_INTO_CGROUP refused (%s); placed by the parent",
 			  (int)pid, strerror(clone3_errno));
 		if (!warned)
 			sup_warn(u->name,
@@ -134,7 +136,8 @@ static void log_placement(struct unit *u, pid_t pid, int clone3_errno)
 				 strerror(clone3_errno));
 		warned = true;
 	} else if (u->cg) {
-		sup_debug(u->name, "pid %d placed in its cgroup by the parent (cgroup.procs)", (int)pid);
+		sup_debug(u->name, "pid %d placed in its cgroup by the parent (cgroup.procs)",
+			  (int)pid);
 	}
 }
 

@@ -103,7 +103,11 @@ void cg_read_psi(int dirfd, const char *file, uint64_t *some, uint64_t *full);
 char *cg_self_path(const char *ctrl);
 /* Device number ("MAJ:MIN") of the block device a path names. */
 int cg_device_of(const char *path, unsigned *maj, unsigned *min);
-/* Mark every process of a cgroup: helper for signal on both backends. */
+/* Signal every process of a cgroup and of its child cgroups: helper for signal on both
+ * backends. */
 int cg_signal_procs(int dirfd, int sig);
+/* rmdir parentfd/name, and first its child cgroups (a service may have made some): 0, or -1
+ * with errno (EBUSY: something still runs in it). */
+int cg_remove_tree(int parentfd, const char *name);
 
 #endif

@@ -40,6 +40,8 @@ FILES = {
     # fails: the main process stays out of it, so the unit keeps running)
     "etc/t/bomb.sh": script("b() { while :; do b & sleep 0.2; done; }\nb &\nexec sleep 1000\n"),
     "etc/t/busy.sh": script("while :; do :; done\n"),
+    "etc/t/oomchild.sh": script("dd if=/dev/zero of=/dev/null bs=64M count=1\n"
+                                "touch /run/oomchild.done\nexec sleep 1000\n"),
     # a grandchild in a session of its own, double-forked (reparented to supd), deaf to
     # SIGTERM: only the cgroup knows it belongs to the unit
     "etc/t/dfork.sh": script("setsid sh -c 'trap \"\" TERM; sleep 1000 & echo $! > /run/gc.pid' &\n"
@@ -47,7 +49,11 @@ FILES = {
 }
 
 LIMITS_UNITS = {
-    "svc": "[Service]\nExec=/bin/sleep 1000\n",
+    "svc": "[Service]\nExec=/bin/sleep 1000\n"
+           "HealthCmd=/bin/sh -c 'cat /proc/self/cgroup > /run/health.cg'\nHealthIntervalSec=1s\n"
+           "[Resources]\nCPUWeight=200\nCPUSet=1\nMemoryHigh=48M\nMemorySwapMax=16M\nIOWeight=500\n",
+    # an OOM kill of a child while the main process lives on: only memory.events says so
+    "oomchild": "[Service]\nExec=/etc/t/oomchild.sh\n[Resources]\nMemoryMax=32M\n",
     # its first instruction: print the cgroup it runs in
     "whereami": "[Service]\nType=oneshot\nExec=/bin/cat /proc/self/cgroup\n",
     "hog": "[Service]\nExec=/etc/t/hog.sh\nRestart=on-failure\nRestartSec=100ms\n"
@@ -70,6 +76,26 @@ check "first instruction of the service already in its cgroup" sh -c 'supctl log
 check "oneshot done: its cgroup is removed" wait_for 3 [ ! -d $cg/whereami ]
 check "supd's oom_score_adj is -1000" [ "$(cat /proc/1/oom_score_adj)" = -1000 ]
 check "a service's oom_score_adj is 0" [ "$(cat /proc/$p/oom_score_adj)" = 0 ]
+check "HealthCmd= runs in the unit's cgroup" wait_for 5 grep -qx "0::/svc" /run/health.cg
+# --- the other [Resources] keys, as v2 files
+check "svc: cpu.weight = 200" [ "$(cat $cg/svc/cpu.weight)" = 200 ]
+check "svc: cpuset.cpus = 1" [ "$(cat $cg/svc/cpuset.cpus)" = 1 ]
+check "svc: runs on CPU 1 only" grep -q "^Cpus_allowed_list:.1$" /proc/$p/status
+check "svc: memory.high = 48M" [ "$(cat $cg/svc/memory.high)" = 50331648 ]
+check "svc: memory.swap.max = 16M" [ "$(cat $cg/svc/memory.swap.max)" = 16777216 ]
+check "svc: io.weight default 500" grep -qx "default 500" $cg/svc/io.weight
+check "svc: memory.max unset = max" [ "$(cat $cg/svc/memory.max)" = max ]
+check "svc: pids.max unset = max" [ "$(cat $cg/svc/pids.max)" = max ]
+check "svc: cpu.max unset = max" [ "$(cat $cg/svc/cpu.max)" = "max 100000" ]
+# --- an OOM kill of a child, noticed from memory.events (inotify) with the unit running:
+# supctl logs reads no cgroup file, so the note can only come from the event
+check "oomchild: the child was OOM-killed" wait_for 10 [ -e /run/oomchild.done ]
+check "oomchild: supd noticed (memory.events event)" wait_for 5 sh -c 'supctl logs oomchild | grep -q "supd: out of memory"'
+s=$(st oomchild)
+echo "oomchild status: $s"
+check "oomchild: still running" state_is oomchild running
+check "oomchild: oom_kills = 1" [ "$(echo "$s" | num oom_kills)" = 1 ]
+check "oomchild: not restarted" [ "$(echo "$s" | num restarts)" = 0 ]
 
 # --- MemoryMax= OOM, Restart=
 check "memory.max = 32M" [ "$(cat $cg/hog/memory.max)" = 33554432 ]
@@ -96,6 +122,13 @@ pct=$(echo "$u0 $u1 $t0 $t1" | awk '{printf "%d", ($2-$1)/(($4-$3)*1e6)*100}')
 echo "busy under CPUQuota=20%: ${pct}% of a CPU"
 check "busy: CPU usage near 20% (10..30)" [ "$pct" -ge 10 -a "$pct" -le 30 ]
 check "busy: cpu.stat nr_throttled > 0" [ "$(sed -n 's/^nr_throttled //p' $cg/busy/cpu.stat)" -gt 0 ]
+# reload with a new quota: written in place, no restart
+bp=$(st busy | num pid)
+sed 's/CPUQuota=20%/CPUQuota=50%/' /etc/sup/units/busy.unit > /tmp/busy.unit
+cat /tmp/busy.unit > /etc/sup/units/busy.unit
+supctl reload
+check "reload: cpu.max = '50000 100000'" wait_for 3 [ "$(cat $cg/busy/cpu.max)" = "50000 100000" ]
+check "reload: busy kept running (same pid)" [ "$(st busy | num pid)" = "$bp" ]
 
 # --- PidsMax= against a fork bomb; then stop it
 check "bomb: pids.max = 16" [ "$(cat $cg/bomb/pids.max)" = 16 ]
@@ -130,6 +163,10 @@ IO_UNITS = {
     "ioread": "[Unit]\nAfter=kmod\n[Service]\nExec=/etc/t/ioread.sh\n"
               "[Resources]\nIOReadBandwidthMax=/dev/vda 1M\n",
     "busy": "[Service]\nExec=/etc/t/busy.sh\n",
+    # supd under another init (here: a unit of supd as PID 1): it owns its own cgroup,
+    # moves itself into the leaf supd/ and gives its units SUBTREE/UNIT
+    "nested": "[Service]\nExec=/bin/supd --units /etc/nested/units --run-dir /run/nested "
+              "--state-dir /run/nested-state --log-level debug\n[Resources]\nMemoryMax=256M\n",
 }
 
 IO_FILES = dict(FILES)
@@ -138,6 +175,8 @@ IO_FILES["etc/t/ioread.sh"] = script(
     "dd if=/dev/vda of=/dev/null bs=64k count=48 iflag=direct\n"
     "echo \"$t0 $(cut -d' ' -f1 /proc/uptime)\" > /run/io.time\n"
     "exec sleep 1000\n")
+IO_FILES["etc/nested/units/inner.unit"] = "[Service]\nExec=/bin/sleep 1000\n" \
+    "[Resources]\nMemoryMax=16M\nPidsMax=8\n"
 
 IO_CHECK = HELPERS + r"""
 dev=$(cat /sys/block/vda/dev)
@@ -183,6 +222,32 @@ check "metrics: busy's cpu seconds > 0" sh -c "grep '^sup_unit_cpu_usage_seconds
 check "metrics: ioread read >= 3 MiB" sh -c "grep '^sup_unit_io_read_bytes_total{unit=\"ioread\"}' /tmp/metrics | awk '{exit !(\$2 >= 3145728)}'"
 check "metrics: busy's cpu PSI" grep -q '^sup_unit_cpu_pressure_some_seconds_total{unit="busy"} ' /tmp/metrics
 check "metrics: state running = 1" grep -q '^sup_unit_state{unit="busy",state="running"} 1$' /tmp/metrics
+
+# --- supd under another init
+ns() { supctl --socket /run/nested/supd.sock "$@"; }
+check "nested: its unit runs" wait_for 10 sh -c 'supctl --socket /run/nested/supd.sock status inner | grep -q running'
+np=$(st nested | num pid)
+ip=$(ns status --json inner | tr -d ' \n' | num pid)
+echo "nested supd $np: $(cat /proc/$np/cgroup); inner $ip: $(cat /proc/$ip/cgroup); nested/cgroup.subtree_control: $(cat $cg/nested/cgroup.subtree_control)"
+check "nested: supd moved itself into nested/supd" grep -qx "$np" $cg/nested/supd/cgroup.procs
+check "nested: only supd/ and the units hold processes" [ -z "$(cat $cg/nested/cgroup.procs)" ]
+for c in cpu memory pids io; do
+  check "nested: controller $c enabled for its units" grep -qw $c $cg/nested/cgroup.subtree_control
+done
+check "nested: inner is in nested/inner" [ "$(cat /proc/$ip/cgroup)" = "0::/nested/inner" ]
+check "nested: inner memory.max = 16M" [ "$(cat $cg/nested/inner/memory.max)" = 16777216 ]
+check "nested: inner pids.max = 8" [ "$(cat $cg/nested/inner/pids.max)" = 8 ]
+check "nested: placed by clone3" sh -c 'supctl logs nested | grep -q "inner: debug: pid [0-9]* born in its cgroup (clone3"'
+check "nested: stats of inner" [ "$(ns stats --json inner | tr -d ' \n' | num memory_current_bytes)" -gt 0 ]
+t0=$(uptime_s)
+check "nested: supctl stop nested" timeout 15 supctl stop nested
+echo "nested: stop took $(echo "$(uptime_s) $t0" | awk '{print $1-$2}')s"
+# SIGTERM reaches the nested supd in nested/supd (a child cgroup), not only nested/'s procs
+check "nested: stopped by SIGTERM, before the 10 s SIGKILL" [ "$(echo "$(uptime_s) $t0" | awk '{print ($1-$2) < 5}')" = 1 ]
+check "nested: inner's process is gone" wait_for 2 sh -c "[ ! -e /proc/$ip ]"
+ls -R $cg/nested 2>/dev/null | head -5
+check "nested: the whole nested cgroup subtree is removed" wait_for 3 [ ! -d $cg/nested ]
+
 echo "METRICS-BEGIN"; cat /tmp/metrics; echo "METRICS-END"
 """
 
@@ -191,6 +256,7 @@ def test_limits_oom_pids_quota_kill():
     r = VM("cgroups-v2-limits", LIMITS_UNITS, LIMITS_CHECK, files=FILES, modules=False,
            cmdline="sup.log_level=debug", timeout=120).run()
     expect(r, "cgroup v2: placement, OOM, PidsMax, CPUQuota, cgroup.kill")
+    assert not r.lines(r"\bwarning: "), f"no warnings: {r.lines(r'warning: ')}"
     assert r.lines(r"cgroup v2: each unit in its own cgroup under the root"), \
         "supd uses the v2 backend with the root as its subtree"
     for unit in ("svc", "whereami", "hog"):
@@ -203,6 +269,7 @@ def test_limits_oom_pids_quota_kill():
 def test_io_max_stats_psi_metrics():
     r = VM("cgroups-v2-io-stats", IO_UNITS, IO_CHECK, files=IO_FILES, timeout=120).run()
     expect(r, "cgroup v2: io.max, stats, PSI, metrics")
+    assert r.lines(r"nested: info: exited with code 0"), "the nested supd exited 0 on SIGTERM"
     log = r.log
     i, j = log.find("METRICS-BEGIN\n"), log.find("METRICS-END")
     assert 0 <= i < j, "metrics text on the console"
