@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 
 static int subfd = -1;
 static char *subdir;
+static bool in_leaf;	  /* supd moved itself into SUBTREE/supd */
+static char enabled[256]; /* controllers supd enabled in the subtree: " +cpu +memory ..." */
 
 struct cgroup {
 	char *name;
@@ -30,11 +33,22 @@ struct cgroup {
 	uint64_t oom_kills;
 };
 
+/* word is one of the space-separated words of list */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static int v2_init(const char *leaf, struct sup_error **err)
 {
 	_cleanup_free_ char *mnt = NULL, *root = NULL, *self = NULL;
 	static const char *const ctrls[] = {"cpu", "cpuset", "memory", "pids", "io"};
-	char avail[512];
+	char avail[512], before[512];
 
 	if (cg_find_mount(NULL, &mnt, &root) < 0)
 		return sup_error_set(err, errno, "cgroup v2: no cgroup2 mount");
@@ -59,7 +73,10 @@ static int v2_init(const char *leaf, struct sup_error **err)
 			return sup_error_set(err, e, "cgroup v2: move supd into %s/supd", subdir);
 		}
 		close(fd);
+		in_leaf = true;
 	}
+	if (cg_read(subfd, "cgroup.subtree_control", before, sizeof(before)) < 0)
+		before[0] = '\0';
 	if (cg_read(subfd, "cgroup.controllers", avail, sizeof(avail)) < 0)
 		avail[0] = '\0';
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(ctrls); i++) {
@@ -70,11 +87,38 @@ static int v2_init(const char *leaf, struct sup_error **err)
 			if ((p == avail || p[-1] == ' ') &&
 			    (p[strlen(word)] == ' ' || p[strlen(word)] == '\n' ||
 			     p[strlen(word)] == '\0')) {
-				cg_write(subfd, "cgroup.subtree_control", "+%s", ctrls[i]);
+				if (!has_word(before, ctrls[i]) &&
+				    cg_write(subfd, "cgroup.subtree_control", "+%s", ctrls[i]) ==
+					0 &&
+				    strlen(enabled) + strlen(ctrls[i]) + 3 < sizeof(enabled))
+					snprintf(enabled + strlen(enabled),
+						 sizeof(enabled) - strlen(enabled), " -%s",
+						 ctrls[i]);
 				break;
 			}
 	}
 	return 0;
+}
+
+/*
+ * supd leaves (not as the machine's init): give the cgroup back as it found it — the
+ * controllers it enabled disabled again, itself back in it, its "supd" leaf gone. Only
+ * when no unit cgroup is left (each is removed when its unit is down for good).
+ */
+static void v2_fini(void)
+{
+	char self[32];
+
+	if (!in_leaf || subfd < 0)
+		return;
+	/* subtree_control can be emptied only with no child cgroup using the controllers,
+	 * and only then may a process live here again */
+	for (char *save = NULL, *c = strtok_r(enabled, " ", &save); c;
+	     c = strtok_r(NULL, " ", &save))
+		cg_write(subfd, "cgroup.subtree_control", "%s", c);
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	if (cg_write(subfd, "cgroup.procs", "%s", self) == 0)
+		unlinkat(subfd, "supd", AT_REMOVEDIR);
 }
 
 static void v2_free(struct cgroup *cg)
@@ -346,4 +390,5 @@ const struct cg_backend cg_backend_v2 = {
     .event_fd = v2_event_fd,
     .event_read = v2_event_read,
     .free = v2_free,
+    .fini = v2_fini,
 };
