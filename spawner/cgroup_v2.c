@@ -134,6 +134,7 @@ static void v2_free(struct cgroup *cg)
 }
 
 static int v2_kill_all(struct cgroup *cg);
+static int v2_is_empty(struct cgroup *cg);
 
 static struct cgroup *v2_create(const char *unit, struct sup_error **err)
 {
@@ -158,7 +159,11 @@ static struct cgroup *v2_create(const char *unit, struct sup_error **err)
 		v2_free(cg);
 		return NULL;
 	}
-	v2_kill_all(cg); /* left over by a supd that went away */
+	/* processes left over by a supd that went away: kill them. Never write cgroup.kill
+	 * to an empty cgroup: seen here (6.18, hybrid), every process that entered it later
+	 * was SIGKILLed at birth. */
+	if (v2_is_empty(cg) == 0)
+		v2_kill_all(cg);
 	cg->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (cg->ifd >= 0) {
 		snprintf(path, sizeof(path), "%s/%s/memory.events", subdir, unit);
