@@ -5,7 +5,7 @@
 # SUP_SOCKET set so that plain `supctl ...` talks to this supd; leave the shell to stop it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/deps.sh" build
+"$top/scripts/deps.sh" demo
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo.sh: creating namespaces needs root: run it with sudo" >&2
 	exit 1

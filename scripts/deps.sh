@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages that sup needs to build, test and benchmark -- only the missing
-# ones. Safe to re-run. Usage: scripts/deps.sh [build|test|all]   (default: all)
+# ones. Safe to re-run. Usage: scripts/deps.sh [build|demo|test|all]   (default: all)
 set -eu
 
 build="cmake make gcc pkg-config clang-format libev-dev libinih-dev libjansson-dev \
@@ -12,8 +12,9 @@ prometheus"
 
 case "${1:-all}" in
 build) want=$build ;;
+demo) want="$build busybox-static util-linux iproute2" ;; # examples/units use busybox httpd
 test | all) want="$build $test" ;;
-*) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|demo|test|all]" >&2; exit 2 ;;
 esac
 
 missing=""
