@@ -19,6 +19,29 @@
 
 #define NOTIFY_MAX 4096
 
+/* A sender that left the unit's session (a daemon that setsid()s) is still in its cgroup:
+ * SUBTREE/UNIT, the last component of its path in /proc/PID/cgroup. */
+static struct unit *unit_of_cgroup(pid_t pid)
+{
+	char path[64], line[1024];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *slash = strrchr(line, '/');
+		struct unit *u;
+
+		if (!slash)
+			continue;
+		slash[strcspn(slash, "\n")] = '\0';
+		u = sup_unit_find(slash + 1);
+		if (u && u->cg && u->pid)
+			return u;
+	}
+	return NULL;
+}
+
 static struct unit *unit_of_sender(pid_t pid)
 {
 	struct unit *u = sup_unit_by_pid(pid);
@@ -33,9 +56,11 @@ static struct unit *unit_of_sender(pid_t pid)
 		if (u->pgid > 0 && u->pid && (u->pgid == pgid || u->pgid == sid))
 			return u;
 	}
-	sup_debug(NULL, "notify: pid %d: process group %d, session %d", (int)pid, (int)pgid,
-		  (int)sid);
-	return NULL;
+	u = unit_of_cgroup(pid);
+	if (!u)
+		sup_debug(NULL, "notify: pid %d: process group %d, session %d, in no unit's cgroup",
+			  (int)pid, (int)pgid, (int)sid);
+	return u;
 }
 
 static void handle_line(struct unit *u, const char *line)

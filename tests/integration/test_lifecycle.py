@@ -315,6 +315,24 @@ def test_status_table_and_unknown():
         check(s.ctl("stop", "nosuch").returncode == 3, "unknown unit: exit 3")
 
 
+def test_notify_from_a_process_in_its_own_session():
+    # the READY=1 comes from a process that left the unit's session (as daemons do): it is
+    # still in the unit's cgroup, which is how supd recognises it
+    s = Supd()
+    sender = os.path.join(s.dir, "sender.py")
+    with open(sender, "w") as f:
+        f.write("import os, socket, time\nos.setsid()\n"
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                "s.connect(os.environ['NOTIFY_SOCKET'])\ns.send(b'READY=1')\ntime.sleep(2)\n")
+    s.write_unit("d", f"""
+[Service]
+Type=notify
+Exec=/bin/sh -c 'python3 {sender} & exec sleep 1000'
+ReadyTimeoutSec=10s
+""")
+    with s:
+        s.wait_state("d", "running", timeout=8)
+
 if __name__ == "__main__":
     run_tests([
         test_crash_backoff_then_failed,
@@ -325,6 +343,7 @@ if __name__ == "__main__":
         test_notify_running_only_after_ready,
         test_notify_ready_timeout_fails,
         test_start_waits_for_ready,
+        test_notify_from_a_process_in_its_own_session,
         test_watchdog_kills_with_sigabrt,
         test_watchdog_restarts_on_failure,
         test_health_unhealthy_and_back,
