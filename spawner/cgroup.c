@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -451,6 +452,8 @@ int cg_favor_dynmods(struct sup_error **err)
 	while (fgets(line, sizeof(line), f)) {
 		char *sep = strstr(line, " - cgroup2 "), *fields[5], *save = NULL, *opts, *o;
 		char data[512] = "";
+		unsigned long flags = MS_REMOUNT;
+		struct statvfs vfs;
 		size_t n = 0;
 
 		if (!sep)
@@ -471,7 +474,13 @@ int cg_favor_dynmods(struct sup_error **err)
 					 o);
 		strncat(data, "favordynmods", sizeof(data) - strlen(data) - 1);
 		unescape(fields[4]);
-		if (mount(NULL, fields[4], NULL, MS_REMOUNT, data) < 0)
+		/* a remount replaces the mount's own flags: keep nosuid, nodev, noexec, ro */
+		if (statvfs(fields[4], &vfs) == 0)
+			flags |= (vfs.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+				 (vfs.f_flag & ST_NODEV ? MS_NODEV : 0) |
+				 (vfs.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
+				 (vfs.f_flag & ST_RDONLY ? MS_RDONLY : 0);
+		if (mount(NULL, fields[4], NULL, flags, data) < 0)
 			return sup_error_set(err, errno, "remount %s with %s", fields[4], data);
 		return 0;
 	}

@@ -1,10 +1,11 @@
 /*
  * supd as the init of a machine: PID 1 of the initial pid namespace (or --machine). Mounts what
  * the kernel did not (/proc, /sys, /dev with pts and shm, /run, cgroup2 with its controllers
- * enabled), logs to /dev/kmsg too, sets the hostname, brings lo up, takes ctrl-alt-del as
- * SIGINT, reads sup.* options from the kernel command line, offers an emergency shell, and on
- * the way down kills what the units left, syncs, unmounts and calls reboot(2). Nothing here is
- * fatal: a failure is logged and supd goes on; PID 1 must never exit.
+ * enabled, or the v1 hierarchies of [Cgroup] Mode=v1), logs to /dev/kmsg too, sets the hostname,
+ * brings lo up, takes ctrl-alt-del as SIGINT, reads sup.* options from the kernel command line,
+ * offers an emergency shell, and on the way down kills what the units left, syncs, unmounts and
+ * calls reboot(2). Nothing here is fatal: a failure is logged and supd goes on; PID 1 must never
+ * exit.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup/cgroup.h"
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "machine.h"
@@ -37,7 +39,8 @@ static struct {
 	bool shell;	 /* sup.shell: a shell next to the units */
 	char *units_dir; /* sup.units=DIR */
 	char *shell_path;
-	bool halt; /* SIGUSR1: halt rather than power off */
+	char *cgroup_no_v1; /* the kernel's cgroup_no_v1=LIST: controllers v1 may not mount */
+	bool halt;	    /* SIGUSR1: halt rather than power off */
 	pid_t shell_pid;
 	bool units_booted;
 	int kmsg_fd;
@@ -188,6 +191,9 @@ static void parse_cmdline(void)
 				sup_log_set_level(level);
 			else
 				sup_err(NULL, "machine: %s: not a log level", t);
+		} else if (!strncmp(t, "cgroup_no_v1=", 13)) {
+			free(m.cgroup_no_v1);
+			m.cgroup_no_v1 = strdup(t + 13);
 		} else if (!strncmp(t, "sup.", 4)) {
 			sup_warn(NULL, "machine: unknown kernel command line option %s", t);
 		}
@@ -282,7 +288,159 @@ void machine_early(void)
 		  false);
 	if (m.units_dir)
 		supd->conf.units_dir = m.units_dir;
-	setup_cgroup2(); /* before setup(): sup_cg_setup() (cgroups.c) looks for it there */
+}
+
+/* Is word one of the comma-separated list? */
+static bool in_list(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Controllers mounted as one hierarchy, as systemd does: /sys/fs/cgroup/cpu,cpuacct with the
+ * symlinks cpu and cpuacct. */
+static const char *const comounted[][2] = {{"cpu", "cpuacct"}, {"net_cls", "net_prio"}};
+
+#define V1_MAX	      32
+#define CG_TMPFS_OPTS "mode=0755,size=4m,nr_inodes=1k"
+#define CG_FLAGS      (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/*
+ * [Cgroup] Mode=v1: the legacy layout. A tmpfs at /sys/fs/cgroup, one cgroup v1 hierarchy per
+ * controller /proc/cgroups lists as enabled (cpu,cpuacct and net_cls,net_prio co-mounted, with
+ * symlinks), cgroup2 at unified/ (hybrid: no controllers there; favordynmods goes on it), then
+ * the tmpfs read-only. A controller the kernel keeps off v1 (cgroup_no_v1=) is left on cgroup2.
+ * Returns the number of v1 hierarchies mounted.
+ */
+static int setup_cgroup_v1(void)
+{
+	static const char root[] = "/sys/fs/cgroup";
+	char names[V1_MAX][32], line[256], done[512] = "", skipped[512] = "";
+	bool used[V1_MAX] = {0};
+	int n = 0, mounted = 0;
+	struct statfs sfs;
+	FILE *f;
+
+	if (is_mountpoint(root)) {
+		if (statfs(root, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC) {
+			sup_info(NULL, "machine: %s is mounted already; cgroup v1 left as it is",
+				 root);
+			return 1;
+		}
+		sup_warn(NULL,
+			 "machine: [Cgroup] Mode=v1: %s is mounted already (not a tmpfs); "
+			 "no v1 hierarchies mounted",
+			 root);
+		return 0;
+	}
+	f = fopen("/proc/cgroups", "re");
+	if (!f) {
+		sup_err(NULL, "machine: /proc/cgroups: %s", strerror(errno));
+		return 0;
+	}
+	/* "#subsys_name hierarchy num_cgroups enabled" */
+	while (fgets(line, sizeof(line), f) && n < V1_MAX) {
+		int hier, num, enabled;
+
+		if (line[0] != '#' &&
+		    sscanf(line, "%31s %d %d %d", names[n], &hier, &num, &enabled) == 4 && enabled)
+			n++;
+	}
+	fclose(f);
+	for (int i = 0; i < n; i++)
+		if (m.cgroup_no_v1 &&
+		    (in_list(m.cgroup_no_v1, "all") || in_list(m.cgroup_no_v1, names[i]))) {
+			used[i] = true;
+			snprintf(skipped + strlen(skipped), sizeof(skipped) - strlen(skipped),
+				 " %s", names[i]);
+		}
+	if (*skipped)
+		sup_warn(NULL, "machine: cgroup_no_v1=%s: no v1 hierarchy for%s (left to cgroup2)",
+			 m.cgroup_no_v1, skipped);
+	mount_one("tmpfs", root, "tmpfs", CG_FLAGS | MS_STRICTATIME, CG_TMPFS_OPTS, false);
+	if (!is_mountpoint(root))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		char opts[80], path[128];
+		const char *pair = NULL;
+		int j = -1;
+
+		if (used[i])
+			continue;
+		used[i] = true;
+		snprintf(opts, sizeof(opts), "%.31s", names[i]);
+		/* its co-mount partner, when the kernel has it enabled and v1 may have it */
+		for (size_t c = 0; c < sizeof(comounted) / sizeof(comounted[0]); c++)
+			if (!strcmp(names[i], comounted[c][0]) ||
+			    !strcmp(names[i], comounted[c][1]))
+				pair = comounted[c][!strcmp(names[i], comounted[c][0])];
+		for (int k = 0; pair && k < n; k++)
+			if (!used[k] && !strcmp(names[k], pair))
+				j = k;
+		if (j >= 0) {
+			bool first = strcmp(names[i], pair) < 0;
+			/* cpu,cpuacct: the order systemd uses (alphabetical) */
+			snprintf(opts, sizeof(opts), "%.31s,%.31s", first ? names[i] : pair,
+				 first ? pair : names[i]);
+			used[j] = true;
+		}
+		snprintf(path, sizeof(path), "%s/%s", root, opts);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			sup_err(NULL, "machine: mkdir %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (mount("cgroup", path, "cgroup", CG_FLAGS, opts) < 0) {
+			/* EBUSY: in use on cgroup2 already; EINVAL: disabled for v1 */
+			sup_warn(NULL, "machine: mount cgroup v1 %s: %s", opts, strerror(errno));
+			rmdir(path);
+			continue;
+		}
+		mounted++;
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), " %s", opts);
+		if (j >= 0) {
+			char link[128];
+
+			for (int k = 0; k < 2; k++) {
+				snprintf(link, sizeof(link), "%s/%.31s", root,
+					 k ? names[j] : names[i]);
+				if (symlink(opts, link) < 0 && errno != EEXIST)
+					sup_warn(NULL, "machine: symlink %s: %s", link,
+						 strerror(errno));
+			}
+		}
+	}
+	/* hybrid: cgroup2 next to them, without controllers (and where favordynmods goes) */
+	mount_one("cgroup2", "/sys/fs/cgroup/unified", "cgroup2", CG_FLAGS, "nsdelegate", true);
+	if (mount("tmpfs", root, "tmpfs", MS_REMOUNT | MS_RDONLY | CG_FLAGS | MS_STRICTATIME,
+		  CG_TMPFS_OPTS) < 0)
+		sup_warn(NULL, "machine: remount %s read-only: %s", root, strerror(errno));
+	if (!mounted) { /* take the empty layout down again: cgroup2 goes there instead */
+		umount2("/sys/fs/cgroup/unified", 0);
+		umount2(root, 0);
+		return 0;
+	}
+	sup_info(NULL, "machine: cgroup v1 hierarchies mounted:%s%s", done,
+		 is_mountpoint("/sys/fs/cgroup/unified") ? " (and cgroup2 at unified)" : "");
+	return mounted;
+}
+
+void machine_cgroups(void)
+{
+	if (supd->conf.cgroup_mode != CG_MODE_V1) {
+		setup_cgroup2();
+		return;
+	}
+	if (setup_cgroup_v1() > 0)
+		return;
+	/* nothing of v1 could be mounted (cgroup_no_v1=all, ...): cgroup2 rather than none */
+	sup_err(NULL, "machine: [Cgroup] Mode=v1 but no v1 hierarchy could be mounted; cgroup2 "
+		      "instead, and the units use it");
+	supd->conf.cgroup_mode = CG_MODE_AUTO;
+	setup_cgroup2();
 }
 
 static void loopback_up(void)

@@ -15,9 +15,12 @@ enum machine_mode {
 /* Is supd the machine's init? PID 1 in the initial pid namespace, or as forced. */
 bool machine_detect(enum machine_mode forced);
 /* Before the config and the sockets: console, /proc /sys /dev /run, kmsg logging, the kernel
- * command line (sup.*), the crash handler, cgroup2 with its controllers. Failures are logged;
- * never fatal. */
+ * command line (sup.*), the crash handler. Failures are logged; never fatal. */
 void machine_early(void);
+/* After the config, before sup_cg_setup(): cgroup2 at /sys/fs/cgroup with its controllers, or
+ * with [Cgroup] Mode=v1 the legacy layout (a tmpfs, a v1 hierarchy per controller, cgroup2 at
+ * unified/). */
+void machine_cgroups(void);
 /* After the config: hostname, lo, ctrl-alt-del as SIGINT. */
 void machine_late(void);
 /* The units directory from sup.units=, or NULL. */

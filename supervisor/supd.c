@@ -249,6 +249,8 @@ static int setup(struct sup_error **err)
 	ev_prepare_start(supd->loop, &supd->sched);
 	if (setup_signals(err) < 0 || sup_notify_init(err) < 0 || sup_control_init(err) < 0)
 		return -1;
+	if (supd->is_pid1)
+		machine_cgroups(); /* after the config: [Cgroup] Mode=v1 mounts the legacy layout */
 	sup_cg_setup();
 	sup_metrics_http_init(); /* [Metrics] Listen=: off unless set */
 	return 0;

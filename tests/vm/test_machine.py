@@ -122,6 +122,26 @@ def test_signals_sigterm_poweroff_sigint_reboot():
     assert r.lines("STOP a") and r.lines(r"reboot: Restarting system"), "SIGINT reboots"
 
 
+def test_signals_sigusr1_halt_sigusr2_poweroff():
+    # SIGUSR1 (busybox halt): stop everything, then reboot(RB_HALT_SYSTEM). A halted guest
+    # stays on, so qemu never exits: the harness's timeout ends it (rc 124), and the console
+    # must show the halt and nothing wrong before it
+    r = VM("sigusr1-halt", {"a": svc("a")}, 'echo "VMTEST DONE"; kill -USR1 1', power=None,
+           modules=False, timeout=25).run()
+    others = [x for x in r.reasons if not x.startswith("qemu timed out")]
+    assert r.rc == 124 and not others, \
+        f"SIGUSR1: qemu should run until the timeout (rc {r.rc}), nothing else: {others}"
+    assert r.lines("STOP a") and r.lines(r"machine: User defined signal 1: halt"), "halt asked"
+    assert r.lines(r"machine: halting now") and r.lines(r"reboot: System halted"), \
+        "the kernel halted"
+    print(f"  SIGUSR1: {r.lines('System halted')[0].strip()} (qemu ended by the timeout)")
+    # SIGUSR2 (busybox poweroff): power off
+    r = VM("sigusr2", {"a": svc("a")}, 'echo "VMTEST DONE"; kill -USR2 1', power=None,
+           modules=False, timeout=60).run()
+    expect(r, "SIGUSR2")
+    assert r.lines("STOP a") and r.lines(r"reboot: Power down"), "SIGUSR2 powers off"
+
+
 def test_missing_units_dir_keeps_supd_up():
     # no units at all: the console shell (sup.shell) is the only way in
     shell = ("echo SHELL-UP; supctl status; echo status=$?; "
@@ -158,5 +178,6 @@ def test_emergency_shell_then_units():
 if __name__ == "__main__":
     run_tests([test_boot_units_and_poweroff, test_tight_crash_loop_keeps_supd_answering,
                test_supctl_reboot,
-               test_signals_sigterm_poweroff_sigint_reboot, test_missing_units_dir_keeps_supd_up,
+               test_signals_sigterm_poweroff_sigint_reboot,
+               test_signals_sigusr1_halt_sigusr2_poweroff, test_missing_units_dir_keeps_supd_up,
                test_all_bad_units_keep_supd_up, test_emergency_shell_then_units])
