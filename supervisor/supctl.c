@@ -466,33 +466,33 @@ static int run_status(const struct command *c, struct opts *o)
 	return r;
 }
 
-/* start, stop, restart, reset, poweroff, reboot: silent on success unless --json. */
-static int run_action(const struct command *c, struct opts *o)
+/* One request; on success the reply's data as JSON (--json) or through human (if any). */
+static int call_and_print(const struct command *c, struct opts *o,
+			  void (*human)(FILE *out, const json_t *data))
 {
 	struct conn x = {c, o, -1};
-	json_t *reply;
+	json_t *reply, *data;
 	int r = call(&x, &reply);
 
-	if (!r && o->json && !json_is_null(json_object_get(reply, "data")))
-		print_json(json_object_get(reply, "data"));
+	data = json_object_get(reply, "data");
+	if (!r && o->json && !json_is_null(data))
+		print_json(data);
+	else if (!r && human)
+		human(stdout, data);
 	json_decref(reply);
 	sup_closep(&x.fd);
 	return r;
 }
 
+/* start, stop, restart, reset, poweroff, reboot: silent on success unless --json. */
+static int run_action(const struct command *c, struct opts *o)
+{
+	return call_and_print(c, o, NULL);
+}
+
 static int run_reload(const struct command *c, struct opts *o)
 {
-	struct conn x = {c, o, -1};
-	json_t *reply;
-	int r = call(&x, &reply);
-
-	if (!r && o->json)
-		print_json(json_object_get(reply, "data"));
-	else if (!r)
-		supctl_print_reload(stdout, json_object_get(reply, "data"));
-	json_decref(reply);
-	sup_closep(&x.fd);
-	return r;
+	return call_and_print(c, o, supctl_print_reload);
 }
 
 static void print_line(const struct opts *o, const json_t *line)
@@ -587,17 +587,7 @@ static int run_version(const struct command *c, struct opts *o)
 
 static int run_stats(const struct command *c, struct opts *o)
 {
-	struct conn x = {c, o, -1};
-	json_t *reply;
-	int r = call(&x, &reply);
-
-	if (!r && o->json)
-		print_json(json_object_get(reply, "data"));
-	else if (!r)
-		supctl_print_stats(stdout, json_object_get(reply, "data"));
-	json_decref(reply);
-	sup_closep(&x.fd);
-	return r;
+	return call_and_print(c, o, supctl_print_stats);
 }
 
 static int run_metrics(const struct command *c, struct opts *o)
