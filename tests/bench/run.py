@@ -2,7 +2,7 @@
 """sup's benchmarks, side by side with s6, runit and tini, in one run.
 
 Run as root: `sudo tests/bench/run.sh` (SUPD/SUPCTL point at the binaries; default: look in
-$BUILD_DIR, then /work/main/build and build-*/ next to this tree). Prints the machine, the raw
+$BUILD_DIR, then build/ and build-*/ of this tree). Prints the machine, the raw
 figures as it goes (stderr), and a markdown table (stdout). See docs/benchmarks.md.
 
 Every supervisor runs as PID 1 of a fresh pid+mount namespace (`unshare --pid --mount --fork
@@ -470,7 +470,7 @@ def find_bin(env, name):
     dirs = []
     if os.environ.get("BUILD_DIR"):
         dirs.append(os.environ["BUILD_DIR"])
-    dirs += [os.path.join(ROOT, "build"), "/work/main/build"] + sorted(glob.glob(os.path.join(ROOT, "build-*")))
+    dirs += [os.path.join(ROOT, "build")] + sorted(glob.glob(os.path.join(ROOT, "build-*")))
     for d in dirs:
         p = os.path.join(d, name)
         if os.access(p, os.X_OK):
