@@ -287,8 +287,9 @@ static int parse_duration(const struct unit_key *k, const char *value, void *fie
 	return 0;
 }
 
-static int parse_uint(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
+/* Decimal digits followed by exactly `suffix` ("" or "%"), within k's range, into an unsigned. */
+static int parse_ranged(const struct unit_key *k, const char *value, const char *suffix,
+			void *field, struct unit_buf *why)
 {
 	const struct range *r = k->arg;
 	uint64_t v = 0;
@@ -298,7 +299,7 @@ static int parse_uint(const struct unit_key *k, const char *value, void *field,
 		if (__builtin_mul_overflow(v, 10, &v) ||
 		    __builtin_add_overflow(v, value[i] - '0', &v))
 			v = UINT64_MAX; /* saturate: reported as out of range */
-	if (i == 0 || value[i])
+	if (i == 0 || strcmp(value + i, suffix) != 0)
 		return invalid(value, false, why);
 	if (v < r->min || v > r->max) {
 		unit_buf_quote(why, value);
@@ -307,6 +308,12 @@ static int parse_uint(const struct unit_key *k, const char *value, void *field,
 	}
 	*(unsigned *)field = (unsigned)v;
 	return 0;
+}
+
+static int parse_uint(const struct unit_key *k, const char *value, void *field,
+		      struct unit_buf *why)
+{
+	return parse_ranged(k, value, "", field, why);
 }
 
 static int parse_signal(const struct unit_key *k, const char *value, void *field,
@@ -330,23 +337,7 @@ static int parse_bool(const struct unit_key *k, const char *value, void *field,
 static int parse_percent(const struct unit_key *k, const char *value, void *field,
 			 struct unit_buf *why)
 {
-	const struct range *r = k->arg;
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; value[i] >= '0' && value[i] <= '9'; i++)
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, value[i] - '0', &v))
-			v = UINT64_MAX;
-	if (i == 0 || value[i] != '%' || value[i + 1])
-		return invalid(value, false, why);
-	if (v < r->min || v > r->max) {
-		unit_buf_quote(why, value);
-		unit_buf_printf(why, " is out of range");
-		return -1;
-	}
-	*(unsigned *)field = (unsigned)v;
-	return 0;
+	return parse_ranged(k, value, "%", field, why);
 }
 
 /* A CPU list: N or N-M, comma-separated, each below 4096, ranges ascending. */
