@@ -14,8 +14,8 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
-#include "machine.h"
-#include "metrics_http.h"
+#include "machine/machine.h"
+#include "metrics/metrics_http.h"
 #include "supd.h"
 
 static struct supd the_supd;

@@ -12,8 +12,8 @@
 #include "sup/cleanup.h"
 #include "sup/proto.h"
 #include "sup/unit.h"
-#include "logbuf.h"
-#include "policy.h"
+#include "logs/logbuf.h"
+#include "core/policy.h"
 
 enum unit_state {
 	UNIT_INACTIVE,

@@ -100,16 +100,6 @@ bool unit_config_equal_but_resources(const struct unit_config *a, const struct u
 	       a->std_error == b->std_error && a->exit_with_unit == b->exit_with_unit;
 }
 
-bool unit_name_valid(const char *name)
-{
-	size_t n =
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-");
-
-	/* "." and ".." fit the pattern but would walk out of a directory named after the unit */
-	return n > 0 && n <= UNIT_NAME_MAX && name[n] == '\0' && strcmp(name, ".") != 0 &&
-	       strcmp(name, "..") != 0;
-}
-
 bool unit_name_from_file(const char *filename, char name[UNIT_NAME_MAX + 1])
 {
 	size_t n = strlen(filename);

@@ -319,7 +319,7 @@ static int parse_uint(const struct unit_key *k, const char *value, void *field,
 static int parse_signal(const struct unit_key *k, const char *value, void *field,
 			struct unit_buf *why)
 {
-	if (unit_parse_signal(value, field) < 0)
+	if (sup_signal_parse(value, field) < 0)
 		return invalid(value, false, why);
 	return 0;
 }

@@ -9,9 +9,10 @@
 #include <stdint.h>
 
 #include "sup/error.h"
+#include "sup/names.h"
+#include "sup/signal.h"
 #include "sup/strv.h"
 
-#define UNIT_NAME_MAX 64
 #define USEC_PER_SEC  1000000ULL
 #define USEC_PER_MSEC 1000ULL
 #define USEC_INFINITY UINT64_MAX
@@ -103,7 +104,6 @@ bool unit_config_equal_but_resources(const struct unit_config *a, const struct u
 
 /* "web" from "web.unit"; false if the file name is not NAME.unit with a valid NAME. */
 bool unit_name_from_file(const char *filename, char name[UNIT_NAME_MAX + 1]);
-bool unit_name_valid(const char *name);
 
 /*
  * Parse the text of one unit file. On success returns 0 and *out (free with
@@ -144,7 +144,6 @@ void unit_set_check_deps(struct unit_set *set);
 int unit_parse_duration(const char *s,
 			uint64_t *usec);	     /* 500ms 10s 2min 1h, bare secs, "infinity" */
 int unit_parse_size(const char *s, uint64_t *bytes); /* 4096 512K 64M 2G, infinity */
-int unit_parse_signal(const char *s, int *sig);	     /* SIGTERM, TERM, 15 */
 int unit_parse_bool(const char *s, bool *b);	     /* yes/no true/false on/off 1/0 */
 /* Shell-like split: "..." '...' and backslash; no globbing, no variables. */
 int unit_parse_argv(const char *s, struct strv *argv, const char **why);
@@ -152,6 +151,5 @@ int unit_parse_argv(const char *s, struct strv *argv, const char **why);
 /* Names for enums and signals (static strings). */
 const char *unit_type_name(enum unit_type t);
 const char *unit_restart_name(enum unit_restart r);
-const char *unit_signal_name(int sig); /* "SIGKILL"; NULL if unknown */
 
 #endif

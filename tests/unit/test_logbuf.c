@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "logbuf.h"
+#include "logs/logbuf.h"
 
 #define BIG (1 << 20)
 /* 2026-11-29T05:49:13.123456Z */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "core/policy.h"
 
 #define MS(x)  ((uint64_t)(x)*USEC_PER_MSEC)
 #define SEC(x) ((uint64_t)(x)*USEC_PER_SEC)

@@ -635,33 +635,33 @@ START_TEST(test_signals)
 	int sig;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		ck_assert_msg(unit_parse_signal(good[i].in, &sig) == 0, "%s rejected", good[i].in);
+		ck_assert_msg(sup_signal_parse(good[i].in, &sig) == 0, "%s rejected", good[i].in);
 		ck_assert_int_eq(sig, good[i].sig);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(unit_parse_signal(bad[i], &sig) == -1, "%s accepted", bad[i]);
-	ck_assert_int_eq(unit_parse_signal("SIGRTMIN", &sig), 0);
+		ck_assert_msg(sup_signal_parse(bad[i], &sig) == -1, "%s accepted", bad[i]);
+	ck_assert_int_eq(sup_signal_parse("SIGRTMIN", &sig), 0);
 	ck_assert_int_eq(sig, SIGRTMIN);
-	ck_assert_int_eq(unit_parse_signal("SIGRTMIN+2", &sig), 0);
+	ck_assert_int_eq(sup_signal_parse("SIGRTMIN+2", &sig), 0);
 	ck_assert_int_eq(sig, SIGRTMIN + 2);
-	ck_assert_int_eq(unit_parse_signal("RTMAX-1", &sig), 0);
+	ck_assert_int_eq(sup_signal_parse("RTMAX-1", &sig), 0);
 	ck_assert_int_eq(sig, SIGRTMAX - 1);
-	ck_assert_int_eq(unit_parse_signal("64", &sig), SIGRTMAX >= 64 ? 0 : -1);
-	ck_assert_int_eq(unit_parse_signal("65", &sig), -1);
+	ck_assert_int_eq(sup_signal_parse("64", &sig), SIGRTMAX >= 64 ? 0 : -1);
+	ck_assert_int_eq(sup_signal_parse("65", &sig), -1);
 
-	ck_assert_str_eq(unit_signal_name(SIGKILL), "SIGKILL");
-	ck_assert_str_eq(unit_signal_name(SIGTERM), "SIGTERM");
-	ck_assert_str_eq(unit_signal_name(SIGABRT), "SIGABRT");
-	ck_assert_str_eq(unit_signal_name(SIGCHLD), "SIGCHLD");
-	ck_assert_ptr_null(unit_signal_name(0));
-	ck_assert_ptr_null(unit_signal_name(-1));
-	ck_assert_ptr_null(unit_signal_name(1000));
+	ck_assert_str_eq(sup_signal_name(SIGKILL), "SIGKILL");
+	ck_assert_str_eq(sup_signal_name(SIGTERM), "SIGTERM");
+	ck_assert_str_eq(sup_signal_name(SIGABRT), "SIGABRT");
+	ck_assert_str_eq(sup_signal_name(SIGCHLD), "SIGCHLD");
+	ck_assert_ptr_null(sup_signal_name(0));
+	ck_assert_ptr_null(sup_signal_name(-1));
+	ck_assert_ptr_null(sup_signal_name(1000));
 	/* every named signal parses back from its name */
 	for (int s = 1; s < SIGRTMIN; s++) {
-		const char *n = unit_signal_name(s);
+		const char *n = sup_signal_name(s);
 		if (!n)
 			continue;
-		ck_assert_int_eq(unit_parse_signal(n, &sig), 0);
+		ck_assert_int_eq(sup_signal_parse(n, &sig), 0);
 		ck_assert_int_eq(sig, s);
 	}
 }

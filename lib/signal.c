@@ -1,10 +1,12 @@
 /* Signal names: our own table, as musl and older glibc lack sigabbrev_np(). */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
 
-#include "unit_private.h"
+#include "sup/cleanup.h"
+#include "sup/signal.h"
 
 struct signame {
 	int sig;
@@ -47,7 +49,7 @@ static const char *const sig_names[] = {
 #undef N
 };
 
-const char *unit_signal_name(int sig)
+const char *sup_signal_name(int sig)
 {
 	if (sig <= 0 || (size_t)sig >= SUP_ARRAY_SIZE(sig_names))
 		return NULL;
@@ -79,7 +81,7 @@ static int parse_rt(const char *s, int *sig)
 	return 0;
 }
 
-int unit_parse_signal(const char *s, int *sig)
+int sup_signal_parse(const char *s, int *sig)
 {
 	errno = EINVAL;
 	if (*s >= '0' && *s <= '9') {

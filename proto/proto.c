@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sup/cleanup.h"
+#include "sup/names.h"
 #include "sup/proto.h"
 
 #define UNIT_NAME_MAX 64
@@ -243,15 +244,6 @@ static const char *printable(const char *s, char *buf, size_t n)
 	return buf;
 }
 
-static bool valid_unit_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > UNIT_NAME_MAX)
-		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") == n;
-}
-
 static int bad(int *code, struct sup_error **err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int bad(int *code, struct sup_error **err, const char *fmt, ...)
@@ -309,11 +301,12 @@ static int parse_units(json_t *root, struct sup_request *req, int *code, struct 
 		if (!json_is_string(u))
 			return bad(code, err, "\"units\"[%zu] must be a string, not %s", i,
 				   type_name(u));
-		if (!valid_unit_name(json_string_value(u)))
-			return bad(
-			    code, err,
-			    "invalid unit name \"%s\" (allowed: 1 to %d of A-Z a-z 0-9 _ . @ -)",
-			    printable(json_string_value(u), buf, sizeof(buf)), UNIT_NAME_MAX);
+		if (!unit_name_valid(json_string_value(u)))
+			return bad(code, err,
+				   "invalid unit name \"%s\" (allowed: 1 to %d of A-Z a-z 0-9 _ . "
+				   "@ -, not . or ..)",
+				   printable(json_string_value(u), buf, sizeof(buf)),
+				   UNIT_NAME_MAX);
 		if (strv_push(&req->units, json_string_value(u)) < 0)
 			return sup_error_set(err, ENOMEM, "invalid request");
 	}

@@ -15,6 +15,8 @@
 
 #include "sup/cgroup.h"
 #include "sup/cleanup.h"
+#include "sup/fileio.h"
+#include "sup/mountinfo.h"
 #include "cgroup_private.h"
 
 static const char *const mode_names[] = {"auto", "v2", "v1", "off"};
@@ -38,8 +40,7 @@ int cg_write(int dirfd, const char *file, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
-	int fd, n, e;
-	ssize_t w;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -48,40 +49,12 @@ int cg_write(int dirfd, const char *file, const char *fmt, ...)
 		errno = EINVAL;
 		return -1;
 	}
-	fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	w = write(fd, buf, (size_t)n);
-	e = errno;
-	close(fd);
-	errno = e;
-	return w == n ? 0 : -1;
+	return sup_write_at(dirfd, file, buf);
 }
 
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
 {
-	int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while (got + 1 < size && (n = read(fd, buf + got, size - 1 - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		got += (size_t)n;
-		/* a cgroup file hands over all it has at once: a short read is the end (one
-		 * read per file instead of two; stats read hundreds of them) */
-		if ((size_t)n < size - 1 - (got - (size_t)n))
-			break;
-	}
-	close(fd);
-	buf[got] = '\0';
-	return (ssize_t)got;
+	return sup_read_at(dirfd, file, buf, size);
 }
 
 ssize_t cg_read_cached(int *fdp, int dirfd, const char *file, char *buf, size_t size)
@@ -93,12 +66,7 @@ ssize_t cg_read_cached(int *fdp, int dirfd, const char *file, char *buf, size_t 
 		if (*fdp < 0)
 			return cg_read(dirfd, file, buf, size); /* out of fds: uncached */
 	}
-	do
-		n = pread(*fdp, buf, size - 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
+	n = sup_pread_all(*fdp, buf, size);
 	return n;
 }
 
@@ -167,77 +135,40 @@ char *cg_self_path(const char *ctrl)
 		if (!b)
 			continue;
 		*b = '\0';
-		if (!*ctrl ? a[1] == '\0' : cg_list_has(a + 1, ctrl))
+		if (!*ctrl ? a[1] == '\0' : sup_list_has(a + 1, ctrl))
 			return strdup(b + 1);
 	}
 	return NULL;
 }
 
-bool cg_list_has(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
-		if (strncmp(p, word, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
-/* Unescape mountinfo's octal escapes (\040 for a blank) in place. */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
 int cg_find_mount(const char *ctrl, char **mnt, char **root)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
+	struct sup_mounts m;
+	struct sup_error *err = NULL;
 
-	if (!f)
+	if (sup_mounts_read(NULL, &m, &err) < 0) {
+		errno = err->errnum ? err->errnum : EIO;
+		sup_error_free(err);
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *fields[10] = {0}, *save = NULL, *sep;
-		int n = 0;
+	}
+	for (size_t i = 0; i < m.n; i++) {
+		const struct sup_mount *e = &m.v[i];
 
-		sep = strstr(line, " - ");
-		if (!sep)
+		if (ctrl ? (strcmp(e->fstype, "cgroup") || !sup_list_has(e->super_opts, ctrl))
+			 : strcmp(e->fstype, "cgroup2"))
 			continue;
-		*sep = '\0';
-		for (char *t = strtok_r(line, " ", &save); t && n < 10;
-		     t = strtok_r(NULL, " ", &save))
-			fields[n++] = t;
-		if (n < 5)
-			continue;
-		char *fstype = strtok_r(sep + 3, " ", &save);
-		strtok_r(NULL, " ", &save); /* source */
-		char *opts = strtok_r(NULL, " \n", &save);
-		if (!fstype || !opts)
-			continue;
-		if (ctrl ? (strcmp(fstype, "cgroup") || !cg_list_has(opts, ctrl))
-			 : strcmp(fstype, "cgroup2"))
-			continue;
-		unescape(fields[3]);
-		unescape(fields[4]);
-		*mnt = strdup(fields[4]);
-		*root = strdup(fields[3]);
+		*mnt = strdup(e->target);
+		*root = strdup(e->root);
+		sup_mounts_free(&m);
 		if (!*mnt || !*root) {
 			free(*mnt);
 			free(*root);
+			errno = ENOMEM;
 			return -1;
 		}
 		return 0;
 	}
+	sup_mounts_free(&m);
 	errno = ENOENT;
 	return -1;
 }
@@ -307,22 +238,49 @@ static int signal_child(int parentfd, const char *name, void *arg)
 	return n > 0 ? n : 0;
 }
 
-static int signal_tree(int dirfd, int sig, int depth)
+/* Signal each pid listed in dirfd's cgroup.procs, read in small bites (it can be long, and
+ * this recurses: no large stack buffer). Returns the count signalled, or -1. */
+static int signal_procs(int dirfd, int sig)
 {
-	char buf[65536];
+	_cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	size_t have = 0;
 	int sent = 0;
 
-	if (cg_read(dirfd, "cgroup.procs", buf, sizeof(buf)) < 0)
+	if (fd < 0)
 		return -1;
-	for (char *p = buf; *p;) {
-		char *end;
-		long pid = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		if (pid > 0 && kill((pid_t)pid, sig) == 0)
-			sent++;
-		p = end + (*end == '\n');
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		size_t start = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		have += (size_t)n;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\n' && !(n == 0 && i + 1 == have))
+				continue;
+			long pid = strtol(buf + start, NULL, 10);
+			if (pid > 0 && kill((pid_t)pid, sig) == 0)
+				sent++;
+			start = i + 1;
+		}
+		if (n == 0)
+			return sent;
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (have == sizeof(buf))
+			have = 0; /* not a pid list: drop it */
 	}
+}
+
+static int signal_tree(int dirfd, int sig, int depth)
+{
+	int sent = signal_procs(dirfd, sig);
+
+	if (sent < 0)
+		return -1;
 	/* child cgroups a service made (a nested supd, a container runtime): theirs too */
 	if (depth < 32) {
 		int arg[2] = {sig, depth + 1};
@@ -442,47 +400,48 @@ const struct cg_backend *cg_detect(enum cg_mode mode, struct sup_error **err)
  * its slow-reader mode for good (a little cost on fork and exit instead), for every hierarchy
  * of the machine. Remount the cgroup2 mount with it, keeping its other options.
  */
+/* The options to remount a cgroup2 mount with: its superblock options, rw/ro left to flags. */
+static void favor_options(const char *opts, char *data, size_t size)
+{
+	_cleanup_free_ char *copy = strdup(opts);
+	char *save = NULL;
+
+	data[0] = '\0';
+	for (char *o = copy ? strtok_r(copy, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save))
+		if (strcmp(o, "rw") && strcmp(o, "ro"))
+			snprintf(data + strlen(data), size - strlen(data), "%s,", o);
+	strncat(data, "favordynmods", size - strlen(data) - 1);
+}
+
 int cg_favor_dynmods(struct sup_error **err)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
+	struct sup_mounts m;
+	const struct sup_mount *e = NULL;
+	unsigned long flags = MS_REMOUNT;
+	struct statvfs vfs;
+	char data[512];
+	int r = 0;
 
-	if (!f)
-		return sup_error_set(err, errno, "read /proc/self/mountinfo");
-	while (fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - cgroup2 "), *fields[5], *save = NULL, *opts, *o;
-		char data[512] = "";
-		unsigned long flags = MS_REMOUNT;
-		struct statvfs vfs;
-		size_t n = 0;
-
-		if (!sep)
-			continue;
-		*sep = '\0';
-		for (char *t = strtok_r(line, " ", &save); t && n < 5;
-		     t = strtok_r(NULL, " ", &save))
-			fields[n++] = t;
-		strtok_r(sep + 11, " ", &save); /* source */
-		opts = strtok_r(NULL, " \n", &save);
-		if (n < 5 || !opts)
-			continue;
-		if (cg_list_has(opts, "favordynmods"))
-			return 0;
-		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
-			if (strcmp(o, "rw") && strcmp(o, "ro"))
-				snprintf(data + strlen(data), sizeof(data) - strlen(data), "%s,",
-					 o);
-		strncat(data, "favordynmods", sizeof(data) - strlen(data) - 1);
-		unescape(fields[4]);
+	if (sup_mounts_read(NULL, &m, err) < 0)
+		return -1;
+	for (size_t i = 0; i < m.n && !e; i++)
+		if (!strcmp(m.v[i].fstype, "cgroup2"))
+			e = &m.v[i];
+	if (!e) {
+		sup_mounts_free(&m);
+		return sup_error_set(err, ENOENT, "no cgroup2 mount to set favordynmods on");
+	}
+	if (!sup_list_has(e->super_opts, "favordynmods")) {
+		favor_options(e->super_opts, data, sizeof(data));
 		/* a remount replaces the mount's own flags: keep nosuid, nodev, noexec, ro */
-		if (statvfs(fields[4], &vfs) == 0)
+		if (statvfs(e->target, &vfs) == 0)
 			flags |= (vfs.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
 				 (vfs.f_flag & ST_NODEV ? MS_NODEV : 0) |
 				 (vfs.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
 				 (vfs.f_flag & ST_RDONLY ? MS_RDONLY : 0);
-		if (mount(NULL, fields[4], NULL, flags, data) < 0)
-			return sup_error_set(err, errno, "remount %s with %s", fields[4], data);
-		return 0;
+		if (mount(NULL, e->target, NULL, flags, data) < 0)
+			r = sup_error_set(err, errno, "remount %s with %s", e->target, data);
 	}
-	return sup_error_set(err, ENOENT, "no cgroup2 mount to set favordynmods on");
+	sup_mounts_free(&m);
+	return r;
 }

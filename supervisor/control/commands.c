@@ -59,7 +59,7 @@ static json_t *last_exit_json(const struct unit *u)
 		return json_null();
 	if (!u->last_exit.signaled)
 		return json_pack("{s:i}", "code", u->last_exit.code);
-	sig = unit_signal_name(u->last_exit.code);
+	sig = sup_signal_name(u->last_exit.code);
 	if (sig)
 		return json_pack("{s:s}", "signal", sig);
 	return json_pack("{s:s+}", "signal", "SIG", "UNKNOWN");

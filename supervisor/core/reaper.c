@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 
 #include "sup/log.h"
-#include "machine.h"
+#include "machine/machine.h"
 #include "supd.h"
 
 void sup_reap(void)

@@ -4,8 +4,6 @@
 
 #include <stdbool.h>
 
-/* Is word one of the comma-separated list? */
-bool cg_list_has(const char *list, const char *word);
 /* The mount of a v1 controller (ctrl) or of cgroup2 (ctrl NULL): its path and root. */
 int cg_find_mount(const char *ctrl, char **mnt, char **root);
 /* The directory of a process's cgroup path under a mount. */

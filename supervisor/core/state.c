@@ -353,7 +353,7 @@ static void describe_exit(const struct unit *u, char *buf, size_t n)
 		snprintf(buf, n, "exited with code %d", u->last_exit.code);
 		return;
 	}
-	sig = unit_signal_name(u->last_exit.code);
+	sig = sup_signal_name(u->last_exit.code);
 	if (sig)
 		snprintf(buf, n, "killed by %s", sig);
 	else

@@ -28,7 +28,9 @@
 
 #include "sup/cgroup.h"
 #include "sup/cleanup.h"
+#include "sup/fileio.h"
 #include "sup/log.h"
+#include "sup/mountinfo.h"
 #include "machine.h"
 #include "supd.h"
 
@@ -64,23 +66,10 @@ bool machine_detect(enum machine_mode forced)
 
 /* --- set-up */
 
-static bool is_mountpoint(const char *path)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mp[4096];
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strcmp(mp, path))
-			return true;
-	return false;
-}
-
 static void mount_one(const char *src, const char *path, const char *type, unsigned long flags,
 		      const char *data, bool optional)
 {
-	if (is_mountpoint(path))
+	if (sup_is_mountpoint(path))
 		return;
 	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
 		sup_err(NULL, "machine: mkdir %s: %s", path, strerror(errno));
@@ -116,50 +105,20 @@ static void console_stdio(void)
 		close(fd);
 }
 
-static int read_small(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t k;
-
-	if (fd < 0)
-		return -1;
-	k = read(fd, buf, n - 1);
-	close(fd);
-	if (k < 0)
-		return -1;
-	buf[k] = '\0';
-	return (int)k;
-}
-
-static int write_small(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t k;
-	int e;
-
-	if (fd < 0)
-		return -1;
-	k = write(fd, s, strlen(s));
-	e = errno;
-	close(fd);
-	errno = e;
-	return k < 0 ? -1 : 0;
-}
-
 static void start_kmsg(void)
 {
 	char buf[64];
 	int console_level = 0;
 
 	/* /dev/kmsg rate-limits writers (10 lines per 5 s) unless printk.devkmsg=on */
-	write_small("/proc/sys/kernel/printk_devkmsg", "on\n");
+	sup_write_at(AT_FDCWD, "/proc/sys/kernel/printk_devkmsg", "on\n");
 	m.kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (m.kmsg_fd < 0) {
 		sup_warn(NULL, "machine: /dev/kmsg: %s; logging to the console only",
 			 strerror(errno));
 		return;
 	}
-	if (read_small("/proc/sys/kernel/printk", buf, sizeof(buf)) > 0)
+	if (sup_read_at(AT_FDCWD, "/proc/sys/kernel/printk", buf, sizeof(buf)) > 0)
 		console_level = atoi(buf);
 	sup_log_set_kmsg(m.kmsg_fd, console_level);
 }
@@ -170,7 +129,7 @@ static void parse_cmdline(void)
 	char buf[4096], *save = NULL;
 	enum sup_log_level level;
 
-	if (read_small("/proc/cmdline", buf, sizeof(buf)) < 0) {
+	if (sup_read_at(AT_FDCWD, "/proc/cmdline", buf, sizeof(buf)) < 0) {
 		sup_warn(NULL, "machine: /proc/cmdline: %s", strerror(errno));
 		return;
 	}
@@ -240,13 +199,14 @@ static void setup_cgroup2(void)
 	char avail[512], on[512], *save = NULL;
 	struct statfs sfs;
 
-	if (statfs(root, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC && is_mountpoint(root)) {
+	if (statfs(root, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC &&
+	    sup_is_mountpoint(root)) {
 		sup_warn(NULL, "machine: %s is not cgroup2; left as it is", root);
 		return;
 	}
 	mount_one("cgroup2", root, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, "nsdelegate",
 		  false);
-	if (read_small("/sys/fs/cgroup/cgroup.controllers", avail, sizeof(avail)) < 0) {
+	if (sup_read_at(AT_FDCWD, "/sys/fs/cgroup/cgroup.controllers", avail, sizeof(avail)) < 0) {
 		sup_err(NULL, "machine: cgroup.controllers: %s", strerror(errno));
 		return;
 	}
@@ -255,11 +215,11 @@ static void setup_cgroup2(void)
 		char req[64];
 
 		snprintf(req, sizeof(req), "+%s", c);
-		if (write_small("/sys/fs/cgroup/cgroup.subtree_control", req) < 0)
+		if (sup_write_at(AT_FDCWD, "/sys/fs/cgroup/cgroup.subtree_control", req) < 0)
 			sup_warn(NULL, "machine: enable cgroup controller %s: %s", c,
 				 strerror(errno));
 	}
-	if (read_small("/sys/fs/cgroup/cgroup.subtree_control", on, sizeof(on)) > 0) {
+	if (sup_read_at(AT_FDCWD, "/sys/fs/cgroup/cgroup.subtree_control", on, sizeof(on)) > 0) {
 		on[strcspn(on, "\n")] = '\0';
 		sup_info(NULL, "machine: cgroup2 controllers enabled: %s", on);
 	}
@@ -290,17 +250,6 @@ void machine_early(void)
 		supd->conf.units_dir = m.units_dir;
 }
 
-/* Is word one of the comma-separated list? */
-static bool in_list(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
-		if (!strncmp(p, word, n) && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 /* Controllers mounted as one hierarchy, as systemd does: /sys/fs/cgroup/cpu,cpuacct with the
  * symlinks cpu and cpuacct. */
 static const char *const comounted[][2] = {{"cpu", "cpuacct"}, {"net_cls", "net_prio"}};
@@ -325,7 +274,7 @@ static int setup_cgroup_v1(void)
 	struct statfs sfs;
 	FILE *f;
 
-	if (is_mountpoint(root)) {
+	if (sup_is_mountpoint(root)) {
 		if (statfs(root, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC) {
 			sup_info(NULL, "machine: %s is mounted already; cgroup v1 left as it is",
 				 root);
@@ -352,8 +301,8 @@ static int setup_cgroup_v1(void)
 	}
 	fclose(f);
 	for (int i = 0; i < n; i++)
-		if (m.cgroup_no_v1 &&
-		    (in_list(m.cgroup_no_v1, "all") || in_list(m.cgroup_no_v1, names[i]))) {
+		if (m.cgroup_no_v1 && (sup_list_has(m.cgroup_no_v1, "all") ||
+				       sup_list_has(m.cgroup_no_v1, names[i]))) {
 			used[i] = true;
 			snprintf(skipped + strlen(skipped), sizeof(skipped) - strlen(skipped),
 				 " %s", names[i]);
@@ -362,7 +311,7 @@ static int setup_cgroup_v1(void)
 		sup_warn(NULL, "machine: cgroup_no_v1=%s: no v1 hierarchy for%s (left to cgroup2)",
 			 m.cgroup_no_v1, skipped);
 	mount_one("tmpfs", root, "tmpfs", CG_FLAGS | MS_STRICTATIME, CG_TMPFS_OPTS, false);
-	if (!is_mountpoint(root))
+	if (!sup_is_mountpoint(root))
 		return 0;
 	for (int i = 0; i < n; i++) {
 		char opts[80], path[128];
@@ -424,7 +373,7 @@ static int setup_cgroup_v1(void)
 		return 0;
 	}
 	sup_info(NULL, "machine: cgroup v1 hierarchies mounted:%s%s", done,
-		 is_mountpoint("/sys/fs/cgroup/unified") ? " (and cgroup2 at unified)" : "");
+		 sup_is_mountpoint("/sys/fs/cgroup/unified") ? " (and cgroup2 at unified)" : "");
 	return mounted;
 }
 
@@ -625,32 +574,29 @@ static void kill_all(int sig, unsigned timeout_ms)
 
 static void unmount_all(void)
 {
-	char line[4096], mp[4096], *mps[256];
-	unsigned n = 0, umounted = 0, ro = 0, kept = 0;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct sup_error *err = NULL;
+	unsigned umounted = 0, ro = 0, kept = 0;
+	struct sup_mounts mt;
 
-	if (!f) {
-		sup_err(NULL, "machine: mountinfo: %s", strerror(errno));
+	if (sup_mounts_read(NULL, &mt, &err) < 0) {
+		sup_err(NULL, "machine: %s", err->msg);
+		sup_error_free(err);
 		return;
 	}
-	while (fgets(line, sizeof(line), f) && n < sizeof(mps) / sizeof(mps[0]))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1)
-			mps[n++] = strdup(mp);
-	fclose(f);
 	/* the last mounted first: children before their parents */
-	for (unsigned i = n; i-- > 0;) {
-		if (!mps[i])
-			continue;
-		if (strcmp(mps[i], "/") && umount2(mps[i], 0) == 0) {
+	for (size_t i = mt.n; i-- > 0;) {
+		const char *t = mt.v[i].target;
+
+		if (strcmp(t, "/") && umount2(t, 0) == 0) {
 			umounted++;
-		} else if (mount(NULL, mps[i], NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
+		} else if (mount(NULL, t, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
 			ro++;
 		} else {
-			sup_debug(NULL, "machine: %s stays mounted: %s", mps[i], strerror(errno));
+			sup_debug(NULL, "machine: %s stays mounted: %s", t, strerror(errno));
 			kept++;
 		}
-		free(mps[i]);
 	}
+	sup_mounts_free(&mt);
 	sup_info(NULL, "machine: %u unmounted, %u remounted read-only, %u left", umounted, ro,
 		 kept);
 }
