@@ -14,12 +14,22 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
+#include "control/control.h"
+#include "core/cgroups.h"
+#include "core/children.h"
+#include "core/deps.h"
+#include "core/health.h"
+#include "core/notify.h"
+#include "core/reload.h"
+#include "core/service.h"
+#include "core/state.h"
 #include "machine/machine.h"
 #include "metrics/metrics_http.h"
 #include "supd.h"
 
-static struct supd the_supd;
-struct supd *supd = &the_supd;
+static int signal_fd = -1;
+static ev_io signal_io;
+static ev_prepare sched;
 
 static void usage(FILE *f)
 {
@@ -123,43 +133,38 @@ static bool machine_init(void)
 	return machine_detect(supd->conf.machine_mode); /* machine.c */
 }
 
-void sup_shutdown(int status)
+/* ExitWithUnit=: the unit has ended and nothing will start it again by itself. */
+static bool ends_for_good(const struct unit *u, const struct unit_change *c)
 {
-	struct unit *u;
+	if (!u->cfg || !u->cfg->exit_with_unit || supd->shutting_down ||
+	    c->old_state == c->new_state)
+		return false;
+	return c->new_state == UNIT_EXITED || c->new_state == UNIT_FAILED ||
+	       (c->new_state == UNIT_INACTIVE && c->old_sub != SUB_QUEUED);
+}
 
-	if (supd->shutting_down)
+/* supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. */
+static void exit_with_unit(struct unit *u, const struct unit_change *c)
+{
+	if (!ends_for_good(u, c))
 		return;
-	sup_info(NULL, "shutting down (exit status %d)", status);
-	supd->shutting_down = true;
-	supd->exit_status = status;
-	for_each_unit(u) sup_unwant(u);
-	sup_schedule();
+	if (u->last_exit.valid)
+		sup_shutdown(policy_exit_status(u->last_exit.signaled, u->last_exit.code));
+	else
+		sup_shutdown(u->state == UNIT_FAILED ? 1 : 0);
 }
 
 static void reload(void)
 {
-	json_t *a = json_array(), *r = json_array(), *c = json_array();
-	struct sup_error *err = NULL;
-
-	if (sup_units_reload(a, r, c, &err) < 0) {
-		sup_err(NULL, "reload: %s", err->msg);
-		sup_error_free(err);
-	} else {
-		free(supd->load_error);
-		supd->load_error = NULL;
-		sup_info(NULL, "reload: %zu added, %zu removed, %zu changed", json_array_size(a),
-			 json_array_size(r), json_array_size(c));
-	}
-	json_decref(a);
-	json_decref(r);
-	json_decref(c);
+	if (sup_reload_request() < 0)
+		sup_warn(NULL, "reload: supd is shutting down; not reloaded");
 }
 
 static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct signalfd_siginfo si;
 
-	while (read(supd->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
 			break; /* reaped below, once for the whole batch */
@@ -187,8 +192,25 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	if (supd->sched_pending)
+	if (sup_sched_pending())
 		sup_sched_pass();
+}
+
+static void all_down(void)
+{
+	ev_break(supd->loop, EVBREAK_ALL);
+}
+
+/* What follows a change of a unit's state, in this order. */
+static void observe(void)
+{
+	unit_observe(deps_observe);
+	unit_observe(unit_health_observe);
+	unit_observe(sup_cg_observe);
+	unit_observe(sup_control_observe);
+	unit_observe(exit_with_unit);
+	sup_sched_on_all_down(all_down);
+	sup_reload_on_done(sup_control_reload_done);
 }
 
 static int setup_signals(struct sup_error **err)
@@ -205,12 +227,12 @@ static int setup_signals(struct sup_error **err)
 	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return sup_error_set(err, errno, "block signals");
-	supd->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (supd->signal_fd < 0)
+	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (signal_fd < 0)
 		return sup_error_set(err, errno, "signalfd");
-	ev_io_init(&supd->signal_io, on_signal, supd->signal_fd, EV_READ);
-	ev_set_priority(&supd->signal_io, EV_MAXPRI);
-	ev_io_start(supd->loop, &supd->signal_io);
+	ev_io_init(&signal_io, on_signal, signal_fd, EV_READ);
+	ev_set_priority(&signal_io, EV_MAXPRI);
+	ev_io_start(supd->loop, &signal_io);
 	return 0;
 }
 
@@ -243,10 +265,9 @@ static int setup(struct sup_error **err)
 	supd->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (!supd->loop)
 		return sup_error_set(err, 0, "create the event loop");
-	list_init(&supd->units);
-	list_init(&supd->clients);
-	ev_prepare_init(&supd->sched, on_prepare);
-	ev_prepare_start(supd->loop, &supd->sched);
+	observe();
+	ev_prepare_init(&sched, on_prepare);
+	ev_prepare_start(supd->loop, &sched);
 	if (setup_signals(err) < 0 || sup_notify_init(err) < 0 || sup_control_init(err) < 0)
 		return -1;
 	if (supd->is_pid1)
@@ -254,30 +275,6 @@ static int setup(struct sup_error **err)
 	sup_cg_setup();
 	sup_metrics_http_init(); /* [Metrics] Listen=: off unless set */
 	return 0;
-}
-
-/* Load the units and want them all; a units directory that cannot be read, or holds nothing
- * but bad units, leaves supd up (reaping, answering) with the reason in `supctl status`. */
-void sup_boot_units(void)
-{
-	struct sup_error *err = NULL;
-	size_t bad = 0;
-	struct unit *u;
-
-	if (sup_units_load(&err) < 0) {
-		/* keep running: reaping and answering, with the reason in the log */
-		sup_err(NULL, "%s", err->msg);
-		supd->load_error = strdup(err->msg);
-		sup_error_clear(&err);
-	}
-	for_each_unit(u) bad += u->cfg == NULL;
-	if (!supd->load_error && bad && bad == supd->n_units) {
-		sup_err(NULL, "every unit in %s is bad", supd->conf.units_dir);
-		if (asprintf(&supd->load_error, "every unit in %s is bad", supd->conf.units_dir) <
-		    0)
-			supd->load_error = NULL;
-	}
-	sup_schedule();
 }
 
 int main(int argc, char **argv)
@@ -309,6 +306,7 @@ int main(int argc, char **argv)
 	unlink(supd->conf.notify_path);
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
+	sup_reload_flush();
 	for_each_unit(u) sup_cg_unit_free(u);
 	sup_cg_fini();
 	sup_info(NULL, "exiting with status %d", supd->exit_status);

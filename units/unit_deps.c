@@ -49,74 +49,192 @@ static long node(struct unit_set *set, const char *name)
 	return t && t->config ? (long)(t - set->v) : -1;
 }
 
-struct scratch {
-	long *parent; /* breadth-first tree; -2 = not reached */
-	long *queue;
-	long *path;
+/* The ordering graph (Requires= and After=) of the good units, as index lists. */
+struct graph {
+	size_t n;
+	long **adj; /* adj[x]: targets of x, -1 terminated; NULL for a bad unit */
+	long *comp; /* strongly connected component of x (Tarjan), -1 for a bad unit */
+	long *comp_size;
+	bool *self; /* x orders itself after itself */
 };
 
-/* "ordering cycle: u -> a -> b -> u", closing at x -> u, from the tree of the search. */
-static char *cycle_text(struct unit_set *set, size_t u, long x, struct scratch *s)
+static long *edges_of(struct unit_set *set, size_t x, bool *self)
 {
-	struct unit_buf b = {0};
-	size_t m = 0;
+	const struct unit_config *c = set->v[x].config;
+	long *a = malloc((c->requires.n + c->after.n + 1) * sizeof(*a));
+	size_t k = 0;
 
-	for (long k = x; k != (long)u; k = s->parent[k])
-		s->path[m++] = k;
+	if (!a)
+		return NULL;
+	for (size_t l = 0; l < 2; l++) {
+		const struct strv *e = l ? &c->after : &c->requires;
+		for (size_t j = 0; j < e->n; j++) {
+			long y = node(set, e->v[j]);
+			if (y >= 0)
+				a[k++] = y;
+			*self |= y == (long)x;
+		}
+	}
+	a[k] = -1;
+	return a;
+}
+
+/* Tarjan's algorithm without recursion (a chain of thousands of units must not exhaust the
+ * stack): index, lowlink and an explicit call stack of (node, next edge). */
+struct tarjan {
+	long *index, *low, *stack, *call, *edge;
+	bool *on;
+	long next_index, sp, ncomp;
+};
+
+static void strongconnect(struct graph *g, struct tarjan *t, long root)
+{
+	long cp = 0;
+
+	t->call[cp] = root;
+	t->edge[cp++] = 0;
+	t->index[root] = t->low[root] = t->next_index++;
+	t->stack[t->sp++] = root;
+	t->on[root] = true;
+	while (cp > 0) {
+		long v = t->call[cp - 1], w = g->adj[v][t->edge[cp - 1]];
+
+		if (w >= 0) {
+			t->edge[cp - 1]++;
+			if (t->index[w] < 0) {
+				t->index[w] = t->low[w] = t->next_index++;
+				t->stack[t->sp++] = w;
+				t->on[w] = true;
+				t->call[cp] = w;
+				t->edge[cp++] = 0;
+			} else if (t->on[w] && t->index[w] < t->low[v]) {
+				t->low[v] = t->index[w];
+			}
+			continue;
+		}
+		if (t->low[v] == t->index[v]) { /* v roots a component: pop it */
+			long x;
+			do {
+				x = t->stack[--t->sp];
+				t->on[x] = false;
+				g->comp[x] = t->ncomp;
+				g->comp_size[t->ncomp]++;
+			} while (x != v);
+			t->ncomp++;
+		}
+		if (--cp > 0 && t->low[v] < t->low[t->call[cp - 1]])
+			t->low[t->call[cp - 1]] = t->low[v];
+	}
+}
+
+static bool components(struct graph *g)
+{
+	size_t n = g->n;
+	struct tarjan t = {calloc(n, sizeof(long)),
+			   calloc(n, sizeof(long)),
+			   calloc(n, sizeof(long)),
+			   calloc(n, sizeof(long)),
+			   calloc(n, sizeof(long)),
+			   calloc(n, sizeof(bool)),
+			   0,
+			   0,
+			   0};
+	bool ok = t.index && t.low && t.stack && t.call && t.edge && t.on;
+
+	for (size_t i = 0; ok && i < n; i++)
+		t.index[i] = -1;
+	for (size_t i = 0; ok && i < n; i++)
+		if (g->adj[i] && t.index[i] < 0)
+			strongconnect(g, &t, (long)i);
+	free(t.index);
+	free(t.low);
+	free(t.stack);
+	free(t.call);
+	free(t.edge);
+	free(t.on);
+	return ok;
+}
+
+/* "ordering cycle: u -> a -> b -> u": the shortest cycle through u, found by a breadth-first
+ * search that stays inside u's component. */
+static char *cycle_text(struct unit_set *set, struct graph *g, size_t u, long *parent, long *queue)
+{
+	size_t head = 0, tail = 0, m = 0;
+	struct unit_buf b = {0};
+	long last = -1;
+
+	for (size_t i = 0; i < g->n; i++)
+		parent[i] = -2;
+	queue[tail++] = (long)u;
+	while (head < tail && last < 0) {
+		long x = queue[head++];
+		for (long *w = g->adj[x]; *w >= 0 && last < 0; w++) {
+			if (*w == (long)u)
+				last = x;
+			else if (g->comp[*w] == g->comp[u] && parent[*w] == -2) {
+				parent[*w] = x;
+				queue[tail++] = *w;
+			}
+		}
+	}
+	for (long k = last; k >= 0 && k != (long)u; k = parent[k])
+		queue[m++] = k; /* the path, backwards (the queue is free again) */
 	unit_buf_printf(&b, "ordering cycle: %s", set->v[u].name);
 	while (m > 0)
-		unit_buf_printf(&b, " -> %s", set->v[s->path[--m]].name);
+		unit_buf_printf(&b, " -> %s", set->v[queue[--m]].name);
 	unit_buf_printf(&b, " -> %s", set->v[u].name);
 	if (b.failed)
 		unit_buf_free(&b);
 	return b.p;
 }
 
-/* The shortest ordering cycle through u, as text, or NULL when u is on none. */
-static char *cycle_through(struct unit_set *set, size_t u, struct scratch *s)
+static void graph_free(struct graph *g)
 {
-	size_t head = 0, tail = 0;
-
-	for (size_t i = 0; i < set->n; i++)
-		s->parent[i] = -2;
-	s->queue[tail++] = (long)u;
-	while (head < tail) {
-		long x = s->queue[head++];
-		const struct unit_config *c = set->v[x].config;
-		const struct strv *edges[] = {&c->requires, &c->after};
-		for (size_t l = 0; l < SUP_ARRAY_SIZE(edges); l++)
-			for (size_t j = 0; j < edges[l]->n; j++) {
-				long y = node(set, edges[l]->v[j]);
-				if (y == (long)u)
-					return cycle_text(set, u, x, s);
-				if (y >= 0 && s->parent[y] == -2) {
-					s->parent[y] = x;
-					s->queue[tail++] = y;
-				}
-			}
-	}
-	return NULL;
+	for (size_t i = 0; g->adj && i < g->n; i++)
+		free(g->adj[i]);
+	free(g->adj);
+	free(g->comp);
+	free(g->comp_size);
+	free(g->self);
 }
 
-/* Every unit on a cycle becomes bad; found first, marked after, so each pass sees one graph. */
+static bool graph_build(struct unit_set *set, struct graph *g)
+{
+	g->n = set->n;
+	g->adj = calloc(set->n, sizeof(*g->adj));
+	g->comp = malloc(set->n * sizeof(*g->comp));
+	g->comp_size = calloc(set->n, sizeof(*g->comp_size));
+	g->self = calloc(set->n, sizeof(*g->self));
+	if (!g->adj || !g->comp || !g->comp_size || !g->self)
+		return false;
+	for (size_t i = 0; i < set->n; i++) {
+		g->comp[i] = -1;
+		if (set->v[i].config && !(g->adj[i] = edges_of(set, i, &g->self[i])))
+			return false;
+	}
+	return components(g);
+}
+
+/* Every unit on a cycle becomes bad; found first, marked after, so each pass sees one graph.
+ * O(units + edges), plus a search per unit that is on a cycle. */
 static bool check_cycles(struct unit_set *set)
 {
-	struct scratch s = {calloc(set->n, sizeof(long)), calloc(set->n, sizeof(long)),
-			    calloc(set->n, sizeof(long))};
+	struct graph g = {0};
+	long *parent = calloc(set->n, sizeof(long)), *queue = calloc(set->n, sizeof(long));
 	char **msgs = calloc(set->n, sizeof(char *));
 	bool changed = false;
 
-	if (s.parent && s.queue && s.path && msgs) {
+	if (set->n && parent && queue && msgs && graph_build(set, &g)) {
 		for (size_t u = 0; u < set->n; u++)
-			if (set->v[u].config)
-				msgs[u] = cycle_through(set, u, &s);
+			if (g.adj[u] && (g.comp_size[g.comp[u]] > 1 || g.self[u]))
+				msgs[u] = cycle_text(set, &g, u, parent, queue);
 		for (size_t u = 0; u < set->n; u++)
 			if (msgs[u])
 				changed |= set_bad(&set->v[u], msgs[u]);
 	}
-	free(s.parent);
-	free(s.queue);
-	free(s.path);
+	graph_free(&g);
+	free(parent);
+	free(queue);
 	free(msgs);
 	return changed;
 }

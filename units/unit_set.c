@@ -96,26 +96,35 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const struct unit_entry *)a)->name, ((const struct unit_entry *)b)->name);
 }
 
-static int add_file(DIR *d, const char *dir, const char *file, const char *name,
-		    struct unit_set *set, struct sup_error **err)
+static int add_name(struct unit_set *set, size_t *cap, const char *dir, const char *file,
+		    const char *name, struct sup_error **err)
 {
-	struct unit_entry *v, *e;
+	struct unit_entry *e;
 
-	v = reallocarray(set->v, set->n + 1, sizeof(*v));
-	if (!v)
-		return sup_error_set(err, ENOMEM, "load %s", dir);
-	set->v = v;
-	e = &v[set->n++];
+	if (set->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct unit_entry *v = reallocarray(set->v, ncap, sizeof(*v));
+		if (!v)
+			return sup_error_set(err, ENOMEM, "load %s", dir);
+		set->v = v;
+		*cap = ncap;
+	}
+	e = &set->v[set->n];
 	memset(e, 0, sizeof(*e));
 	strcpy(e->name, name);
-	return load_entry(dirfd(d), dir, file, e, err);
+	e->file = strdup(file);
+	if (!e->file)
+		return sup_error_set(err, ENOMEM, "load %s", dir);
+	set->n++;
+	return 0;
 }
 
-int unit_set_load(const char *dir, struct unit_set *set, struct sup_error **err)
+int unit_set_scan(const char *dir, struct unit_set *set, struct sup_error **err)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	char name[UNIT_NAME_MAX + 1];
 	struct dirent *de;
+	size_t cap = 0;
 
 	*set = (struct unit_set){0};
 	if (!d)
@@ -123,7 +132,7 @@ int unit_set_load(const char *dir, struct unit_set *set, struct sup_error **err)
 	for (errno = 0; (de = readdir(d)); errno = 0) {
 		if (!unit_name_from_file(de->d_name, name))
 			continue;
-		if (add_file(d, dir, de->d_name, name, set, err) < 0) {
+		if (add_name(set, &cap, dir, de->d_name, name, err) < 0) {
 			unit_set_free(set);
 			return -1;
 		}
@@ -137,12 +146,39 @@ int unit_set_load(const char *dir, struct unit_set *set, struct sup_error **err)
 	return 0;
 }
 
+int unit_set_parse_one(const char *dir, struct unit_set *set, size_t i, struct sup_error **err)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct unit_entry *e = &set->v[i];
+
+	if (dfd < 0) {
+		e->error = NULL;
+		if (asprintf(&e->error, "open units directory %s: %s", dir, strerror(errno)) < 0)
+			return sup_error_set(err, ENOMEM, "load %s", dir);
+		return 0;
+	}
+	return load_entry(dfd, dir, e->file, e, err);
+}
+
+int unit_set_load(const char *dir, struct unit_set *set, struct sup_error **err)
+{
+	if (unit_set_scan(dir, set, err) < 0)
+		return -1;
+	for (size_t i = 0; i < set->n; i++)
+		if (unit_set_parse_one(dir, set, i, err) < 0) {
+			unit_set_free(set);
+			return -1;
+		}
+	return 0;
+}
+
 void unit_set_free(struct unit_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		unit_config_free(set->v[i].config);
 		free(set->v[i].config);
 		free(set->v[i].error);
+		free(set->v[i].file);
 	}
 	free(set->v);
 	*set = (struct unit_set){0};

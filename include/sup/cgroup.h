@@ -58,8 +58,11 @@ struct cg_backend {
 	void (*stats)(struct cgroup *cg, struct cg_stats *st);
 	/* Send sig to every process in it. */
 	int (*signal)(struct cgroup *cg, int sig);
-	/* SIGKILL everything: cgroup.kill (v2), or freeze, kill each, thaw (v1). */
-	int (*kill_all)(struct cgroup *cg);
+	/* SIGKILL everything: cgroup.kill (v2), or freeze, kill each, thaw. Never waits: 1 when
+	 * done, 0 when a freeze is under way: call kill_step() again shortly (it returns 0
+	 * until frozen); force kills and thaws at once, frozen or not. */
+	int (*kill_begin)(struct cgroup *cg);
+	int (*kill_step)(struct cgroup *cg, bool force);
 	/* 1 no process left, 0 some left, -1 error (treated as empty). */
 	int (*is_empty)(struct cgroup *cg);
 	/* rmdir (every hierarchy): 0, or -1 with errno (EBUSY: try again shortly). */

@@ -119,6 +119,7 @@ int unit_parse_file(const char *name, const char *path, struct unit_config **out
 /* A directory of units: every NAME.unit, parsed; a unit with errors has config == NULL. */
 struct unit_entry {
 	char name[UNIT_NAME_MAX + 1];
+	char *file;		    /* its file name in the directory */
 	struct unit_config *config; /* NULL when error != NULL */
 	char *error;		    /* bad-unit reason, or NULL */
 };
@@ -130,6 +131,10 @@ struct unit_set {
 
 /* Load DIR. Returns -1 only if DIR itself cannot be read; per-file errors go in entries. */
 int unit_set_load(const char *dir, struct unit_set *set, struct sup_error **err);
+/* The same in steps (a reload parses a few files per turn of supd's loop): the names, sorted,
+ * no file read; then entry i parsed. -1 only on ENOMEM (or DIR unreadable, for the scan). */
+int unit_set_scan(const char *dir, struct unit_set *set, struct sup_error **err);
+int unit_set_parse_one(const char *dir, struct unit_set *set, size_t i, struct sup_error **err);
 void unit_set_free(struct unit_set *set);
 struct unit_entry *unit_set_find(struct unit_set *set, const char *name);
 /*

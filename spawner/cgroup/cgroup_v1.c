@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sup/cgroup.h"
@@ -70,6 +69,7 @@ struct cgroup {
 	int fd[MAX_HIER]; /* per hierarchy, -1 if absent */
 	int sf[SF__MAX];  /* stats files, -1 until first read */
 	int efd;	  /* eventfd registered for memory.oom_control */
+	bool applied;	  /* limits were written: unset ones must be reset from now on */
 	int oom_fd;
 	uint64_t oom_kills;
 };
@@ -129,6 +129,7 @@ static int v1_init(const char *leaf, struct sup_error **err)
 			sub = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (sub >= 0 && (controllers[i].bit == C_CPUSET))
 				cpuset_inherit(fd, sub);
+
 			if (sub < 0) {
 				close(fd);
 				continue;
@@ -139,6 +140,11 @@ static int v1_init(const char *leaf, struct sup_error **err)
 		hiers[n_hiers].mnt = sup_steal_ptr(mnt);
 		hiers[n_hiers].ctrls = controllers[i].bit;
 		hiers[n_hiers].subfd = fd;
+		/* a unit's new cpuset then starts with the subtree's CPUs and memory nodes;
+		 * writing them after the mkdir rebuilds the scheduler domains, which costs more
+		 * than the rest of a spawn */
+		if (controllers[i].bit == C_CPUSET)
+			cg_write(fd, "cgroup.clone_children", "1");
 		n_hiers++;
 	}
 	/* cpuset co-mounted with another controller: the leaf needs its CPUs too */
@@ -185,7 +191,9 @@ static uint64_t oom_count(struct cgroup *cg)
 	return cg_keyed(buf, "oom_kill");
 }
 
-static int v1_kill_all(struct cgroup *cg);
+static int v1_kill_begin(struct cgroup *cg);
+static int v1_kill_step(struct cgroup *cg, bool force);
+static int v1_is_empty(struct cgroup *cg);
 
 static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 {
@@ -218,7 +226,8 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 			cpuset_inherit(hiers[i].subfd, cg->fd[i]);
 	}
 	/* left over by a supd that went away: nothing of it may share the new run's cgroup */
-	v1_kill_all(cg);
+	if (v1_is_empty(cg) == 0 && v1_kill_begin(cg) == 0)
+		v1_kill_step(cg, true);
 	memfd = hier_fd(cg, C_MEMORY);
 	if (memfd >= 0) {
 		cg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -285,8 +294,20 @@ static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 {
 	int cpu = hier_fd(cg, C_CPU), mem = hier_fd(cg, C_MEMORY), pids = hier_fd(cg, C_PIDS);
 	int cpuset = hier_fd(cg, C_CPUSET), blkio = hier_fd(cg, C_BLKIO);
+	/* a new cgroup has the kernel's defaults: writing them again costs (a cfs bandwidth
+	 * update per write), so unset figures are written only to undo earlier ones */
+	bool fresh = !cg->applied;
 	char v[64];
 
+	cg->applied = true;
+	if (fresh) {
+		cpu = r->cpu_weight || r->cpu_quota_pct ? cpu : -2;
+		mem = r->memory_max != UNIT_RES_UNSET || r->memory_high != UNIT_RES_UNSET ||
+			      r->memory_swap_max != UNIT_RES_UNSET
+			  ? mem
+			  : -2;
+		pids = r->pids_max != UNIT_RES_UNSET ? pids : -2;
+	}
 	/* CPUWeight 1..10000 (default 100) -> cpu.shares 2..262144 (default 1024) */
 	if (cpu >= 0) {
 		unsigned long long shares = r->cpu_weight ? r->cpu_weight * 1024ULL / 100 : 1024;
@@ -298,7 +319,7 @@ static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 		snprintf(v, sizeof(v), "%lld",
 			 r->cpu_quota_pct ? (long long)r->cpu_quota_pct * 1000 : -1LL);
 		wr(cpu, "cpu.cfs_quota_us", v, warn, ctx);
-	} else if (r->cpu_weight || r->cpu_quota_pct) {
+	} else if (cpu == -1 && (r->cpu_weight || r->cpu_quota_pct)) {
 		warn(ctx, "CPUWeight=/CPUQuota=: no cpu hierarchy on this host; not applied");
 	}
 	if (r->cpu_set) {
@@ -341,8 +362,9 @@ static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 		} else {
 			wr(mem, "memory.soft_limit_in_bytes", "-1", warn, ctx);
 		}
-	} else if (r->memory_max != UNIT_RES_UNSET || r->memory_high != UNIT_RES_UNSET ||
-		   r->memory_swap_max != UNIT_RES_UNSET) {
+	} else if (mem == -1 &&
+		   (r->memory_max != UNIT_RES_UNSET || r->memory_high != UNIT_RES_UNSET ||
+		    r->memory_swap_max != UNIT_RES_UNSET)) {
 		warn(ctx, "Memory*=: no memory hierarchy on this host; not applied");
 	}
 	if (pids >= 0) {
@@ -352,7 +374,7 @@ static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 			snprintf(v, sizeof(v), "%llu", (unsigned long long)r->pids_max);
 			wr(pids, "pids.max", v, warn, ctx);
 		}
-	} else if (r->pids_max != UNIT_RES_UNSET) {
+	} else if (pids == -1 && r->pids_max != UNIT_RES_UNSET) {
 		warn(ctx, "PidsMax=: no pids hierarchy on this host; not applied");
 	}
 	if (r->io_weight) {
@@ -434,27 +456,48 @@ static int v1_signal(struct cgroup *cg, int sig)
 	return fd < 0 ? -1 : cg_signal_procs(fd, sig);
 }
 
-static int v1_kill_all(struct cgroup *cg)
+static bool v1_frozen(int fz)
 {
-	int fz = hier_fd(cg, C_FREEZER), any = n_hiers ? cg->fd[0] : -1;
 	char buf[32];
 
-	if (fz >= 0 && cg_write(fz, "freezer.state", "FROZEN") == 0) {
-		/* freezing is quick but not instant: a bounded wait for FROZEN */
-		for (int i = 0; i < 200; i++) {
-			if (cg_read(fz, "freezer.state", buf, sizeof(buf)) > 0 &&
-			    strncmp(buf, "FROZEN", 6) == 0)
-				break;
-			nanosleep(&(struct timespec){0, 100000}, NULL);
-		}
-		cg_signal_procs(fz, SIGKILL);
-		cg_write(fz, "freezer.state", "THAWED");
-		return 0;
-	}
-	/* no freezer: kill until no new process shows up (a fork racing the first pass) */
-	for (int i = 0; i < 8 && any >= 0 && cg_signal_procs(any, SIGKILL) > 0; i++)
+	return cg_read(fz, "freezer.state", buf, sizeof(buf)) > 0 && strncmp(buf, "FROZEN", 6) == 0;
+}
+
+/* Kill until no new process shows up (a fork racing the first pass). */
+static void kill_passes(int fd)
+{
+	for (int i = 0; i < 8 && fd >= 0 && cg_signal_procs(fd, SIGKILL) > 0; i++)
 		;
-	return 0;
+}
+
+static int v1_kill_step(struct cgroup *cg, bool force)
+{
+	int fz = hier_fd(cg, C_FREEZER);
+
+	if (fz < 0) {
+		kill_passes(n_hiers ? cg->fd[0] : -1);
+		return 1;
+	}
+	if (!force && !v1_frozen(fz))
+		return 0;
+	/* frozen, nothing can fork: one pass kills all; they die once thawed */
+	cg_signal_procs(fz, SIGKILL);
+	cg_write(fz, "freezer.state", "THAWED");
+	if (force)
+		kill_passes(fz); /* not frozen in time: race the forks instead */
+	return 1;
+}
+
+/* Freezing is quick but not instant, and v1 has no event for it: the caller polls
+ * kill_step() from a timer, never waiting here. */
+static int v1_kill_begin(struct cgroup *cg)
+{
+	int fz = hier_fd(cg, C_FREEZER);
+
+	if (fz >= 0 && cg_write(fz, "freezer.state", "FROZEN") == 0)
+		return v1_kill_step(cg, false);
+	kill_passes(n_hiers ? cg->fd[0] : -1);
+	return 1;
 }
 
 static int v1_is_empty(struct cgroup *cg)
@@ -513,7 +556,8 @@ const struct cg_backend cg_backend_v1 = {
     .apply = v1_apply,
     .stats = v1_stats,
     .signal = v1_signal,
-    .kill_all = v1_kill_all,
+    .kill_begin = v1_kill_begin,
+    .kill_step = v1_kill_step,
     .is_empty = v1_is_empty,
     .remove = v1_remove,
     .event_fd = v1_event_fd,

@@ -29,7 +29,8 @@ static char enabled[256]; /* controllers supd enabled in the subtree: " +cpu +me
 struct cgroup {
 	char *name;
 	int fd;
-	int ifd; /* inotify: memory.events, cgroup.events */
+	int ifd;      /* inotify: memory.events, cgroup.events */
+	bool applied; /* limits were written: unset ones must be reset from now on */
 	uint64_t oom_kills;
 };
 
@@ -133,7 +134,8 @@ static void v2_free(struct cgroup *cg)
 	free(cg);
 }
 
-static int v2_kill_all(struct cgroup *cg);
+static int v2_kill_begin(struct cgroup *cg);
+static int v2_kill_step(struct cgroup *cg, bool force);
 static int v2_is_empty(struct cgroup *cg);
 
 static struct cgroup *v2_create(const char *unit, struct sup_error **err)
@@ -162,8 +164,8 @@ static struct cgroup *v2_create(const char *unit, struct sup_error **err)
 	/* processes left over by a supd that went away: kill them. Never write cgroup.kill
 	 * to an empty cgroup: seen here (6.18, hybrid), every process that entered it later
 	 * was SIGKILLed at birth. */
-	if (v2_is_empty(cg) == 0)
-		v2_kill_all(cg);
+	if (v2_is_empty(cg) == 0 && v2_kill_begin(cg) == 0)
+		v2_kill_step(cg, true);
 	cg->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (cg->ifd >= 0) {
 		snprintf(path, sizeof(path), "%s/%s/memory.events", subdir, unit);
@@ -238,9 +240,18 @@ static void io_max(int fd, const char *key, const char *what, const struct strv 
 
 static void v2_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_fn warn, void *ctx)
 {
+	/* a new cgroup has the kernel's defaults: unset figures are written only to undo
+	 * earlier ones (a reload) */
+	bool fresh = !cg->applied;
 	char v[64];
 
+	cg->applied = true;
 	errno = 0;
+	if (fresh && !r->cpu_weight && !r->cpu_quota_pct && !r->cpu_set &&
+	    r->memory_max == UNIT_RES_UNSET && r->memory_high == UNIT_RES_UNSET &&
+	    r->memory_swap_max == UNIT_RES_UNSET && r->pids_max == UNIT_RES_UNSET &&
+	    !r->io_weight && !r->io_read_bw.n && !r->io_write_bw.n)
+		return;
 	if (r->cpu_weight || cg_read_u64(cg->fd, "cpu.weight") != CG_NA) {
 		snprintf(v, sizeof(v), "%u", r->cpu_weight ? r->cpu_weight : 100);
 		wr(cg->fd, "cpu.weight", v, warn, ctx);
@@ -324,27 +335,36 @@ static int v2_signal(struct cgroup *cg, int sig)
 	return cg_signal_procs(cg->fd, sig);
 }
 
-static int v2_kill_all(struct cgroup *cg)
+static void kill_passes(int fd)
+{
+	for (int i = 0; i < 8 && cg_signal_procs(fd, SIGKILL) > 0; i++)
+		;
+}
+
+static int v2_kill_step(struct cgroup *cg, bool force)
 {
 	char buf[64];
 
+	if (!force && !(cg_read(cg->fd, "cgroup.events", buf, sizeof(buf)) > 0 &&
+			cg_keyed(buf, "frozen") == 1))
+		return 0;
+	cg_signal_procs(cg->fd, SIGKILL);
+	cg_write(cg->fd, "cgroup.freeze", "0");
+	if (force)
+		kill_passes(cg->fd);
+	return 1;
+}
+
+/* cgroup.kill (5.14) kills everything at once; before it, freeze, kill each, thaw, with the
+ * freeze polled by the caller (kill_step). */
+static int v2_kill_begin(struct cgroup *cg)
+{
 	if (cg_write(cg->fd, "cgroup.kill", "1") == 0)
-		return 0;
-	/* before 5.14: freeze, kill each, thaw */
-	if (cg_write(cg->fd, "cgroup.freeze", "1") == 0) {
-		for (int i = 0; i < 200; i++) {
-			if (cg_read(cg->fd, "cgroup.events", buf, sizeof(buf)) > 0 &&
-			    cg_keyed(buf, "frozen") == 1)
-				break;
-			nanosleep(&(struct timespec){0, 100000}, NULL);
-		}
-		cg_signal_procs(cg->fd, SIGKILL);
-		cg_write(cg->fd, "cgroup.freeze", "0");
-		return 0;
-	}
-	for (int i = 0; i < 8 && cg_signal_procs(cg->fd, SIGKILL) > 0; i++)
-		;
-	return 0;
+		return 1;
+	if (cg_write(cg->fd, "cgroup.freeze", "1") == 0)
+		return v2_kill_step(cg, false);
+	kill_passes(cg->fd);
+	return 1;
 }
 
 static int v2_is_empty(struct cgroup *cg)
@@ -389,7 +409,8 @@ const struct cg_backend cg_backend_v2 = {
     .apply = v2_apply,
     .stats = v2_stats,
     .signal = v2_signal,
-    .kill_all = v2_kill_all,
+    .kill_begin = v2_kill_begin,
+    .kill_step = v2_kill_step,
     .is_empty = v2_is_empty,
     .remove = v2_remove,
     .event_fd = v2_event_fd,

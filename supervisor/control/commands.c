@@ -8,7 +8,12 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
-#include "control.h"
+#include "control/client.h"
+#include "core/effects.h"
+#include "core/reload.h"
+#include "core/service.h"
+#include "core/state.h"
+#include "metrics/stats.h"
 
 /* A JSON string from bytes that may not be UTF-8: bad bytes become '?'. */
 json_t *sup_json_text(const char *s, size_t n)
@@ -67,12 +72,12 @@ static json_t *last_exit_json(const struct unit *u)
 
 json_t *sup_unit_status_json(struct unit *u)
 {
-	bool live = u->pid && u->state != UNIT_INACTIVE;
+	bool live = u->main.pid && u->state != UNIT_INACTIVE;
 	json_t *o = json_object();
 
 	json_object_set_new(o, "name", json_string(u->name));
 	json_object_set_new(o, "state", json_string(unit_state_name(u->state)));
-	json_object_set_new(o, "pid", json_integer(u->pid));
+	json_object_set_new(o, "pid", json_integer(u->main.pid));
 	json_object_set_new(o, "restarts", json_integer(u->restarts));
 	json_object_set_new(
 	    o, "uptime_s",
@@ -84,7 +89,7 @@ json_t *sup_unit_status_json(struct unit *u)
 	json_object_set_new(o, "pids_current", json_null());
 	/* from the unit's cgroup (stats.c); without one, the main process from /proc */
 	if (!sup_stats_status(u, o) && live)
-		proc_stats(u->pid, o);
+		proc_stats(u->main.pid, o);
 	json_object_set_new(o, "error", u->error ? json_string(u->error) : json_null());
 	json_object_set_new(o, "description",
 			    json_string(u->cfg && u->cfg->description ? u->cfg->description : ""));
@@ -107,7 +112,7 @@ json_t *sup_unit_status_json(struct unit *u)
 static bool lookup_all(const struct sup_request *req, json_t **reply)
 {
 	for (size_t i = 0; i < req->units.n; i++)
-		if (!sup_unit_find(req->units.v[i])) {
+		if (!unit_find(req->units.v[i])) {
 			*reply =
 			    sup_reply_error(SUP_EXIT_NO_UNIT, "no such unit: %s", req->units.v[i]);
 			return false;
@@ -122,7 +127,7 @@ static json_t *statuses(const struct strv *names)
 
 	if (names && names->n) {
 		for (size_t i = 0; i < names->n; i++)
-			if ((u = sup_unit_find(names->v[i])))
+			if ((u = unit_find(names->v[i])))
 				json_array_append_new(a, sup_unit_status_json(u));
 		return a;
 	}
@@ -152,12 +157,11 @@ static json_t *wait_or_reply(struct client *c, struct sup_request *req)
 		return sup_reply_ok(statuses(&req->units));
 	c->wait = *req;
 	memset(req, 0, sizeof(*req)); /* the client owns the names now */
-	c->waiting = true;
 	reply = sup_wait_result(c);
-	if (reply) {
-		c->waiting = false;
+	if (reply)
 		sup_request_free(&c->wait);
-	}
+	else
+		sup_client_wait(c);
 	return reply;
 }
 
@@ -168,15 +172,15 @@ static json_t *cmd_start(struct client *c, struct sup_request *req)
 	if (!lookup_all(req, &reply))
 		return reply;
 	for (size_t i = 0; i < req->units.n; i++) {
-		struct unit *u = sup_unit_find(req->units.v[i]);
+		struct unit *u = unit_find(req->units.v[i]);
 		struct sup_error *err = NULL;
 
 		if (u->state == UNIT_BAD)
 			return sup_reply_error(SUP_EXIT_FAILED, "%s: bad unit: %s", u->name,
 					       u->error);
 		if (req->cmd == SUP_CMD_RESTART) {
-			sup_unit_restart(u);
-		} else if (sup_unit_start(u, false, &err) < 0) {
+			unit_restart(u);
+		} else if (unit_start(u, false, &err) < 0) {
 			reply = sup_reply_error(SUP_EXIT_FAILED, "%s", err->msg);
 			sup_error_free(err);
 			return reply;
@@ -192,7 +196,7 @@ static json_t *cmd_stop(struct client *c, struct sup_request *req)
 	if (!lookup_all(req, &reply))
 		return reply;
 	for (size_t i = 0; i < req->units.n; i++)
-		sup_unit_stop(sup_unit_find(req->units.v[i]));
+		unit_stop(unit_find(req->units.v[i]));
 	return wait_or_reply(c, req);
 }
 
@@ -203,28 +207,17 @@ static json_t *cmd_reset(struct client *c, struct sup_request *req)
 	if (!lookup_all(req, &reply))
 		return reply;
 	for (size_t i = 0; i < req->units.n; i++)
-		sup_unit_reset(sup_unit_find(req->units.v[i]));
+		unit_reset(unit_find(req->units.v[i]));
 	return sup_reply_ok(statuses(&req->units));
 }
 
 static json_t *cmd_reload(struct client *c, struct sup_request *req)
 {
-	json_t *added = json_array(), *removed = json_array(), *changed = json_array();
-	struct sup_error *err = NULL;
-	json_t *reply;
-
-	if (sup_units_reload(added, removed, changed, &err) < 0) {
-		reply = sup_reply_error(SUP_EXIT_FAILED, "reload: %s", err->msg);
-		sup_error_free(err);
-		json_decref(added);
-		json_decref(removed);
-		json_decref(changed);
-		return reply;
-	}
-	free(supd->load_error);
-	supd->load_error = NULL;
-	return sup_reply_ok(
-	    json_pack("{s:o, s:o, s:o}", "added", added, "removed", removed, "changed", changed));
+	if (supd->shutting_down)
+		return sup_reply_error(SUP_EXIT_FAILED, "reload: supd is shutting down");
+	sup_client_wait_reload(c); /* the reply comes when it is done (maybe at once) */
+	sup_reload_request();
+	return NULL;
 }
 
 static void add_line(const struct log_line *l, void *ctx)
@@ -243,7 +236,7 @@ static json_t *cmd_logs(struct client *c, struct sup_request *req)
 
 	if (!lookup_all(req, &reply))
 		return reply;
-	u = sup_unit_find(req->units.v[0]);
+	u = unit_find(req->units.v[0]);
 	lines = json_array();
 	logbuf_tail(u->log, req->lines, add_line, lines);
 	reply = sup_reply_ok(
@@ -322,15 +315,15 @@ json_t *sup_wait_result(struct client *c)
 	char why[1024];
 
 	for (size_t i = 0; i < req->units.n; i++) {
-		struct unit *u = sup_unit_find(req->units.v[i]);
+		struct unit *u = unit_find(req->units.v[i]);
 
 		if (!u)
 			continue; /* removed meanwhile: nothing to wait for */
-		if (req->cmd == SUP_CMD_STOP ? !unit_is_down(u) : u->job_pending)
+		if (req->cmd == SUP_CMD_STOP ? !unit_is_down(u) : u->job != JOB_NONE)
 			return NULL;
 	}
 	for (size_t i = 0; i < req->units.n && req->cmd != SUP_CMD_STOP; i++) {
-		struct unit *u = sup_unit_find(req->units.v[i]);
+		struct unit *u = unit_find(req->units.v[i]);
 
 		if (!u || u->state == UNIT_RUNNING || u->state == UNIT_EXITED ||
 		    u->state == UNIT_UNHEALTHY)

@@ -15,7 +15,13 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
-#include "control.h"
+#include "control/client.h"
+
+static struct list clients = {&clients, &clients};
+static struct list waiters = {&waiters, &waiters}; /* clients waiting for units or a reload */
+static size_t n_clients;
+static int control_fd = -1;
+static ev_io control_io;
 
 #define MAX_CLIENTS 1000 /* fds: supd raises RLIMIT_NOFILE to fit */
 #define IDLE_SECS   30.
@@ -28,9 +34,10 @@ static void client_close(struct client *c)
 	ev_timer_stop(supd->loop, &c->idle);
 	if (c->follow)
 		list_del(&c->follow_link);
+	list_del(&c->wait_link);
 	close(c->fd);
 	list_del(&c->link);
-	supd->n_clients--;
+	n_clients--;
 	sup_frame_reader_free(&c->rd);
 	sup_outq_free(&c->out);
 	sup_request_free(&c->wait);
@@ -39,7 +46,7 @@ static void client_close(struct client *c)
 
 static bool busy(const struct client *c)
 {
-	return c->waiting || c->follow;
+	return c->waiting || c->reloading || c->follow;
 }
 
 static void update_watchers(struct client *c)
@@ -196,11 +203,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct client *c;
-		int fd = accept4(supd->control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
-		if (supd->n_clients >= MAX_CLIENTS ||
+		if (n_clients >= MAX_CLIENTS ||
 		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 		    !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
@@ -215,13 +222,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		sup_frame_reader_init(&c->rd, SUP_PROTO_MAX_REQUEST);
 		sup_outq_init(&c->out, OUTQ_MAX);
 		list_init(&c->follow_link);
+		list_init(&c->wait_link);
 		ev_io_init(&c->rio, on_readable, fd, EV_READ);
 		ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
 		ev_init(&c->idle, on_idle);
 		c->idle.repeat = IDLE_SECS;
 		ev_set_priority(&c->rio, EV_MAXPRI);
-		list_add_tail(&supd->clients, &c->link);
-		supd->n_clients++;
+		list_add_tail(&clients, &c->link);
+		n_clients++;
 		update_watchers(c);
 	}
 }
@@ -248,27 +256,63 @@ int sup_control_init(struct sup_error **err)
 	if (chmod(path, mode) < 0 ||
 	    (supd->conf.control_gid != (gid_t)-1 && chown(path, 0, supd->conf.control_gid) < 0))
 		sup_warn(NULL, "set the mode of %s: %s", path, strerror(errno));
-	supd->control_fd = fd;
-	ev_io_init(&supd->control_io, on_accept, fd, EV_READ);
-	ev_set_priority(&supd->control_io, EV_MAXPRI);
-	ev_io_start(supd->loop, &supd->control_io);
+	control_fd = fd;
+	ev_io_init(&control_io, on_accept, fd, EV_READ);
+	ev_set_priority(&control_io, EV_MAXPRI);
+	ev_io_start(supd->loop, &control_io);
 	return 0;
 }
 
-void sup_control_state_changed(struct unit *u)
+void sup_client_wait(struct client *c)
+{
+	c->waiting = true;
+	list_del(&c->wait_link);
+	list_add_tail(&waiters, &c->wait_link);
+}
+
+void sup_client_wait_reload(struct client *c)
+{
+	c->reloading = true;
+	list_del(&c->wait_link);
+	list_add_tail(&waiters, &c->wait_link);
+}
+
+/* Only the clients that wait are looked at: a state change costs nothing with none. */
+void sup_control_observe(struct unit *u, const struct unit_change *chg)
 {
 	struct list *p, *n;
 
-	list_for_each_safe(p, n, &supd->clients)
+	list_for_each_safe(p, n, &waiters)
 	{
-		struct client *c = sup_container_of(p, struct client, link);
+		struct client *c = sup_container_of(p, struct client, wait_link);
 		json_t *reply;
 
 		if (!c->waiting || !(reply = sup_wait_result(c)))
 			continue;
 		c->waiting = false;
+		list_del(&c->wait_link);
 		sup_request_free(&c->wait);
 		sup_client_send(c, reply);
+		update_watchers(c);
+	}
+}
+
+void sup_control_reload_done(json_t *result, const char *error)
+{
+	struct list *p, *n;
+
+	list_for_each_safe(p, n, &waiters)
+	{
+		struct client *c = sup_container_of(p, struct client, wait_link);
+
+		if (!c->reloading)
+			continue;
+		c->reloading = false;
+		list_del(&c->wait_link);
+		if (result)
+			sup_client_send(c, sup_reply_ok(json_incref(result)));
+		else
+			sup_client_send(c, sup_reply_error(SUP_EXIT_FAILED, "reload: %s", error));
 		update_watchers(c);
 	}
 }

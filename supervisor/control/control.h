@@ -1,40 +1,27 @@
-/* Between the control server (control.c) and the command handlers (commands.c). */
-#ifndef SUP_CONTROL_H
-#define SUP_CONTROL_H
+/*
+ * The control socket: supctl's requests (docs/protocol.md). Non-blocking clients with their
+ * own watchers; a start/stop/restart waits for its units to settle, `logs -f` follows a
+ * unit's log, `reload` waits for the reload to finish.
+ */
+#ifndef SUP_CONTROL_CONTROL_H
+#define SUP_CONTROL_CONTROL_H
 
-#include "supd.h"
+#include <jansson.h>
 
-struct client {
-	struct list link;
-	int fd;
-	ev_io rio, wio;
-	ev_timer idle;
-	struct sup_frame_reader rd;
-	struct sup_outq out;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	bool privileged;
-	bool closing; /* flush what is queued, then close */
+#include "sup/error.h"
+#include "core/unit.h"
 
-	/* a start/stop/restart waiting for its units to settle */
-	struct sup_request wait;
-	bool waiting;
-
-	/* logs -f */
-	struct unit *follow;
-	struct list follow_link;
-	uint64_t follow_seq;
-};
-
-/* Handle a request. Returns the reply, or NULL when the client now waits or follows. */
-json_t *sup_command(struct client *c, struct sup_request *req);
-/* For a waiting client: the reply once every unit has settled, else NULL. */
-json_t *sup_wait_result(struct client *c);
-/* Queue a frame to the client; on overflow the client is closed. Steals obj. */
-void sup_client_send(struct client *c, json_t *obj);
-void sup_client_follow(struct client *c, struct unit *u);
-/* A JSON string from bytes that may not be UTF-8. */
-json_t *sup_json_text(const char *s, size_t n);
+int sup_control_init(struct sup_error **err);
+struct unit_change;
+/* Observer: waiting clients whose units settled get their reply. */
+void sup_control_observe(struct unit *u, const struct unit_change *c);
+/* A line was added to u's log: its followers get it. */
+void sup_control_log_added(struct unit *u);
+/* u is about to be freed: its followers' streams end. */
+void sup_control_unit_gone(struct unit *u);
+/* A reload finished: the clients waiting for it get the result (or the error). */
+void sup_control_reload_done(json_t *result, const char *error);
+/* The status object of one unit (also for the metrics listener). */
+json_t *sup_unit_status_json(struct unit *u);
 
 #endif

@@ -16,7 +16,17 @@
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "sup/spawn.h"
+#include "core/cgroups.h"
+#include "core/effects.h"
+#include "core/service.h"
+#include "core/state.h"
 #include "supd.h"
+
+#define FREEZE_POLL_USEC 1000
+#define FREEZE_POLLS_MAX 50
+#define DRAIN_WARN_USEC	 (10 * USEC_PER_SEC)
+
+static struct list draining = {&draining, &draining}; /* units in SUB_DRAIN */
 
 static const struct cg_backend *cgb;
 
@@ -103,78 +113,79 @@ static void note_oom(struct unit *u, uint64_t total)
 	if (total == CG_NA || total <= u->cg_oom_base)
 		return;
 	u->oom_kills += total - u->cg_oom_base;
-	sup_unit_note(u, "out of memory: the OOM killer killed %llu process(es) of the unit",
-		      (unsigned long long)(total - u->cg_oom_base));
+	unit_note(u, "out of memory: the OOM killer killed %llu process(es) of the unit",
+		  (unsigned long long)(total - u->cg_oom_base));
 	u->cg_oom_base = total;
 	u->oom_this_run = true;
 }
 
-static void drain_check(struct unit *u);
+/* SIGKILL everything in the unit's cgroup. A freeze that is not instant is polled from the
+ * cgroup timer, 1 ms apart, and forced after 50 ms: PID 1's loop never waits for it. */
+static void kill_all(struct unit *u)
+{
+	if (u->freezing)
+		return; /* under way */
+	if (cgb->kill_begin(u->cg) == 1)
+		return;
+	u->freezing = true;
+	u->freeze_polls = 0;
+	unit_timer_arm(u, UNIT_TIMER_CGROUP, FREEZE_POLL_USEC, 0);
+}
+
+static void arm_retry(struct unit *u)
+{
+	/* 5 ms, doubling to 1 s: only while a drain is in progress */
+	uint64_t d = 5000ULL << (u->drain_tries < 8 ? u->drain_tries : 8);
+
+	unit_timer_arm(u, UNIT_TIMER_CGROUP, d > USEC_PER_SEC ? USEC_PER_SEC : d, 0);
+}
+
+/* Empty yet? Then the unit's state machine goes on (the cgroup is kept for the next run,
+ * and removed once the unit is down for good). */
+static void drain_check(struct unit *u)
+{
+	if (list_empty(&u->drain_link) || u->freezing)
+		return;
+	if (cgb->is_empty(u->cg) == 0) {
+		u->drain_tries++;
+		if (u->drain_tries % 20 == 0)
+			kill_all(u); /* something forked past the first kill */
+		if (u->drain_since && now_mono() - u->drain_since > DRAIN_WARN_USEC) {
+			sup_warn(u->name,
+				 "cgroup still not empty %llus after SIGKILL (a process in "
+				 "uninterruptible sleep?); still waiting",
+				 (unsigned long long)(DRAIN_WARN_USEC / USEC_PER_SEC));
+			u->drain_since = 0; /* once per drain */
+		}
+		if (!u->freezing)
+			arm_retry(u);
+		return;
+	}
+	list_del(&u->drain_link);
+	unit_timer_stop(u, UNIT_TIMER_CGROUP);
+	unit_drained(u);
+}
+
+void sup_cg_timer(struct unit *u)
+{
+	if (u->freezing) {
+		bool force = ++u->freeze_polls >= FREEZE_POLLS_MAX;
+
+		if (u->cg && cgb->kill_step(u->cg, force) == 0) {
+			unit_timer_arm(u, UNIT_TIMER_CGROUP, FREEZE_POLL_USEC, 0);
+			return;
+		}
+		u->freezing = false;
+	}
+	drain_check(u);
+}
 
 static void on_cg_event(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct unit *u = sup_container_of(w, struct unit, cg_io);
 
 	note_oom(u, cgb->event_read(u->cg));
-	if (u->draining)
-		drain_check(u);
-}
-
-static void release(struct unit *u)
-{
-	ev_io_stop(supd->loop, &u->cg_io);
-	ev_timer_stop(supd->loop, &u->cg_timer);
-	if (u->cg)
-		cgb->free(u->cg);
-	u->cg = NULL;
-}
-
-static void on_cg_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct unit *u = sup_container_of(w, struct unit, cg_timer);
-
 	drain_check(u);
-}
-
-static void arm_retry(struct unit *u)
-{
-	/* 5 ms, doubling to 1 s: only while a drain is in progress */
-	double d = 0.005 * (double)(1u << (u->drain_tries < 8 ? u->drain_tries : 8));
-
-	u->drain_tries++;
-	ev_timer_stop(supd->loop, &u->cg_timer);
-	ev_timer_set(&u->cg_timer, d > 1.0 ? 1.0 : d, 0.);
-	ev_timer_start(supd->loop, &u->cg_timer);
-}
-
-/* Empty yet? Then remove it and let the state machine go on. */
-static bool drain_step(struct unit *u)
-{
-	int empty = cgb->is_empty(u->cg);
-
-	if (empty == 0) {
-		if (u->drain_tries > 0 && u->drain_tries % 20 == 0)
-			cgb->kill_all(u->cg); /* something forked past the first kill */
-		if (u->drain_tries == 100)
-			sup_warn(u->name, "cgroup still not empty after SIGKILL (a process in "
-					  "uninterruptible sleep?); still waiting");
-		return false;
-	}
-	/* Empty: kept for the next run (a restart reuses it as it is); removed once the unit
-	 * is down for good (sup_cg_release). */
-	return true;
-}
-
-static void drain_check(struct unit *u)
-{
-	if (!u->draining || !u->cg)
-		return;
-	if (!drain_step(u)) {
-		arm_retry(u);
-		return;
-	}
-	u->draining = false;
-	sup_unit_exit_finish(u);
 }
 
 int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err)
@@ -188,7 +199,6 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 		if (!u->cg)
 			return -1;
 		u->cg_oom_base = cgb->event_read(u->cg);
-		ev_init(&u->cg_timer, on_cg_timer);
 		fd = cgb->event_fd(u->cg);
 		if (fd >= 0) {
 			ev_io_init(&u->cg_io, on_cg_event, fd, EV_READ);
@@ -229,36 +239,40 @@ bool sup_cg_signal(struct unit *u, int sig)
 	if (!cgb || !u->cg)
 		return false;
 	if (sig == SIGKILL)
-		cgb->kill_all(u->cg);
+		kill_all(u);
 	else
 		cgb->signal(u->cg, sig);
 	return true;
 }
 
-bool sup_cg_drain(struct unit *u)
+bool unit_drain_begin(struct unit *u)
 {
-	if (!cgb || !u->cg)
+	if (!cgb || !u->cg) {
+		if (u->pgid > 0)
+			kill(-u->pgid, SIGKILL); /* no cgroup: the process group is the run */
 		return false;
+	}
 	note_oom(u, cgb->event_read(u->cg));
 	/* the common case, a lone main process that died: nothing to kill, no freeze */
 	if (cgb->is_empty(u->cg) != 0)
 		return false;
-	cgb->kill_all(u->cg);
+	kill_all(u);
 	u->drain_tries = 0;
-	if (drain_step(u))
-		return false;
-	u->draining = true;
-	arm_retry(u);
+	u->drain_since = now_mono();
+	list_add_tail(&draining, &u->drain_link);
+	if (!u->freezing)
+		arm_retry(u);
 	return true;
 }
 
 void sup_cg_reaped(void)
 {
-	struct unit *u;
+	struct list *p, *n;
 
-	if (!cgb)
-		return;
-	for_each_unit(u) if (u->draining) drain_check(u);
+	list_for_each_safe(p, n, &draining)
+	{
+		drain_check(sup_container_of(p, struct unit, drain_link));
+	}
 }
 
 void sup_cg_apply(struct unit *u)
@@ -269,10 +283,24 @@ void sup_cg_apply(struct unit *u)
 	}
 }
 
-/* The unit is down for good (inactive, exited, failed): its empty cgroup goes. */
-void sup_cg_release(struct unit *u)
+static void release(struct unit *u)
 {
-	if (!cgb || !u->cg || u->draining || u->pid || u->health_pid)
+	ev_io_stop(supd->loop, &u->cg_io);
+	unit_timer_stop(u, UNIT_TIMER_CGROUP);
+	list_del(&u->drain_link);
+	u->freezing = false;
+	if (u->cg)
+		cgb->free(u->cg);
+	u->cg = NULL;
+	u->cg_cfg = NULL;
+}
+
+void sup_cg_observe(struct unit *u, const struct unit_change *c)
+{
+	if (c->new_sub != SUB_DEAD && c->new_sub != SUB_EXITED && c->new_sub != SUB_FAILED &&
+	    c->new_sub != SUB_REMAIN)
+		return;
+	if (!cgb || !u->cg || !list_empty(&u->drain_link) || u->main.pid || u->health.pid)
 		return;
 	if (cgb->is_empty(u->cg) == 0)
 		return; /* something is left: the next stop or free takes care of it */
@@ -280,7 +308,6 @@ void sup_cg_release(struct unit *u)
 	if (cgb->remove(u->cg) < 0)
 		sup_warn(u->name, "remove cgroup: %s; left behind", strerror(errno));
 	release(u);
-	u->cg_cfg = NULL;
 }
 
 bool sup_cg_stats(struct unit *u, struct cg_stats *st)
@@ -299,11 +326,13 @@ void sup_cg_fini(void)
 		cgb->fini();
 }
 
+/* The unit goes away (reload removed it, or supd exits): nothing of it may stay behind. */
 void sup_cg_unit_free(struct unit *u)
 {
 	if (!u->cg)
 		return;
-	cgb->kill_all(u->cg);
+	if (cgb->kill_begin(u->cg) == 0)
+		cgb->kill_step(u->cg, true);
 	ev_io_stop(supd->loop, &u->cg_io);
 	cgb->remove(u->cg);
 	release(u);

@@ -1,102 +1,208 @@
 /*
- * Dependency ordering. Units carry a `wanted` flag; one scheduling pass, run before the
- * loop sleeps whenever something changed, starts what is wanted once its Requires=/After=
- * units are up, and stops what is unwanted once nothing ordered after it is still up
- * (so stops run in reverse order). Ordering edges are Requires= plus After=.
+ * Dependency ordering over resolved edges. Requires= and After= order a start (and, in
+ * reverse, a stop); Wants= only pulls a unit up. A change of state or goal queues the unit and
+ * its neighbours, and a pass handles what is queued, so the work of a pass is proportional
+ * to what changed, not to the number of units.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sup/log.h"
+#include "core/children.h"
+#include "core/deps.h"
+#include "core/service.h"
+#include "core/state.h"
 #include "supd.h"
 
-void sup_schedule(void)
+static struct list dirty = {&dirty, &dirty};
+static bool poked;
+static size_t n_active; /* units not down */
+static void (*on_all_down)(void);
+
+/* ---- edges */
+
+static void edges_free(struct unit_edges *e)
 {
-	supd->sched_pending = true;
+	free(e->v);
+	*e = (struct unit_edges){0};
 }
 
-void sup_want(struct unit *u)
+void deps_clear(struct unit *u)
 {
-	if (u->wanted || !u->cfg)
-		return;
-	u->wanted = true;
-	for (size_t i = 0; i < u->cfg->requires.n; i++) {
-		struct unit *r = sup_unit_find(u->cfg->requires.v[i]);
-		if (r)
-			sup_want(r);
+	edges_free(&u->requires);
+	edges_free(&u->wants);
+	edges_free(&u->after);
+	edges_free(&u->required_by);
+	edges_free(&u->ordered_by);
+}
+
+/* names -> pointers, one slot per name (NULL: no such live unit) */
+static void resolve(struct unit_edges *e, const struct strv *names)
+{
+	e->v = names->n ? calloc(names->n, sizeof(*e->v)) : NULL;
+	e->n = e->v ? names->n : 0;
+	for (size_t i = 0; i < e->n; i++)
+		e->v[i] = unit_find(names->v[i]);
+}
+
+static void add_back(struct unit_edges *e, struct unit *u)
+{
+	struct unit **v;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (e->v[i] == u)
+			return;
+	v = reallocarray(e->v, e->n + 1, sizeof(*v));
+	if (!v)
+		return; /* out of memory: this edge orders nothing */
+	e->v = v;
+	e->v[e->n++] = u;
+}
+
+void deps_resolve(void)
+{
+	struct unit *u;
+
+	for_each_unit(u) deps_clear(u);
+	for_each_unit(u)
+	{
+		if (u->removed || !u->cfg)
+			continue;
+		resolve(&u->requires, &u->cfg->requires);
+		resolve(&u->wants, &u->cfg->wants);
+		resolve(&u->after, &u->cfg->after);
+		for (size_t i = 0; i < u->requires.n; i++)
+			if (u->requires.v[i]) {
+				add_back(&u->requires.v[i]->required_by, u);
+				add_back(&u->requires.v[i]->ordered_by, u);
+			}
+		for (size_t i = 0; i < u->after.n; i++)
+			if (u->after.v[i])
+				add_back(&u->after.v[i]->ordered_by, u);
 	}
-	for (size_t i = 0; i < u->cfg->wants.n; i++) {
-		struct unit *w = sup_unit_find(u->cfg->wants.v[i]);
-		if (w && unit_is_down(w) && w->state != UNIT_FAILED)
-			sup_want(w);
+}
+
+/* ---- the queue */
+
+static void queue(struct unit *u)
+{
+	if (u && !u->dirty) {
+		u->dirty = true;
+		list_add_tail(&dirty, &u->dirty_link);
 	}
-	sup_schedule();
 }
 
-static bool requires(const struct unit *u, const char *name)
+static void queue_all(const struct unit_edges *e)
 {
-	return u->cfg && strv_contains(&u->cfg->requires, name);
+	for (size_t i = 0; i < e->n; i++)
+		queue(e->v[i]);
 }
 
-/* u must start after (and stop before) `name`. */
-static bool ordered_after(const struct unit *u, const char *name)
+void deps_touch(struct unit *u)
 {
-	return u->cfg &&
-	       (strv_contains(&u->cfg->requires, name) || strv_contains(&u->cfg->after, name));
+	queue(u);
+	queue_all(&u->requires);
+	queue_all(&u->wants);
+	queue_all(&u->after);
+	queue_all(&u->required_by);
+	queue_all(&u->ordered_by);
 }
 
-void sup_unwant(struct unit *u)
+void sup_sched_poke(void)
 {
-	struct unit *v;
+	poked = true;
+}
 
-	if (!u->wanted && !u->restart_after_stop)
+bool sup_sched_pending(void)
+{
+	return poked || !list_empty(&dirty);
+}
+
+void sup_sched_on_all_down(void (*fn)(void))
+{
+	on_all_down = fn;
+}
+
+static bool sub_down(enum unit_sub s)
+{
+	return s == SUB_DEAD || s == SUB_EXITED || s == SUB_FAILED || s == SUB_BAD;
+}
+
+void deps_observe(struct unit *u, const struct unit_change *c)
+{
+	bool was = sub_down(c->old_sub), is = sub_down(c->new_sub);
+
+	if (was && !is)
+		n_active++;
+	else if (!was && is && n_active > 0)
+		n_active--;
+	deps_touch(u);
+}
+
+size_t deps_active_units(void)
+{
+	return n_active;
+}
+
+/* ---- goals */
+
+void deps_want(struct unit *u)
+{
+	if (u->goal == GOAL_UP || !u->cfg)
 		return;
-	u->wanted = false;
-	u->restart_after_stop = false;
-	for_each_unit(v) if (requires(v, u->name)) sup_unwant(v);
-	sup_schedule();
+	u->goal = GOAL_UP;
+	deps_touch(u);
+	for (size_t i = 0; i < u->requires.n; i++)
+		if (u->requires.v[i])
+			deps_want(u->requires.v[i]);
+	for (size_t i = 0; i < u->wants.n; i++) {
+		struct unit *w = u->wants.v[i];
+		if (w && unit_is_down(w) && w->sub != SUB_FAILED)
+			deps_want(w);
+	}
 }
 
-static bool is_active(const struct unit *u)
+void deps_unwant(struct unit *u)
 {
-	return !unit_is_down(u);
+	if (u->goal == GOAL_DOWN && u->job != JOB_RESTART)
+		return;
+	u->goal = GOAL_DOWN;
+	if (u->job == JOB_RESTART)
+		u->job = JOB_NONE;
+	deps_touch(u);
+	for (size_t i = 0; i < u->required_by.n; i++)
+		deps_unwant(u->required_by.v[i]);
 }
+
+/* ---- the pass */
 
 /* A requirement that is gone for good: the text of why, or NULL. */
 static const char *requirement_lost(const char *name, const struct unit *r, char *buf, size_t n)
 {
-	if (!r) {
+	if (!r)
 		snprintf(buf, n, "required unit '%s' does not exist", name);
-		return buf;
-	}
-	if (r->state == UNIT_FAILED || r->state == UNIT_BAD) {
+	else if (r->sub == SUB_FAILED || r->sub == SUB_BAD)
 		snprintf(buf, n, "required unit '%s' %s", r->name,
-			 r->state == UNIT_BAD ? "is a bad unit" : "failed");
-		return buf;
-	}
-	if (r->state == UNIT_EXITED && !unit_is_up(r)) {
+			 r->sub == SUB_BAD ? "is a bad unit" : "failed");
+	else if (r->sub == SUB_EXITED && !unit_is_up(r))
 		snprintf(buf, n, "required unit '%s' exited", r->name);
-		return buf;
-	}
-	if (r->state == UNIT_INACTIVE && !r->wanted) {
+	else if (r->sub == SUB_DEAD && r->goal == GOAL_DOWN)
 		snprintf(buf, n, "required unit '%s' was stopped", r->name);
-		return buf;
-	}
-	return NULL;
+	else
+		return NULL;
+	return buf;
 }
 
-/*
- * The first requirement of u that is not up: NULL if all are. When one is lost for good,
- * u->dep_error says why.
- */
+/* The first requirement of u that is not up, or NULL. When one is lost for good,
+ * u->dep_error says why and *lost is set. */
 static struct unit *requirement_not_up(struct unit *u, bool *lost)
 {
 	char buf[256];
 
 	*lost = false;
-	for (size_t i = 0; i < u->cfg->requires.n; i++) {
-		struct unit *r = sup_unit_find(u->cfg->requires.v[i]);
+	for (size_t i = 0; i < u->requires.n; i++) {
+		struct unit *r = u->requires.v[i];
 		const char *why = requirement_lost(u->cfg->requires.v[i], r, buf, sizeof(buf));
 
 		if (why) {
@@ -111,18 +217,17 @@ static struct unit *requirement_not_up(struct unit *u, bool *lost)
 	return NULL;
 }
 
-/* May a wanted unit start now? */
 static bool may_start(struct unit *u)
 {
 	bool lost;
 
 	if (requirement_not_up(u, &lost))
 		return false;
-	for (size_t i = 0; i < u->cfg->after.n; i++) {
-		struct unit *a = sup_unit_find(u->cfg->after.v[i]);
+	for (size_t i = 0; i < u->after.n; i++) {
+		struct unit *a = u->after.v[i];
 		/* ordering only: wait while it is on its way up */
-		if (a && a->wanted && !unit_is_up(a) && a->state != UNIT_FAILED &&
-		    a->state != UNIT_EXITED && a->state != UNIT_BAD)
+		if (a && a->goal == GOAL_UP && !unit_is_up(a) && a->sub != SUB_FAILED &&
+		    a->sub != SUB_EXITED && a->sub != SUB_BAD)
 			return false;
 	}
 	return true;
@@ -135,77 +240,83 @@ static bool requirement_down(struct unit *u)
 	struct unit *r = requirement_not_up(u, &lost);
 
 	if (r && lost) {
-		u->wanted = false;
-		sup_unit_note(u, "stopping: %s", u->dep_error);
+		u->goal = GOAL_DOWN;
+		unit_note(u, "stopping: %s", u->dep_error);
 		return true;
 	}
 	if (r && r->state != UNIT_STARTING) {
-		sup_unit_note(u, "stopping until required unit '%s' is back", r->name);
+		unit_note(u, "stopping until required unit '%s' is back", r->name);
 		return true;
 	}
 	return false;
 }
 
-/* No unit that is being stopped too, and is ordered after u, is still active. (Ordering
- * binds only units stopping together: a unit that stays wanted does not hold u up.) */
+/* Nothing ordered after u that is being stopped too is still active (a unit that stays
+ * wanted does not hold u up: ordering binds only units stopping together). */
 static bool dependants_down(const struct unit *u)
 {
-	struct unit *v;
-
-	for_each_unit(v)
-	{
-		if (v != u && !v->wanted && is_active(v) && ordered_after(v, u->name))
+	for (size_t i = 0; i < u->ordered_by.n; i++) {
+		const struct unit *v = u->ordered_by.v[i];
+		if (v != u && v->goal == GOAL_DOWN && !unit_is_down(v))
 			return false;
 	}
 	return true;
+}
+
+static void pass_wanted(struct unit *u)
+{
+	if (u->sub == SUB_DEAD) {
+		if (supd->shutting_down)
+			return;
+		unit_set_sub(u, SUB_QUEUED); /* visible as starting while it waits */
+	}
+	if (u->sub == SUB_QUEUED) {
+		if (may_start(u)) {
+			unit_run(u);
+		} else if (u->dep_error) {
+			u->goal = GOAL_DOWN;
+			unit_stop_now(u);
+		}
+		return;
+	}
+	if (!unit_is_down(u) && !unit_is_stopping(u) && u->main.pid && requirement_down(u))
+		unit_stop_now(u);
 }
 
 static void pass_one(struct unit *u)
 {
 	if (!u->cfg)
 		return;
-	if (u->wanted) {
-		bool waiting =
-		    u->state == UNIT_INACTIVE || (u->state == UNIT_STARTING && u->pid == 0);
-		if (waiting && may_start(u)) {
-			sup_unit_spawn(u);
-		} else if (waiting && u->dep_error) {
-			u->wanted = false;
-			sup_unit_stop_now(u);
-		} else if (is_active(u) && u->state != UNIT_STOPPING && u->pid &&
-			   requirement_down(u)) {
-			sup_unit_stop_now(u);
-		}
-		return;
-	}
-	if (is_active(u) && dependants_down(u))
-		sup_unit_stop_now(u);
+	if (u->goal == GOAL_UP)
+		pass_wanted(u);
+	else if (!unit_is_down(u) && dependants_down(u))
+		unit_stop_now(u);
 }
 
-static bool all_down(void)
+static bool unit_has_children(const struct unit *u)
 {
-	struct unit *u;
-
-	for_each_unit(u) if (!unit_is_down(u) || u->health_pid) return false;
-	return true;
+	return u->main.pid || u->control.pid || u->health.pid;
 }
 
 void sup_sched_pass(void)
 {
-	struct unit *u;
+	/* each step may queue more; a bound keeps a bug from looping PID 1 forever */
+	size_t limit = 64 * (supd->n_units + 16), steps = 0;
 
-	/* Each pass may change states, which asks for another pass: run until stable. */
-	for (int rounds = 0; supd->sched_pending && rounds < 1000; rounds++) {
-		supd->sched_pending = false;
-		for_each_unit(u)
-		{
-			if (u->removed && unit_is_down(u) && !u->health_pid) {
-				sup_unit_free(u);
-				continue;
-			}
-			pass_one(u);
+	poked = false;
+	while (!list_empty(&dirty) && steps++ < limit) {
+		struct unit *u = sup_container_of(dirty.next, struct unit, dirty_link);
+
+		list_del(&u->dirty_link);
+		u->dirty = false;
+		if (u->removed && unit_is_down(u) && !unit_has_children(u)) {
+			unit_free(u);
+			continue;
 		}
+		pass_one(u);
 	}
-	if (supd->shutting_down && all_down())
-		ev_break(supd->loop, EVBREAK_ALL);
+	if (!list_empty(&dirty))
+		sup_err(NULL, "internal: the scheduler did not settle after %zu steps", steps);
+	if (supd->shutting_down && n_active == 0 && !sup_children_of_units() && on_all_down)
+		on_all_down();
 }

@@ -1,110 +1,63 @@
-/*
- * HealthCmd=: run every HealthIntervalSec while the unit is up; a check that exits non-zero
- * or outlives HealthTimeoutSec is a failure; HealthRetries consecutive failures make the
- * unit unhealthy, and Restart= decides whether it is killed and restarted. One timer per
- * unit serves both the interval and the timeout.
- */
+/* Health checks: one timer per unit serves both the interval and the timeout. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
-#include "sup/cleanup.h"
 #include "sup/log.h"
+#include "core/children.h"
+#include "core/deps.h"
+#include "core/effects.h"
+#include "core/health.h"
+#include "core/service.h"
+#include "core/state.h"
 #include "supd.h"
-
-static void arm(struct unit *u, uint64_t usec)
-{
-	ev_timer_stop(supd->loop, &u->health_timer);
-	ev_timer_set(&u->health_timer, (double)usec / 1e6, 0.);
-	ev_timer_start(supd->loop, &u->health_timer);
-}
 
 static void check_failed(struct unit *u, const char *why)
 {
 	char msg[160];
 
 	u->health_failures++;
-	sup_unit_note(u, "health check failed (%u/%u): %s", u->health_failures,
-		      u->cfg->health_retries, why);
-	if (u->health_failures < u->cfg->health_retries || u->state != UNIT_RUNNING)
+	unit_note(u, "health check failed (%u/%u): %s", u->health_failures, u->cfg->health_retries,
+		  why);
+	if (u->health_failures < u->cfg->health_retries || u->sub != SUB_RUNNING)
 		return;
 	snprintf(msg, sizeof(msg), "unhealthy: %u consecutive health checks failed",
 		 u->health_failures);
 	if (policy_should_restart(u->cfg->restart, EXIT_KIND_UNHEALTHY) && !supd->shutting_down) {
-		sup_unit_fail_stop(u, EXIT_KIND_UNHEALTHY, u->cfg->stop_signal, msg);
+		unit_fail_stop(u, EXIT_KIND_UNHEALTHY, u->cfg->stop_signal, msg);
 	} else {
-		sup_unit_note(u, "%s", msg);
-		unit_set_state(u, UNIT_UNHEALTHY);
+		unit_note(u, "%s", msg);
+		unit_set_sub(u, SUB_UNHEALTHY);
 	}
 }
 
-static void on_health_timer(struct ev_loop *loop, ev_timer *w, int revents)
+static bool checking(const struct unit *u)
 {
-	struct unit *u = sup_container_of(w, struct unit, health_timer);
-	struct sup_error *err = NULL;
-	pid_t pid;
+	return u->sub == SUB_RUNNING || u->sub == SUB_RELOAD || u->sub == SUB_UNHEALTHY;
+}
 
-	if (u->health_pid) {
-		/* still running at HealthTimeoutSec */
-		kill(-u->health_pid, SIGKILL);
-		return; /* the reaper reports it as a failure */
-	}
-	pid = sup_spawn_health(u, &err);
-	if (pid < 0) {
-		check_failed(u, err->msg);
-		sup_error_free(err);
-		arm(u, u->cfg->health_interval_usec);
+static void health_reaped(struct sup_child *c, int wstatus)
+{
+	struct unit *u = sup_container_of(c, struct unit, health);
+	char why[SPAWN_WHY_MAX];
+
+	if (!checking(u)) {
+		sup_sched_poke(); /* a shutdown may be waiting for this check */
+		unit_health_exec_error(u, NULL, 0);
 		return;
-	}
-	u->health_pid = pid;
-	u->health_started = now_mono();
-	arm(u, u->cfg->health_timeout_usec);
-}
-
-void sup_health_arm(struct unit *u)
-{
-	if (!u->cfg || u->cfg->health_cmd.n == 0 || ev_is_active(&u->health_timer) || u->health_pid)
-		return;
-	ev_init(&u->health_timer, on_health_timer);
-	u->health_failures = 0;
-	arm(u, u->cfg->health_interval_usec);
-}
-
-void sup_health_disarm(struct unit *u)
-{
-	ev_timer_stop(supd->loop, &u->health_timer);
-	if (u->health_pid)
-		kill(-u->health_pid, SIGKILL); /* reaped later; the result is ignored */
-}
-
-static struct unit *unit_of_check(pid_t pid)
-{
-	struct unit *u;
-
-	for_each_unit(u) if (u->health_pid == pid) return u;
-	return NULL;
-}
-
-bool sup_health_reaped(pid_t pid, int wstatus)
-{
-	struct unit *u = unit_of_check(pid);
-	char why[96];
-
-	if (!u)
-		return false;
-	u->health_pid = 0;
-	if (u->state != UNIT_RUNNING && u->state != UNIT_UNHEALTHY) {
-		sup_schedule(); /* a shutdown may be waiting for this check */
-		return true;
 	}
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
-		if (u->health_failures || u->state == UNIT_UNHEALTHY)
-			sup_unit_note(u, "health check passed");
+		unit_health_exec_error(u, NULL, 0);
+		if (u->health_failures || u->sub == SUB_UNHEALTHY)
+			unit_note(u, "health check passed");
 		u->health_failures = 0;
-		if (u->state == UNIT_UNHEALTHY && !u->killing)
-			unit_set_state(u, UNIT_RUNNING);
+		if (u->sub == SUB_UNHEALTHY)
+			unit_set_sub(u, SUB_RUNNING);
 	} else {
-		if (WIFEXITED(wstatus))
+		if (unit_health_exec_error(u, why, sizeof(why)))
+			; /* the check could not run: its set-up or exec said why */
+		else if (WIFEXITED(wstatus))
 			snprintf(why, sizeof(why), "exit code %d", WEXITSTATUS(wstatus));
 		else if (WTERMSIG(wstatus) == SIGKILL)
 			snprintf(why, sizeof(why), "timed out");
@@ -112,7 +65,51 @@ bool sup_health_reaped(pid_t pid, int wstatus)
 			snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(wstatus));
 		check_failed(u, why);
 	}
-	if (u->state == UNIT_RUNNING || (u->state == UNIT_UNHEALTHY && !u->killing))
-		arm(u, u->cfg->health_interval_usec);
-	return true;
+	if (checking(u))
+		unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_interval_usec, 0);
+}
+
+void unit_health_timer(struct unit *u)
+{
+	struct sup_error *err = NULL;
+
+	if (u->health.pid) {
+		/* still running at HealthTimeoutSec: its exit is reported as a failure */
+		unit_kill(u, SIGKILL, KILL_HEALTH);
+		return;
+	}
+	if (unit_exec_health(u, &err) < 0) {
+		check_failed(u, err->msg);
+		sup_error_free(err);
+		if (checking(u))
+			unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_interval_usec, 0);
+		return;
+	}
+	sup_child_add(&u->health, u->health.pid, CHILD_HEALTH, health_reaped);
+	u->health_started = now_mono();
+	unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_timeout_usec, 0);
+}
+
+static void arm(struct unit *u)
+{
+	if (!u->cfg || u->cfg->health_cmd.n == 0 || unit_timer_active(u, UNIT_TIMER_HEALTH) ||
+	    u->health.pid)
+		return;
+	u->health_failures = 0;
+	unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_interval_usec, 0);
+}
+
+void unit_health_disarm(struct unit *u)
+{
+	unit_timer_stop(u, UNIT_TIMER_HEALTH);
+	if (u->health.pid)
+		unit_kill(u, SIGKILL, KILL_HEALTH); /* reaped later; the result is ignored */
+}
+
+void unit_health_observe(struct unit *u, const struct unit_change *c)
+{
+	if (c->new_sub == SUB_RUNNING && c->old_sub != SUB_UNHEALTHY && c->old_sub != SUB_RELOAD)
+		arm(u);
+	else if (!checking(u))
+		unit_health_disarm(u);
 }

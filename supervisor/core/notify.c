@@ -15,9 +15,23 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
+#include "core/children.h"
+#include "core/effects.h"
+#include "core/notify.h"
+#include "core/service.h"
 #include "supd.h"
 
+static int notify_fd = -1;
+static ev_io notify_io;
+
 #define NOTIFY_MAX 4096
+
+static struct unit *unit_of_pid(pid_t pid)
+{
+	struct sup_child *c = pid > 0 ? sup_child_find(pid) : NULL;
+
+	return c && c->kind == CHILD_MAIN ? sup_container_of(c, struct unit, main) : NULL;
+}
 
 /* A sender that left the unit's session (a daemon that setsid()s) is still in its cgroup:
  * SUBTREE/UNIT, the last component of its path in /proc/PID/cgroup. */
@@ -35,27 +49,28 @@ static struct unit *unit_of_cgroup(pid_t pid)
 		if (!slash)
 			continue;
 		slash[strcspn(slash, "\n")] = '\0';
-		u = sup_unit_find(slash + 1);
-		if (u && u->cg && u->pid)
+		u = unit_find(slash + 1);
+		if (u && u->cg && u->main.pid)
 			return u;
 	}
 	return NULL;
 }
 
+/* The unit a sender belongs to: its main process, or in its process group or session (both
+ * named after the main pid: setsid at spawn), or in its cgroup. */
 static struct unit *unit_of_sender(pid_t pid)
 {
-	struct unit *u = sup_unit_by_pid(pid);
+	struct unit *u;
 	pid_t pgid, sid;
 
-	if (u)
+	if (pid <= 0)
+		return NULL; /* from outside supd's pid namespace: nobody's */
+	if ((u = unit_of_pid(pid)))
 		return u;
 	pgid = getpgid(pid);
 	sid = getsid(pid);
-	for_each_unit(u)
-	{
-		if (u->pgid > 0 && u->pid && (u->pgid == pgid || u->pgid == sid))
-			return u;
-	}
+	if ((u = unit_of_pid(pgid)) || (u = unit_of_pid(sid)))
+		return u;
 	u = unit_of_cgroup(pid);
 	if (!u)
 		sup_debug(NULL, "notify: pid %d: process group %d, session %d, in no unit's cgroup",
@@ -66,27 +81,20 @@ static struct unit *unit_of_sender(pid_t pid)
 static void handle_line(struct unit *u, const char *line)
 {
 	if (strcmp(line, "READY=1") == 0) {
-		if (!u->ready)
-			sup_debug(u->name, "READY=1");
-		u->ready = true;
-		u->exec_done = true;
-		if (u->state == UNIT_STARTING && u->cfg->type == UNIT_TYPE_NOTIFY)
-			unit_set_state(u, UNIT_RUNNING);
+		sup_debug(u->name, "READY=1");
+		unit_notify_ready(u);
 	} else if (strncmp(line, "STATUS=", 7) == 0) {
 		free(u->status_text);
 		u->status_text = strdup(line + 7);
 	} else if (strcmp(line, "WATCHDOG=1") == 0) {
-		if (ev_is_active(&u->watchdog))
-			ev_timer_again(supd->loop, &u->watchdog);
+		if (unit_timer_active(u, UNIT_TIMER_WATCHDOG))
+			unit_timer_again(u, UNIT_TIMER_WATCHDOG);
 	} else if (strcmp(line, "WATCHDOG=trigger") == 0) {
-		sup_unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT,
-				   "watchdog triggered by the service");
-	} else if (strcmp(line, "STOPPING=1") == 0 || strcmp(line, "RELOADING=1") == 0 ||
-		   strncmp(line, "MAINPID=", 8) == 0 || strncmp(line, "ERRNO=", 6) == 0 ||
-		   strcmp(line, "BARRIER=1") == 0) {
-		/* accepted; MAINPID= is ignored: the main process is the one supd spawned;
-		 * BARRIER=1 is answered by closing the fd it carried (close_passed_fds) */
+		unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT, "watchdog triggered by the service");
 	}
+	/* STOPPING=1, RELOADING=1, MAINPID=, ERRNO=, BARRIER=1: accepted. MAINPID= is ignored:
+	 * the main process is the one supd spawned; BARRIER=1 is answered by closing the fd it
+	 * carried (close_passed_fds) */
 }
 
 static void handle_message(struct unit *u, char *msg)
@@ -132,8 +140,7 @@ static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
 				    .msg_iovlen = 1,
 				    .msg_control = &control,
 				    .msg_controllen = sizeof(control)};
-		ssize_t n =
-		    recvmsg(supd->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+		ssize_t n = recvmsg(notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
 		struct ucred *cred;
 		struct unit *u;
 
@@ -178,19 +185,8 @@ int sup_notify_init(struct sup_error **err)
 	}
 	/* services may run as any user: anyone may send, credentials decide */
 	chmod(sa.sun_path, 0666);
-	supd->notify_fd = fd;
-	ev_io_init(&supd->notify_io, on_notify, fd, EV_READ);
-	ev_io_start(supd->loop, &supd->notify_io);
+	notify_fd = fd;
+	ev_io_init(&notify_io, on_notify, fd, EV_READ);
+	ev_io_start(supd->loop, &notify_io);
 	return 0;
-}
-
-void sup_watchdog_arm(struct unit *u)
-{
-	double s = (double)u->cfg->watchdog_usec / 1e6;
-
-	ev_timer_stop(supd->loop, &u->watchdog);
-	if (!u->cfg->watchdog_usec || u->cfg->watchdog_usec == USEC_INFINITY)
-		return;
-	ev_timer_set(&u->watchdog, s, s);
-	ev_timer_again(supd->loop, &u->watchdog);
 }

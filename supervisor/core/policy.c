@@ -38,7 +38,7 @@ bool policy_should_restart(enum unit_restart restart, enum exit_kind kind)
 
 bool policy_is_failure(enum exit_kind kind)
 {
-	return kind != EXIT_KIND_SUCCESS;
+	return kind != EXIT_KIND_SUCCESS && kind != EXIT_KIND_STOPPED;
 }
 
 /*

@@ -16,6 +16,7 @@ enum exit_kind {
 	EXIT_KIND_WATCHDOG,  /* watchdog expired */
 	EXIT_KIND_UNHEALTHY, /* health checks failed HealthRetries times */
 	EXIT_KIND_SPAWN,     /* could not be spawned at all */
+	EXIT_KIND_STOPPED,   /* stopped by request: not a failure, never restarted */
 };
 
 /* Restart= applied to how the run ended. */

@@ -1,18 +1,19 @@
 /*
- * The one reaping path: every child and every orphan re-parented to supd is collected
- * here, and its pid looked up. Unknown pids are orphans: reaped and dropped.
+ * The one reaping path: every child and every orphan re-parented to supd is collected here
+ * and handed to whoever registered its pid (children.c). Unknown pids are orphans: reaped
+ * and dropped.
  */
 #include <errno.h>
 #include <sys/wait.h>
 
 #include "sup/log.h"
+#include "core/children.h"
+#include "core/cgroups.h"
 #include "machine/machine.h"
-#include "supd.h"
 
 void sup_reap(void)
 {
 	for (;;) {
-		struct unit *u;
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 
@@ -22,12 +23,7 @@ void sup_reap(void)
 			sup_cg_reaped(); /* a unit's cgroup may have emptied */
 			return; /* 0: none left to collect now; ECHILD: no children at all */
 		}
-		u = sup_unit_by_pid(pid);
-		if (u) {
-			sup_unit_exited(u, status);
-			continue;
-		}
-		if (sup_health_reaped(pid, status) || machine_reaped(pid, status))
+		if (sup_child_exited(pid, status) || machine_reaped(pid, status))
 			continue;
 		sup_debug(NULL, "reaped orphan %d", (int)pid);
 	}

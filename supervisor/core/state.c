@@ -1,18 +1,78 @@
 /*
- * The unit state machine. unit_set_state() is the only writer of u->state and arms the
- * timer each state needs; everything else reacts to events (spawned, exited, timer).
+ * The state table and its one setter. Each sub-state names its public state, the sub-states
+ * that may follow it and the timeout it arms; the setter writes the state, arms that timer,
+ * does the state machine's own bookkeeping (error text, settled jobs, the watchdog) and then
+ * calls the observers.
  */
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "sup/cleanup.h"
 #include "sup/log.h"
+#include "core/effects.h"
+#include "core/state.h"
 #include "supd.h"
+
+#define BIT(s) (1u << (s))
+
+/* What a process-owning sub-state may end in when its main process is gone. */
+#define ENDINGS                                                                                    \
+	(BIT(SUB_DEAD) | BIT(SUB_QUEUED) | BIT(SUB_FAILED) | BIT(SUB_EXITED) | BIT(SUB_REMAIN) |   \
+	 BIT(SUB_AUTO_RESTART) | BIT(SUB_DRAIN))
+#define STOPS (BIT(SUB_STOP_CMD) | BIT(SUB_STOP_TERM))
+
+enum sub_timeout {
+	TIMEOUT_NONE,
+	TIMEOUT_READY,	 /* Type=notify: ReadyTimeoutSec */
+	TIMEOUT_STOP,	 /* StopTimeoutSec, then SIGKILL */
+	TIMEOUT_RESTART, /* the restart delay */
+};
+
+struct sub_info {
+	const char *name;
+	enum unit_state state;
+	uint32_t next; /* sub-states that may follow */
+	enum sub_timeout timeout;
+};
+
+static const struct sub_info subs[SUB__MAX] = {
+    [SUB_DEAD] = {"dead", UNIT_INACTIVE, BIT(SUB_QUEUED) | BIT(SUB_FAILED), TIMEOUT_NONE},
+    [SUB_QUEUED] = {"queued", UNIT_STARTING,
+		    BIT(SUB_PULL) | BIT(SUB_PRE) | BIT(SUB_SPAWN) | BIT(SUB_DEAD) | BIT(SUB_FAILED),
+		    TIMEOUT_NONE},
+    [SUB_PULL] = {"pull", UNIT_STARTING,
+		  BIT(SUB_PRE) | BIT(SUB_SPAWN) | BIT(SUB_DEAD) | BIT(SUB_FAILED) |
+		      BIT(SUB_AUTO_RESTART),
+		  TIMEOUT_NONE},
+    [SUB_PRE] = {"start-pre", UNIT_STARTING, BIT(SUB_SPAWN) | BIT(SUB_STOP_TERM) | ENDINGS,
+		 TIMEOUT_NONE},
+    [SUB_SPAWN] = {"spawn", UNIT_STARTING,
+		   BIT(SUB_START) | BIT(SUB_POST) | BIT(SUB_RUNNING) | STOPS | ENDINGS,
+		   TIMEOUT_READY},
+    [SUB_START] = {"start", UNIT_STARTING, BIT(SUB_POST) | BIT(SUB_RUNNING) | STOPS | ENDINGS,
+		   TIMEOUT_READY},
+    [SUB_POST] = {"start-post", UNIT_STARTING, BIT(SUB_RUNNING) | STOPS | ENDINGS, TIMEOUT_NONE},
+    [SUB_RUNNING] = {"running", UNIT_RUNNING,
+		     BIT(SUB_RELOAD) | BIT(SUB_UNHEALTHY) | BIT(SUB_UNHEALTHY_KILL) | STOPS |
+			 ENDINGS,
+		     TIMEOUT_NONE},
+    [SUB_RELOAD] = {"reload", UNIT_RUNNING, BIT(SUB_RUNNING) | BIT(SUB_UNHEALTHY) | STOPS | ENDINGS,
+		    TIMEOUT_NONE},
+    [SUB_UNHEALTHY] = {"unhealthy", UNIT_UNHEALTHY,
+		       BIT(SUB_RUNNING) | BIT(SUB_UNHEALTHY_KILL) | STOPS | ENDINGS, TIMEOUT_NONE},
+    [SUB_UNHEALTHY_KILL] = {"unhealthy-kill", UNIT_UNHEALTHY,
+			    BIT(SUB_STOP_TERM) | BIT(SUB_STOP_KILL) | ENDINGS, TIMEOUT_STOP},
+    [SUB_STOP_CMD] = {"stop-cmd", UNIT_STOPPING, BIT(SUB_STOP_TERM) | BIT(SUB_STOP_KILL) | ENDINGS,
+		      TIMEOUT_STOP},
+    [SUB_STOP_TERM] = {"stop-sigterm", UNIT_STOPPING, BIT(SUB_STOP_KILL) | ENDINGS, TIMEOUT_STOP},
+    [SUB_STOP_KILL] = {"stop-sigkill", UNIT_STOPPING, ENDINGS, TIMEOUT_NONE},
+    [SUB_DRAIN] = {"drain", UNIT_STOPPING, ENDINGS & ~BIT(SUB_DRAIN), TIMEOUT_NONE},
+    [SUB_AUTO_RESTART] = {"auto-restart", UNIT_RESTARTING,
+			  BIT(SUB_QUEUED) | BIT(SUB_DEAD) | BIT(SUB_FAILED), TIMEOUT_RESTART},
+    [SUB_EXITED] = {"exited", UNIT_EXITED, BIT(SUB_QUEUED) | BIT(SUB_DEAD), TIMEOUT_NONE},
+    [SUB_REMAIN] = {"remain", UNIT_EXITED, BIT(SUB_QUEUED) | BIT(SUB_DEAD), TIMEOUT_NONE},
+    [SUB_FAILED] = {"failed", UNIT_FAILED, BIT(SUB_QUEUED) | BIT(SUB_DEAD), TIMEOUT_NONE},
+    [SUB_BAD] = {"bad", UNIT_BAD, 0, TIMEOUT_NONE},
+};
 
 static const char *const state_names[UNIT_STATE__MAX] = {
     [UNIT_INACTIVE] = "inactive", [UNIT_STARTING] = "starting",	    [UNIT_RUNNING] = "running",
@@ -20,77 +80,99 @@ static const char *const state_names[UNIT_STATE__MAX] = {
     [UNIT_FAILED] = "failed",	  [UNIT_UNHEALTHY] = "unhealthy",   [UNIT_BAD] = "bad-unit",
 };
 
+#define OBSERVERS_MAX 16
+static unit_observer_fn observers[OBSERVERS_MAX];
+static size_t n_observers;
+unsigned long unit_bad_transitions;
+
 const char *unit_state_name(enum unit_state s)
 {
 	return s < UNIT_STATE__MAX ? state_names[s] : "unknown";
 }
 
-static double secs(uint64_t usec)
+const char *unit_sub_name(enum unit_sub s)
 {
-	return (double)usec / 1e6;
+	return s < SUB__MAX ? subs[s].name : "unknown";
 }
 
-void sup_unit_note(struct unit *u, const char *fmt, ...)
+enum unit_state unit_sub_state(enum unit_sub s)
 {
-	char buf[1024];
-	va_list ap;
+	return s < SUB__MAX ? subs[s].state : UNIT_BAD;
+}
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	sup_info(u->name, "%s", buf);
-	if (u->log) {
-		logbuf_note(u->log, now_real(), "%s", buf);
-		sup_control_log_added(u);
+bool unit_sub_allowed(enum unit_sub from, enum unit_sub to)
+{
+	return from == to || (subs[from].next & BIT(to)) != 0;
+}
+
+void unit_observe(unit_observer_fn fn)
+{
+	if (n_observers < OBSERVERS_MAX)
+		observers[n_observers++] = fn;
+}
+
+void unit_observers_clear(void)
+{
+	n_observers = 0;
+}
+
+bool unit_is_up(const struct unit *u)
+{
+	switch (u->sub) {
+	case SUB_RUNNING:
+	case SUB_RELOAD:
+	case SUB_UNHEALTHY:
+	case SUB_UNHEALTHY_KILL:
+	case SUB_REMAIN:
+		return true;
+	case SUB_EXITED:
+		return u->cfg && u->cfg->type == UNIT_TYPE_ONESHOT;
+	default:
+		return false;
 	}
 }
 
-static void set_error(struct unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(struct unit *u, const char *fmt, ...)
+bool unit_is_down(const struct unit *u)
 {
-	char *s = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	free(u->error);
-	u->error = s;
+	return u->sub == SUB_DEAD || u->sub == SUB_EXITED || u->sub == SUB_FAILED ||
+	       u->sub == SUB_BAD;
 }
 
-/* Arm the state's own timer: ready timeout, stop timeout or restart delay. */
+bool unit_is_stopping(const struct unit *u)
+{
+	return u->sub == SUB_STOP_CMD || u->sub == SUB_STOP_TERM || u->sub == SUB_STOP_KILL ||
+	       u->sub == SUB_UNHEALTHY_KILL || u->sub == SUB_DRAIN;
+}
+
+static uint64_t timeout_of(const struct unit *u, enum sub_timeout t)
+{
+	switch (t) {
+	case TIMEOUT_READY:
+		return u->cfg->type == UNIT_TYPE_NOTIFY ? u->cfg->ready_timeout_usec : 0;
+	case TIMEOUT_STOP:
+		return u->cfg->stop_timeout_usec;
+	case TIMEOUT_RESTART:
+		return u->restart_delay;
+	case TIMEOUT_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* The state timer belongs to the sub-state: re-armed on every change of sub-state. */
 static void arm_state_timer(struct unit *u)
 {
-	uint64_t usec = 0;
+	enum sub_timeout t = subs[u->sub].timeout;
+	uint64_t usec = u->cfg ? timeout_of(u, t) : 0;
 
-	ev_timer_stop(supd->loop, &u->timer);
-	switch (u->state) {
-	case UNIT_STARTING:
-		if (u->pid && u->cfg->type == UNIT_TYPE_NOTIFY)
-			usec = u->cfg->ready_timeout_usec;
-		break;
-	case UNIT_STOPPING:
-		usec = u->cfg->stop_timeout_usec;
-		break;
-	case UNIT_UNHEALTHY:
-		if (u->killing)
-			usec = u->cfg->stop_timeout_usec;
-		break;
-	case UNIT_RESTARTING:
-		ev_timer_set(&u->timer, secs(u->restart_delay), 0.);
-		ev_timer_start(supd->loop, &u->timer);
+	unit_timer_stop(u, UNIT_TIMER_STATE);
+	/* 0 and infinity mean no timeout, as in systemd; a restart delay of 0 fires at once */
+	if (t == TIMEOUT_NONE || usec == USEC_INFINITY || (usec == 0 && t != TIMEOUT_RESTART))
 		return;
-	default:
-		return;
-	}
-	if (usec == 0 || usec == USEC_INFINITY)
-		return;
-	ev_timer_set(&u->timer, secs(usec), 0.);
-	ev_timer_start(supd->loop, &u->timer);
+	unit_timer_arm(u, UNIT_TIMER_STATE, usec, 0);
 }
 
-/* A start or restart request is settled once the unit reaches one of these. */
+/* A start/restart request is settled once the unit is up, failed, or restarting by policy. */
 static bool settles_job(const struct unit *u)
 {
 	switch (u->state) {
@@ -102,402 +184,47 @@ static bool settles_job(const struct unit *u)
 	case UNIT_UNHEALTHY:
 		return true;
 	case UNIT_INACTIVE:
-		return !u->wanted && !u->restart_after_stop;
+		return u->goal == GOAL_DOWN && u->job != JOB_RESTART;
 	default:
 		return false;
 	}
 }
 
-/* ExitWithUnit=: the unit has ended and nothing will start it again by itself. */
-static bool ends_for_good(const struct unit *u, enum unit_state old)
+/* The state machine's own bookkeeping on a change of public state. */
+static void bookkeeping(struct unit *u, const struct unit_change *c)
 {
-	if (!u->cfg || !u->cfg->exit_with_unit || supd->shutting_down)
-		return false;
-	return u->state == UNIT_EXITED || u->state == UNIT_FAILED ||
-	       (u->state == UNIT_INACTIVE && old != UNIT_STARTING);
-}
-
-/* supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. */
-static int exit_with_status(const struct unit *u)
-{
-	if (u->last_exit.valid)
-		return policy_exit_status(u->last_exit.signaled, u->last_exit.code);
-	return u->state == UNIT_FAILED ? 1 : 0;
-}
-
-void unit_set_state(struct unit *u, enum unit_state s)
-{
-	enum unit_state old = u->state;
-
-	u->state = s;
-	if (old != s) {
-		u->state_mono = now_mono();
-		sup_debug(u->name, "%s -> %s", unit_state_name(old), unit_state_name(s));
-	}
-	if (s == UNIT_RUNNING && old != UNIT_UNHEALTHY)
-		sup_health_arm(u);
-	else if (s != UNIT_RUNNING && s != UNIT_UNHEALTHY)
-		sup_health_disarm(u);
-	if (!u->pid)
-		ev_timer_stop(supd->loop, &u->watchdog);
-	/* The error explains failed, bad-unit, a pending restart or a failure kill. */
-	if (s == UNIT_STARTING || s == UNIT_RUNNING || s == UNIT_INACTIVE || s == UNIT_EXITED) {
+	/* the error explains failed, bad-unit, a pending restart or a failure kill: a start,
+	 * a run, a stop by request or a success clears it */
+	if (c->new_state == UNIT_STARTING || c->new_state == UNIT_RUNNING ||
+	    c->new_state == UNIT_INACTIVE || c->new_state == UNIT_EXITED) {
 		free(u->error);
 		u->error = NULL;
 	}
-	if (u->job_pending && settles_job(u))
-		u->job_pending = false;
-	if (s == UNIT_INACTIVE || s == UNIT_EXITED || s == UNIT_FAILED)
-		sup_cg_release(u);
-	if (old != s && ends_for_good(u, old))
-		sup_shutdown(exit_with_status(u));
-	arm_state_timer(u);
-	sup_control_state_changed(u);
-	sup_schedule();
 }
 
-bool unit_is_up(const struct unit *u)
+void unit_set_sub(struct unit *u, enum unit_sub s)
 {
-	if (u->state == UNIT_RUNNING || u->state == UNIT_UNHEALTHY)
-		return true;
-	return u->state == UNIT_EXITED && u->cfg && u->cfg->type == UNIT_TYPE_ONESHOT;
-}
+	struct unit_change c = {u->sub, s, u->state, unit_sub_state(s)};
 
-bool unit_is_down(const struct unit *u)
-{
-	return u->pid == 0 && !u->draining && u->state != UNIT_STARTING &&
-	       u->state != UNIT_RUNNING && u->state != UNIT_STOPPING &&
-	       u->state != UNIT_UNHEALTHY && u->state != UNIT_RESTARTING;
-}
-
-/* Spawn now. Called by the scheduler once dependencies allow it, and on restart. */
-void sup_unit_spawn(struct unit *u)
-{
-	struct sup_error *err = NULL;
-
-	if (!start_limit_allow(&u->limit, u->cfg->start_limit_interval_usec, now_mono())) {
-		set_error(u, "start limit hit: more than %u starts within %.0fs",
-			  u->cfg->start_limit_burst, secs(u->cfg->start_limit_interval_usec));
-		sup_unit_note(u, "%s", u->error);
-		u->wanted = false;
-		u->auto_restart = false;
-		unit_set_state(u, UNIT_FAILED);
-		return;
+	if (!unit_sub_allowed(u->sub, s)) {
+		unit_bad_transitions++;
+		sup_err(u->name, "internal: %s -> %s is not an allowed transition",
+			subs[u->sub].name, subs[s].name);
 	}
-	if (u->auto_restart)
-		u->restarts++;
-	u->auto_restart = false;
-	if (u->next_cfg) {
-		unit_config_free(u->cfg);
-		free(u->cfg);
-		u->cfg = sup_steal_ptr(u->next_cfg);
+	u->sub = s;
+	u->state = c.new_state;
+	if (c.old_state != c.new_state) {
+		u->state_mono = now_mono();
+		sup_debug(u->name, "%s -> %s (%s)", unit_state_name(c.old_state),
+			  unit_state_name(c.new_state), subs[s].name);
+		bookkeeping(u, &c);
 	}
-	u->run_seq++;
-	u->ready = false;
-	u->exec_done = false;
-	u->killing = false;
-	u->spawn_failed = false;
-	free(u->status_text);
-	u->status_text = NULL;
-	if (sup_spawn_unit(u, &err) < 0) {
-		sup_unit_note(u, "cannot start: %s", err->msg);
-		set_error(u, "%s", err->msg);
-		sup_error_free(err);
-		u->wanted = false;
-		unit_set_state(u, UNIT_FAILED);
-		return;
-	}
-	u->start_mono = now_mono();
-	u->start_real = now_real();
-	sup_debug(u->name, "spawned pid %d", (int)u->pid);
-	unit_set_state(u, UNIT_STARTING);
-	sup_watchdog_arm(u);
-}
-
-/* The sync pipe said the service exec'd. */
-void sup_unit_spawned(struct unit *u)
-{
-	u->exec_done = true;
-	if (u->state != UNIT_STARTING || u->pid == 0)
-		return;
-	if (u->cfg->type == UNIT_TYPE_SIMPLE || (u->cfg->type == UNIT_TYPE_NOTIFY && u->ready))
-		unit_set_state(u, UNIT_RUNNING);
-}
-
-/* The child failed before exec: keep the message, its exit comes next. */
-void sup_unit_spawn_failed(struct unit *u, const char *msg)
-{
-	u->spawn_failed = true;
-	set_error(u, "%s", msg);
-	sup_unit_note(u, "cannot start: %s", msg);
-}
-
-/* Signal the unit's process group (and the main pid, in case it left the group). */
-static void kill_unit(struct unit *u, int sig)
-{
-	/* with a cgroup: every process of the unit, whatever its process group */
-	if (sup_cg_signal(u, sig))
-		return; /* the main process is in it too: each gets the signal once */
-	if (u->pgid > 0 && kill(-u->pgid, sig) < 0 && errno != ESRCH)
-		sup_warn(u->name, "kill process group %d: %s", (int)u->pgid, strerror(errno));
-	/* once only: the main process is normally the group's leader */
-	if (u->pid > 0 && getpgid(u->pid) != u->pgid)
-		kill(u->pid, sig);
-}
-
-/* Kill the unit for a reason that counts as a failure; its exit applies Restart=. */
-void sup_unit_fail_stop(struct unit *u, enum exit_kind kind, int sig, const char *why)
-{
-	if (!u->pid)
-		return;
-	sup_unit_note(u, "%s", why);
-	set_error(u, "%s", why);
-	u->killing = true;
-	u->stop_kind = kind;
-	if (kind == EXIT_KIND_WATCHDOG)
-		kill(u->pid, sig); /* the main process dumps core; the group follows at timeout */
-	else
-		kill_unit(u, sig);
-	unit_set_state(u, kind == EXIT_KIND_UNHEALTHY ? UNIT_UNHEALTHY : UNIT_STOPPING);
-}
-
-/* Begin stopping a unit that the scheduler says may stop now. */
-void sup_unit_stop_now(struct unit *u)
-{
-	switch (u->state) {
-	case UNIT_INACTIVE:
-	case UNIT_RESTARTING:
-	case UNIT_STARTING:
-		if (u->pid == 0) {
-			if (u->dep_error) {
-				set_error(u, "%s", u->dep_error);
-				unit_set_state(u, UNIT_FAILED);
-			} else {
-				unit_set_state(u, UNIT_INACTIVE);
-			}
-			return;
-		}
-		break;
-	case UNIT_STOPPING:
-		u->stop_kind = EXIT_KIND_SUCCESS; /* a request now, whatever began it */
-		return;
-	default:
-		break;
-	}
-	if (!u->pid)
-		return;
-	u->killing = true;
-	u->stop_kind = EXIT_KIND_SUCCESS;
-	kill_unit(u, u->cfg->stop_signal);
-	if (u->cfg->stop_signal != SIGKILL)
-		kill_unit(u, SIGCONT); /* a stopped process must see its SIGTERM */
-	unit_set_state(u, UNIT_STOPPING);
-}
-
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct unit *u = sup_container_of(w, struct unit, timer);
-	char why[128];
-
-	switch (u->state) {
-	case UNIT_STARTING:
-		snprintf(why, sizeof(why), "not ready after %.3gs (ReadyTimeoutSec)",
-			 secs(u->cfg->ready_timeout_usec));
-		sup_unit_fail_stop(u, EXIT_KIND_TIMEOUT, u->cfg->stop_signal, why);
-		break;
-	case UNIT_STOPPING:
-	case UNIT_UNHEALTHY:
-		sup_unit_note(u, "still running %.3gs after the stop signal: SIGKILL",
-			      secs(u->cfg->stop_timeout_usec));
-		kill_unit(u, SIGKILL);
-		break;
-	case UNIT_RESTARTING:
-		/* back through the scheduler: requirements are checked again */
-		u->auto_restart = true;
-		unit_set_state(u, UNIT_STARTING);
-		break;
-	default:
-		break;
-	}
-}
-
-static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct unit *u = sup_container_of(w, struct unit, watchdog);
-	char why[128];
-
-	ev_timer_stop(loop, w);
-	snprintf(why, sizeof(why), "watchdog timeout: no WATCHDOG=1 within %.3gs: SIGABRT",
-		 secs(u->cfg->watchdog_usec));
-	sup_unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT, why);
-}
-
-void sup_unit_timers_init(struct unit *u)
-{
-	ev_init(&u->timer, on_timer);
-	ev_init(&u->watchdog, on_watchdog);
-}
-
-static enum exit_kind classify(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus) == 0 ? EXIT_KIND_SUCCESS : EXIT_KIND_CODE;
-	return EXIT_KIND_SIGNAL;
-}
-
-static void describe_exit(const struct unit *u, char *buf, size_t n)
-{
-	const char *sig;
-
-	if (!u->last_exit.signaled) {
-		snprintf(buf, n, "exited with code %d", u->last_exit.code);
-		return;
-	}
-	sig = sup_signal_name(u->last_exit.code);
-	if (sig)
-		snprintf(buf, n, "killed by %s", sig);
-	else
-		snprintf(buf, n, "killed by signal %d", u->last_exit.code);
-}
-
-/* The end of a run that nobody asked for (or a failure kill): Restart= decides. */
-static void ended(struct unit *u, enum exit_kind kind, const char *what)
-{
-	uint64_t run = now_mono() - u->start_mono;
-
-	if (kind == EXIT_KIND_SUCCESS && u->cfg->type == UNIT_TYPE_ONESHOT && !u->dep_error &&
-	    u->cfg->restart != UNIT_RESTART_ALWAYS) {
-		unit_set_state(u, UNIT_EXITED);
-		return;
-	}
-	if (u->wanted && !supd->shutting_down && policy_should_restart(u->cfg->restart, kind)) {
-		u->restart_delay = policy_restart_delay(u->cfg, u->restart_delay, run);
-		if (kind != EXIT_KIND_SUCCESS && !u->error)
-			set_error(u, "%s", what);
-		sup_unit_note(u, "restarting in %.3gs", secs(u->restart_delay));
-		unit_set_state(u, UNIT_RESTARTING);
-		return;
-	}
-	u->wanted = false;
-	if (policy_is_failure(kind)) {
-		if (!u->error)
-			set_error(u, "%s", what);
-		unit_set_state(u, UNIT_FAILED);
-	} else {
-		unit_set_state(u, UNIT_EXITED);
-	}
-}
-
-void sup_unit_exited(struct unit *u, int wstatus)
-{
-	u->pid = 0;
-	u->last_exit.valid = true;
-	u->last_exit.signaled = !WIFEXITED(wstatus);
-	u->last_exit.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
-	sup_spawn_sync_finish(u);
-	u->exit_wstatus = wstatus;
-	/* Nothing of a run outlives its main process: with a cgroup, the unit is down only
-	 * once the cgroup is empty (sup_unit_exit_finish() is called then). */
-	if (sup_cg_drain(u))
-		return;
-	if (!u->cg && u->pgid > 0)
-		kill(-u->pgid, SIGKILL);
-	sup_unit_exit_finish(u);
-}
-
-void sup_unit_exit_finish(struct unit *u)
-{
-	int wstatus = u->exit_wstatus;
-	enum exit_kind kind = classify(wstatus);
-	char what[96];
-
-	sup_output_drain(u); /* its last words come before the note of its end */
-	describe_exit(u, what, sizeof(what));
-	if (u->oom_this_run && u->last_exit.signaled && u->last_exit.code == SIGKILL) {
-		snprintf(what, sizeof(what), "killed by SIGKILL: out of memory (OOM kill)");
-		if (!u->killing || u->stop_kind != EXIT_KIND_SUCCESS)
-			set_error(u, "%s", what);
-	}
-	sup_unit_note(u, "%s", what);
-	if (u->spawn_failed)
-		kind = EXIT_KIND_SPAWN;
-	if (u->killing) {
-		u->killing = false;
-		if (u->stop_kind != EXIT_KIND_SUCCESS)
-			kind = u->stop_kind;
-		else {
-			sup_unit_stopped(u);
-			return;
-		}
-	}
-	ended(u, kind, what);
-}
-
-/* A requested stop completed. */
-void sup_unit_stopped(struct unit *u)
-{
-	if (u->restart_after_stop) {
-		u->restart_after_stop = false;
-		u->wanted = true;
-		start_limit_reset(&u->limit);
-		u->restart_delay = 0;
-		unit_set_state(u, UNIT_STARTING);
-		return;
-	}
-	if (u->dep_error) {
-		set_error(u, "%s", u->dep_error);
-		unit_set_state(u, UNIT_FAILED);
-		return;
-	}
-	unit_set_state(u, UNIT_INACTIVE);
-}
-
-/* `start`: want it (and what it needs); the scheduler spawns when dependencies allow. */
-int sup_unit_start(struct unit *u, bool clear_limit, struct sup_error **err)
-{
-	if (u->state == UNIT_BAD)
-		return sup_error_set(err, 0, "%s: bad unit: %s", u->name, u->error);
-	if (clear_limit)
-		start_limit_reset(&u->limit);
-	free(u->dep_error);
-	u->dep_error = NULL;
-	sup_want(u);
-	if (unit_is_down(u)) {
-		u->job_pending = true;
-		u->restart_delay = 0;
-		unit_set_state(u, UNIT_STARTING); /* pid 0: waiting for the scheduler */
-	}
-	return 0;
-}
-
-void sup_unit_stop(struct unit *u)
-{
-	u->restart_after_stop = false;
-	sup_unwant(u);
-	sup_schedule();
-}
-
-void sup_unit_restart(struct unit *u)
-{
-	free(u->dep_error);
-	u->dep_error = NULL;
-	start_limit_reset(&u->limit);
-	if (unit_is_down(u)) {
-		sup_unit_start(u, true, NULL);
-		return;
-	}
-	sup_want(u);
-	u->job_pending = true;
-	u->restart_after_stop = true;
-	sup_unit_stop_now(u);
-}
-
-void sup_unit_reset(struct unit *u)
-{
-	start_limit_reset(&u->limit);
-	u->restart_delay = 0;
-	free(u->dep_error);
-	u->dep_error = NULL;
-	if (u->state == UNIT_FAILED)
-		unit_set_state(u, UNIT_INACTIVE);
+	if (u->job != JOB_NONE && settles_job(u))
+		u->job = JOB_NONE;
+	if (c.old_sub != s)
+		arm_state_timer(u);
+	if (!u->main.pid)
+		unit_timer_stop(u, UNIT_TIMER_WATCHDOG);
+	for (size_t i = 0; i < n_observers; i++)
+		observers[i](u, &c);
 }

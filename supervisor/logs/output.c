@@ -10,6 +10,9 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
+#include "control/control.h"
+#include "core/effects.h"
+#include "logs/output.h"
 #include "supd.h"
 
 #define READ_CHUNK	 65536

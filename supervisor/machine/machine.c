@@ -32,6 +32,8 @@
 #include "sup/log.h"
 #include "sup/mountinfo.h"
 #include "machine.h"
+#include "core/reload.h"
+#include "core/service.h"
 #include "supd.h"
 
 #define INITIAL_PID_NS "pid:[4026531836]"

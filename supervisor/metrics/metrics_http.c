@@ -23,7 +23,8 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
-#include "metrics_http.h"
+#include "metrics/metrics_http.h"
+#include "metrics/stats.h"
 #include "supd.h"
 
 #define REQ_MAX	       8192

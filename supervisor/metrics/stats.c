@@ -8,6 +8,9 @@
 
 #include "sup/cgroup.h"
 #include "sup/cleanup.h"
+#include "core/cgroups.h"
+#include "core/state.h"
+#include "metrics/stats.h"
 #include "supd.h"
 
 static json_t *num(uint64_t v)
@@ -38,7 +41,7 @@ static json_t *unit_stats(struct unit *u)
 	o = json_object();
 	json_object_set_new(o, "name", json_string(u->name));
 	json_object_set_new(o, "state", json_string(unit_state_name(u->state)));
-	json_object_set_new(o, "pid", json_integer(u->pid));
+	json_object_set_new(o, "pid", json_integer(u->main.pid));
 	json_object_set_new(o, "cgroup", json_boolean(have));
 	json_object_set_new(o, "cpu_usage_usec", num(st.cpu_usage_usec));
 	json_object_set_new(o, "cpu_user_usec", num(st.cpu_user_usec));
@@ -67,7 +70,7 @@ json_t *sup_stats_json(const struct strv *names)
 
 	if (names && names->n) {
 		for (size_t i = 0; i < names->n; i++)
-			if ((u = sup_unit_find(names->v[i])))
+			if ((u = unit_find(names->v[i])))
 				json_array_append_new(a, unit_stats(u));
 		return a;
 	}

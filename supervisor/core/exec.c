@@ -1,4 +1,5 @@
-/* A unit's config -> a spawn request: argv, environment, captured output; the sync pipe. */
+/* A unit's config -> a spawn request (argv, environment, captured output, cgroup), and the
+ * sync pipe that says how the set-up went. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +10,10 @@
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "sup/spawn.h"
+#include "core/cgroups.h"
+#include "core/effects.h"
+#include "core/service.h"
+#include "logs/output.h"
 #include "supd.h"
 
 extern char **environ;
@@ -98,12 +103,12 @@ static void on_sync(struct ev_loop *loop, ev_io *w, int revents)
 	close(u->spawn_fd);
 	u->spawn_fd = -1;
 	if (r == 0)
-		sup_unit_spawned(u);
+		unit_main_execd(u);
 	else
-		sup_unit_spawn_failed(u, f.msg);
+		unit_main_spawn_failed(u, f.msg);
 }
 
-void sup_spawn_sync_finish(struct unit *u)
+void unit_exec_finish(struct unit *u)
 {
 	if (u->spawn_fd < 0)
 		return;
@@ -141,7 +146,7 @@ static void log_placement(struct unit *u, pid_t pid, int clone3_errno)
 	}
 }
 
-int sup_spawn_unit(struct unit *u, struct sup_error **err)
+int unit_exec_main(struct unit *u, struct sup_error **err)
 {
 	_cleanup_close_ int out = -1, errfd = -1;
 	struct strv env = {0};
@@ -182,14 +187,14 @@ int sup_spawn_unit(struct unit *u, struct sup_error **err)
 	if (pid < 0)
 		return -1;
 	log_placement(u, pid, req.into_cgroup ? clone3_errno : -1);
-	u->pid = u->pgid = pid;
+	u->main.pid = u->pgid = pid;
 	u->spawn_fd = sync_fd;
 	ev_io_init(&u->spawn_io, on_sync, sync_fd, EV_READ);
 	ev_io_start(supd->loop, &u->spawn_io);
 	return 0;
 }
 
-pid_t sup_spawn_health(struct unit *u, struct sup_error **err)
+int unit_exec_health(struct unit *u, struct sup_error **err)
 {
 	struct strv env = {0};
 	struct spawn_request req = {
@@ -216,7 +221,28 @@ pid_t sup_spawn_health(struct unit *u, struct sup_error **err)
 	sup_cg_join(u, &req); /* HealthCmd= runs in the unit's cgroup */
 	pid = spawn_process(&req, &sync_fd, err);
 	strv_free(&env);
-	if (pid > 0)
-		close(sync_fd); /* a failed exec shows as exit 126/127: unhealthy */
-	return pid;
+	if (pid < 0)
+		return -1;
+	/* kept until the check ends: a failed set-up or exec reports there (closing it at once
+	 * would kill the child with SIGPIPE, hiding the reason) */
+	unit_health_exec_error(u, NULL, 0);
+	u->health_fd = sync_fd;
+	u->health.pid = pid;
+	return 0;
+}
+
+bool unit_health_exec_error(struct unit *u, char *buf, size_t size)
+{
+	struct spawn_failure f;
+	bool failed = false;
+
+	if (u->health_fd < 0)
+		return false;
+	if (buf && spawn_read_result(u->health_fd, &f) == 1) {
+		snprintf(buf, size, "%s", f.msg);
+		failed = true;
+	}
+	close(u->health_fd);
+	u->health_fd = -1;
+	return failed;
 }

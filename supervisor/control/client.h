@@ -1,0 +1,51 @@
+/* Between the control server (control.c) and the command handlers (commands.c). */
+#ifndef SUP_CONTROL_CLIENT_H
+#define SUP_CONTROL_CLIENT_H
+
+#include <ev.h>
+
+#include "sup/list.h"
+#include "sup/proto.h"
+#include "control/control.h"
+#include "logs/logbuf.h"
+#include "supd.h"
+
+struct client {
+	struct list link;
+	int fd;
+	ev_io rio, wio;
+	ev_timer idle;
+	struct sup_frame_reader rd;
+	struct sup_outq out;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool privileged;
+	bool closing; /* flush what is queued, then close */
+
+	/* a start/stop/restart waiting for its units to settle, or a reload for its end */
+	struct sup_request wait;
+	bool waiting;
+	bool reloading;
+	struct list wait_link; /* on the list of waiting clients */
+
+	/* logs -f */
+	struct unit *follow;
+	struct list follow_link;
+	uint64_t follow_seq;
+};
+
+/* Handle a request. Returns the reply, or NULL when the client now waits or follows. */
+json_t *sup_command(struct client *c, struct sup_request *req);
+/* For a waiting client: the reply once every unit has settled, else NULL. */
+json_t *sup_wait_result(struct client *c);
+/* Queue a frame to the client; on overflow the client is closed. Steals obj. */
+void sup_client_send(struct client *c, json_t *obj);
+void sup_client_follow(struct client *c, struct unit *u);
+/* Park the client until its request settles (sup_wait_result) or the reload ends. */
+void sup_client_wait(struct client *c);
+void sup_client_wait_reload(struct client *c);
+/* A JSON string from bytes that may not be UTF-8. */
+json_t *sup_json_text(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * Each unit's cgroup: made before a spawn (limits applied, OOM events watched), signalled on
+ * stop, killed whole when the main process ends and waited empty (never by blocking: a
+ * freeze and the emptying are polled from the unit's cgroup timer), removed once the unit is
+ * down for good. Without a usable hierarchy every call is a no-op and units live in process
+ * groups only.
+ */
+#ifndef SUP_CORE_CGROUPS_H
+#define SUP_CORE_CGROUPS_H
+
+#include <stdbool.h>
+
+#include "core/unit.h"
+
+struct spawn_request;
+struct cg_stats;
+struct unit_change;
+
+void sup_cg_setup(void);
+/* Before a spawn: the unit's cgroup, made and limited; fills req's cgroup fields. */
+int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err);
+/* Health checks join the running unit's cgroup (no-op without one). */
+void sup_cg_join(struct unit *u, struct spawn_request *req);
+/* Signal the whole cgroup (SIGKILL: cgroup.kill / freeze-kill). false: no cgroup. */
+bool sup_cg_signal(struct unit *u, int sig);
+void sup_cg_reaped(void);	   /* after a reaping batch: re-check draining units */
+void sup_cg_timer(struct unit *u); /* UNIT_TIMER_CGROUP fired */
+void sup_cg_apply(struct unit *u); /* new limits on a running unit (reload) */
+/* Observer: a unit down for good (inactive, exited, failed) gives its empty cgroup back. */
+void sup_cg_observe(struct unit *u, const struct unit_change *c);
+bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
+void sup_cg_unit_free(struct unit *u);
+void sup_cg_fini(void);		       /* supd exits (not as the machine's init) */
+const char *sup_cg_backend_name(void); /* "v2", "v1", or "none" */
+
+#endif

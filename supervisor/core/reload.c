@@ -1,0 +1,270 @@
+/*
+ * The units directory into units: the boot load, and reloads that add new units, stop
+ * removed ones, restart changed ones and leave the rest alone. A reload scans the names, then
+ * parses files from an idle watcher for at most STEP_USEC per turn of the loop, then checks
+ * the dependencies and applies the differences in one go (hash lookups: linear in units).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sup/cleanup.h"
+#include "sup/log.h"
+#include "core/cgroups.h"
+#include "core/deps.h"
+#include "core/effects.h"
+#include "core/reload.h"
+#include "core/service.h"
+#include "core/state.h"
+#include "supd.h"
+
+#define STEP_USEC 2000 /* parsing per turn of the loop */
+
+static struct {
+	bool running, again;
+	struct unit_set set;
+	size_t next; /* the next entry to parse */
+	ev_idle idle;
+	void (*done)(json_t *result, const char *error);
+} rl;
+
+/* Group the units the reload touches, so that edges are resolved before any is started. */
+struct actions {
+	struct unit **start, **restart;
+	size_t n_start, n_restart;
+	json_t *added, *removed, *changed;
+};
+
+static struct unit *add_entry(struct unit_entry *e)
+{
+	struct unit *u = unit_new(e->name, e->config, e->error);
+
+	if (u)
+		e->config = NULL; /* the unit owns it now */
+	else
+		sup_err(e->name, "out of memory");
+	return u;
+}
+
+static void push(struct unit ***v, size_t *n, struct unit *u)
+{
+	struct unit **nv;
+
+	if (!u)
+		return;
+	nv = reallocarray(*v, *n + 1, sizeof(*nv));
+	if (!nv) {
+		sup_err(u->name, "reload: out of memory; not started");
+		return;
+	}
+	*v = nv;
+	nv[(*n)++] = u;
+}
+
+static void actions_free(struct actions *a)
+{
+	free(a->start);
+	free(a->restart);
+}
+
+/* After the structure changed: edges, then the starts and restarts. */
+static void actions_run(struct actions *a)
+{
+	deps_resolve();
+	for (size_t i = 0; i < a->n_restart; i++)
+		unit_restart(a->restart[i]);
+	for (size_t i = 0; i < a->n_start; i++)
+		if (a->start[i]->cfg)
+			unit_start(a->start[i], true, NULL);
+}
+
+void sup_boot_units(void)
+{
+	struct unit_set set = {0};
+	struct sup_error *err = NULL;
+	struct actions a = {0};
+	size_t bad = 0;
+
+	if (unit_set_load(supd->conf.units_dir, &set, &err) < 0) {
+		sup_err(NULL, "%s", err->msg);
+		free(supd->load_error);
+		supd->load_error = strdup(err->msg);
+		sup_error_free(err);
+		return;
+	}
+	unit_set_check_deps(&set);
+	for (size_t i = 0; i < set.n; i++) {
+		struct unit *u = add_entry(&set.v[i]);
+		bad += u && !u->cfg;
+		push(&a.start, &a.n_start, u);
+	}
+	unit_set_free(&set);
+	sup_info(NULL, "%zu units from %s", supd->n_units, supd->conf.units_dir);
+	if (bad && bad == supd->n_units) {
+		sup_err(NULL, "every unit in %s is bad", supd->conf.units_dir);
+		if (asprintf(&supd->load_error, "every unit in %s is bad", supd->conf.units_dir) <
+		    0)
+			supd->load_error = NULL;
+	}
+	actions_run(&a);
+	actions_free(&a);
+}
+
+static bool same_unit(const struct unit *u, const struct unit_entry *e)
+{
+	const struct unit_config *cur = u->next_cfg ? u->next_cfg : u->cfg;
+
+	if (!cur || !e->config)
+		return !cur && !e->config && u->error && e->error && !strcmp(u->error, e->error);
+	return unit_config_equal(cur, e->config);
+}
+
+/* A changed unit: new config; restarted if it was up, started if it was bad. */
+static void change_unit(struct unit *u, struct unit_entry *e, struct actions *a)
+{
+	if (!e->config || !u->cfg) {
+		/* to or from a bad unit: the old one goes (once down), a new one takes its name */
+		unit_stop(u);
+		unit_mark_removed(u);
+		push(&a->start, &a->n_start, add_entry(e));
+		return;
+	}
+	/* only [Resources] changed, and it runs: new limits in place, no restart */
+	if (!u->next_cfg && u->cg && u->main.pid &&
+	    unit_config_equal_but_resources(u->cfg, e->config)) {
+		unit_free_config(u->cfg);
+		u->cfg = sup_steal_ptr(e->config);
+		sup_info(u->name, "reload: new [Resources] limits applied without a restart");
+		sup_cg_apply(u);
+		return;
+	}
+	unit_free_config(u->next_cfg);
+	u->next_cfg = sup_steal_ptr(e->config);
+	start_limit_free(&u->limit);
+	start_limit_init(&u->limit, u->next_cfg->start_limit_burst);
+	if (!unit_is_down(u) || u->goal == GOAL_UP) {
+		push(&a->restart, &a->n_restart, u);
+	} else {
+		unit_free_config(u->cfg);
+		u->cfg = sup_steal_ptr(u->next_cfg);
+	}
+}
+
+static void apply(struct unit_set *set, struct actions *a)
+{
+	struct unit *u;
+
+	for_each_unit(u)
+	{
+		if (u->removed || unit_set_find(set, u->name))
+			continue;
+		json_array_append_new(a->removed, json_string(u->name));
+		sup_info(u->name, "removed by reload");
+		unit_stop(u);
+		unit_mark_removed(u);
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		struct unit_entry *e = &set->v[i];
+		struct unit *cur = unit_find(e->name);
+
+		if (!cur) {
+			json_array_append_new(a->added, json_string(e->name));
+			push(&a->start, &a->n_start, add_entry(e));
+		} else if (!same_unit(cur, e)) {
+			json_array_append_new(a->changed, json_string(e->name));
+			sup_info(e->name, "changed: %s",
+				 cur->cfg && e->config ? "restarting" : "replacing");
+			change_unit(cur, e, a);
+		}
+	}
+}
+
+static void finish(void)
+{
+	struct actions a = {
+	    .added = json_array(), .removed = json_array(), .changed = json_array()};
+	json_t *result;
+
+	ev_idle_stop(supd->loop, &rl.idle);
+	unit_set_check_deps(&rl.set);
+	apply(&rl.set, &a);
+	unit_set_free(&rl.set);
+	actions_run(&a);
+	actions_free(&a);
+	free(supd->load_error);
+	supd->load_error = NULL;
+	sup_info(NULL, "reload: %zu added, %zu removed, %zu changed", json_array_size(a.added),
+		 json_array_size(a.removed), json_array_size(a.changed));
+	result = json_pack("{s:o, s:o, s:o}", "added", a.added, "removed", a.removed, "changed",
+			   a.changed);
+	rl.running = false;
+	if (rl.done)
+		rl.done(result, NULL);
+	json_decref(result);
+	if (rl.again) {
+		rl.again = false;
+		sup_reload_request();
+	}
+}
+
+static void fail(const char *msg)
+{
+	sup_err(NULL, "reload: %s", msg);
+	ev_idle_stop(supd->loop, &rl.idle);
+	unit_set_free(&rl.set);
+	rl.running = false;
+	if (rl.done)
+		rl.done(NULL, msg);
+}
+
+/* Parse files for at most STEP_USEC; the last step applies the result. */
+static void step(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	uint64_t end = now_mono() + STEP_USEC;
+	struct sup_error *err = NULL;
+
+	while (rl.next < rl.set.n) {
+		if (unit_set_parse_one(supd->conf.units_dir, &rl.set, rl.next++, &err) < 0) {
+			fail(err->msg);
+			sup_error_free(err);
+			return;
+		}
+		if (now_mono() >= end)
+			return; /* more next turn */
+	}
+	finish();
+}
+
+int sup_reload_request(void)
+{
+	struct sup_error *err = NULL;
+
+	if (supd->shutting_down)
+		return -1;
+	if (rl.running) {
+		rl.again = true; /* files may have changed after this one scanned them */
+		return 0;
+	}
+	if (unit_set_scan(supd->conf.units_dir, &rl.set, &err) < 0) {
+		fail(err->msg);
+		sup_error_free(err);
+		return 0;
+	}
+	rl.running = true;
+	rl.next = 0;
+	ev_idle_init(&rl.idle, step);
+	ev_idle_start(supd->loop, &rl.idle);
+	return 0;
+}
+
+void sup_reload_on_done(void (*fn)(json_t *result, const char *error))
+{
+	rl.done = fn;
+}
+
+void sup_reload_flush(void)
+{
+	while (rl.running)
+		step(supd->loop, &rl.idle, 0);
+}

@@ -1,0 +1,408 @@
+/*
+ * A unit's life, event by event. Requests and the scheduler begin runs and stops; the main
+ * process's exec, exit and readiness, and the unit's timers, move it on. Every change goes
+ * through unit_set_sub() (state.c). How the current run ends is kept in u->result as soon as
+ * it is known (a stop by request, a timeout, a watchdog, a spawn failure); otherwise the
+ * exit status decides. Restart= is applied by policy.c's pure functions.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "sup/cleanup.h"
+#include "sup/log.h"
+#include "core/children.h"
+#include "core/deps.h"
+#include "core/effects.h"
+#include "core/health.h"
+#include "core/service.h"
+#include "core/state.h"
+#include "logs/logbuf.h"
+#include "supd.h"
+
+static double secs(uint64_t usec)
+{
+	return (double)usec / 1e6;
+}
+
+void unit_note(struct unit *u, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sup_info(u->name, "%s", buf);
+	if (u->log) {
+		logbuf_note(u->log, now_real(), "%s", buf);
+		unit_log_added(u);
+	}
+}
+
+void unit_set_error(struct unit *u, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(u->error);
+	u->error = s;
+}
+
+static void main_reaped(struct sup_child *c, int wstatus);
+
+/* The run of a queued unit whose requirements are up: its main process is spawned. */
+void unit_run(struct unit *u)
+{
+	struct sup_error *err = NULL;
+	bool auto_restart = u->job == JOB_AUTO_RESTART;
+
+	if (!start_limit_allow(&u->limit, u->cfg->start_limit_interval_usec, now_mono())) {
+		unit_set_error(u, "start limit hit: more than %u starts within %.0fs",
+			       u->cfg->start_limit_burst, secs(u->cfg->start_limit_interval_usec));
+		unit_note(u, "%s", u->error);
+		u->goal = GOAL_DOWN;
+		u->job = JOB_NONE;
+		unit_set_sub(u, SUB_FAILED);
+		return;
+	}
+	if (auto_restart) {
+		u->restarts++;
+		u->job = JOB_NONE;
+	}
+	if (u->next_cfg) {
+		unit_free_config(u->cfg);
+		u->cfg = sup_steal_ptr(u->next_cfg);
+	}
+	u->run_seq++;
+	u->result = EXIT_KIND_SUCCESS;
+	free(u->status_text);
+	u->status_text = NULL;
+	if (unit_exec_main(u, &err) < 0) {
+		unit_note(u, "cannot start: %s", err->msg);
+		unit_set_error(u, "%s", err->msg);
+		sup_error_free(err);
+		u->goal = GOAL_DOWN;
+		unit_set_sub(u, SUB_FAILED);
+		return;
+	}
+	sup_child_add(&u->main, u->main.pid, CHILD_MAIN, main_reaped);
+	u->start_mono = now_mono();
+	u->start_real = now_real();
+	sup_debug(u->name, "spawned pid %d", (int)u->main.pid);
+	unit_set_sub(u, SUB_SPAWN);
+	if (u->cfg->watchdog_usec && u->cfg->watchdog_usec != USEC_INFINITY)
+		unit_timer_arm(u, UNIT_TIMER_WATCHDOG, u->cfg->watchdog_usec,
+			       u->cfg->watchdog_usec);
+}
+
+/* The sync pipe said the service exec'd. */
+void unit_main_execd(struct unit *u)
+{
+	if (u->sub != SUB_SPAWN || !u->main.pid)
+		return;
+	unit_set_sub(u, u->cfg->type == UNIT_TYPE_SIMPLE ? SUB_RUNNING : SUB_START);
+}
+
+/* The child failed before exec: keep the message; its exit comes next. */
+void unit_main_spawn_failed(struct unit *u, const char *msg)
+{
+	if (u->result == EXIT_KIND_SUCCESS)
+		u->result = EXIT_KIND_SPAWN;
+	unit_set_error(u, "%s", msg);
+	unit_note(u, "cannot start: %s", msg);
+}
+
+void unit_notify_ready(struct unit *u)
+{
+	if ((u->sub == SUB_SPAWN || u->sub == SUB_START) && u->cfg->type == UNIT_TYPE_NOTIFY)
+		unit_set_sub(u, SUB_RUNNING);
+}
+
+void unit_fail_stop(struct unit *u, enum exit_kind kind, int sig, const char *why)
+{
+	if (!u->main.pid || unit_is_stopping(u))
+		return; /* nothing to kill, or a kill is under way already */
+	unit_note(u, "%s", why);
+	unit_set_error(u, "%s", why);
+	u->result = kind;
+	/* a watchdog kill lets the main process dump core; the rest follows at the stop timeout */
+	unit_kill(u, sig, kind == EXIT_KIND_WATCHDOG ? KILL_MAIN : KILL_UNIT);
+	unit_set_sub(u, kind == EXIT_KIND_UNHEALTHY ? SUB_UNHEALTHY_KILL : SUB_STOP_TERM);
+}
+
+/* A requested stop is complete, or a queued unit was stopped before it ran. */
+static void stopped(struct unit *u)
+{
+	if (u->job == JOB_RESTART) {
+		u->job = JOB_START;
+		u->goal = GOAL_UP;
+		start_limit_reset(&u->limit);
+		u->restart_delay = 0;
+		unit_set_sub(u, SUB_QUEUED);
+		return;
+	}
+	if (u->dep_error) {
+		unit_set_error(u, "%s", u->dep_error);
+		unit_set_sub(u, SUB_FAILED);
+		return;
+	}
+	unit_set_sub(u, SUB_DEAD);
+}
+
+void unit_stop_now(struct unit *u)
+{
+	switch (u->sub) {
+	case SUB_DEAD:
+	case SUB_QUEUED:
+	case SUB_PULL:
+	case SUB_AUTO_RESTART:
+	case SUB_REMAIN:
+		stopped(u);
+		return;
+	case SUB_STOP_CMD:
+	case SUB_STOP_TERM:
+	case SUB_STOP_KILL:
+		u->result = EXIT_KIND_STOPPED; /* a request now, whatever began it */
+		return;
+	case SUB_UNHEALTHY_KILL:
+		u->result = EXIT_KIND_STOPPED;
+		unit_set_sub(u, SUB_STOP_TERM);
+		return;
+	case SUB_DRAIN:
+	case SUB_EXITED:
+	case SUB_FAILED:
+	case SUB_BAD:
+	case SUB__MAX:
+		return;
+	default:
+		break;
+	}
+	if (!u->main.pid)
+		return;
+	u->result = EXIT_KIND_STOPPED;
+	unit_kill(u, u->cfg->stop_signal, KILL_UNIT);
+	if (u->cfg->stop_signal != SIGKILL)
+		unit_kill(u, SIGCONT, KILL_UNIT); /* a stopped process must see its SIGTERM */
+	unit_set_sub(u, SUB_STOP_TERM);
+}
+
+static void state_timer(struct unit *u)
+{
+	char why[128];
+
+	switch (u->sub) {
+	case SUB_SPAWN:
+	case SUB_START:
+		snprintf(why, sizeof(why), "not ready after %.3gs (ReadyTimeoutSec)",
+			 secs(u->cfg->ready_timeout_usec));
+		unit_fail_stop(u, EXIT_KIND_TIMEOUT, u->cfg->stop_signal, why);
+		break;
+	case SUB_STOP_CMD:
+	case SUB_STOP_TERM:
+	case SUB_UNHEALTHY_KILL:
+		unit_note(u, "still running %.3gs after the stop signal: SIGKILL",
+			  secs(u->cfg->stop_timeout_usec));
+		unit_kill(u, SIGKILL, KILL_UNIT);
+		unit_set_sub(u, SUB_STOP_KILL);
+		break;
+	case SUB_AUTO_RESTART:
+		/* back through the scheduler: the requirements are checked again */
+		u->job = JOB_AUTO_RESTART;
+		unit_set_sub(u, SUB_QUEUED);
+		break;
+	default:
+		break;
+	}
+}
+
+static void watchdog_timer(struct unit *u)
+{
+	char why[128];
+
+	unit_timer_stop(u, UNIT_TIMER_WATCHDOG);
+	snprintf(why, sizeof(why), "watchdog timeout: no WATCHDOG=1 within %.3gs: SIGABRT",
+		 secs(u->cfg->watchdog_usec));
+	unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT, why);
+}
+
+void unit_on_timer(struct unit *u, enum unit_timer_id t)
+{
+	switch (t) {
+	case UNIT_TIMER_STATE:
+		state_timer(u);
+		break;
+	case UNIT_TIMER_WATCHDOG:
+		watchdog_timer(u);
+		break;
+	case UNIT_TIMER_HEALTH:
+		unit_health_timer(u);
+		break;
+	default:
+		break;
+	}
+}
+
+static enum exit_kind classify(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus) == 0 ? EXIT_KIND_SUCCESS : EXIT_KIND_CODE;
+	return EXIT_KIND_SIGNAL;
+}
+
+static void describe_exit(const struct unit *u, char *buf, size_t n)
+{
+	const char *sig;
+
+	if (!u->last_exit.signaled) {
+		snprintf(buf, n, "exited with code %d", u->last_exit.code);
+		return;
+	}
+	sig = sup_signal_name(u->last_exit.code);
+	if (sig)
+		snprintf(buf, n, "killed by %s", sig);
+	else
+		snprintf(buf, n, "killed by signal %d", u->last_exit.code);
+}
+
+/* A run ended that nobody asked to end (or a failure kill): Restart= decides. */
+static void ended(struct unit *u, enum exit_kind kind, const char *what)
+{
+	uint64_t run = now_mono() - u->start_mono;
+
+	if (kind == EXIT_KIND_SUCCESS && u->cfg->type == UNIT_TYPE_ONESHOT && !u->dep_error &&
+	    u->cfg->restart != UNIT_RESTART_ALWAYS) {
+		unit_set_sub(u, SUB_EXITED);
+		return;
+	}
+	if (u->goal == GOAL_UP && !supd->shutting_down &&
+	    policy_should_restart(u->cfg->restart, kind)) {
+		u->restart_delay = policy_restart_delay(u->cfg, u->restart_delay, run);
+		if (kind != EXIT_KIND_SUCCESS && !u->error)
+			unit_set_error(u, "%s", what);
+		unit_note(u, "restarting in %.3gs", secs(u->restart_delay));
+		unit_set_sub(u, SUB_AUTO_RESTART);
+		return;
+	}
+	u->goal = GOAL_DOWN;
+	if (policy_is_failure(kind)) {
+		if (!u->error)
+			unit_set_error(u, "%s", what);
+		unit_set_sub(u, SUB_FAILED);
+	} else {
+		unit_set_sub(u, SUB_EXITED);
+	}
+}
+
+/* The main process is gone and nothing of its run is left. */
+static void finish(struct unit *u)
+{
+	char what[96];
+
+	unit_output_flush(u); /* its last words come before the note of its end */
+	describe_exit(u, what, sizeof(what));
+	if (u->oom_this_run && u->last_exit.signaled && u->last_exit.code == SIGKILL) {
+		snprintf(what, sizeof(what), "killed by SIGKILL: out of memory (OOM kill)");
+		if (u->result != EXIT_KIND_STOPPED)
+			unit_set_error(u, "%s", what);
+	}
+	unit_note(u, "%s", what);
+	if (u->result == EXIT_KIND_STOPPED)
+		stopped(u);
+	else
+		ended(u, u->result, what);
+}
+
+static void main_reaped(struct sup_child *c, int wstatus)
+{
+	struct unit *u = sup_container_of(c, struct unit, main);
+
+	u->last_exit.valid = true;
+	u->last_exit.signaled = !WIFEXITED(wstatus);
+	u->last_exit.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
+	u->exit_wstatus = wstatus;
+	unit_exec_finish(u); /* a failed set-up's last word is in the sync pipe */
+	if (u->result == EXIT_KIND_SUCCESS)
+		u->result = classify(wstatus);
+	/* Nothing of a run outlives its main process: the unit settles once its cgroup is
+	 * empty (unit_drained()). */
+	if (unit_drain_begin(u)) {
+		unit_set_sub(u, SUB_DRAIN);
+		return;
+	}
+	finish(u);
+}
+
+void unit_drained(struct unit *u)
+{
+	if (u->sub == SUB_DRAIN)
+		finish(u);
+}
+
+int unit_start(struct unit *u, bool clear_limit, struct sup_error **err)
+{
+	if (u->sub == SUB_BAD)
+		return sup_error_set(err, 0, "%s: bad unit: %s", u->name, u->error);
+	if (clear_limit)
+		start_limit_reset(&u->limit);
+	free(u->dep_error);
+	u->dep_error = NULL;
+	if (unit_is_down(u)) {
+		u->job = JOB_START;
+		u->restart_delay = 0;
+		deps_want(u);
+		unit_set_sub(u, SUB_QUEUED);
+		return 0;
+	}
+	deps_want(u);
+	return 0;
+}
+
+void unit_stop(struct unit *u)
+{
+	deps_unwant(u);
+}
+
+void unit_restart(struct unit *u)
+{
+	free(u->dep_error);
+	u->dep_error = NULL;
+	start_limit_reset(&u->limit);
+	if (unit_is_down(u)) {
+		unit_start(u, true, NULL);
+		return;
+	}
+	deps_want(u);
+	u->job = JOB_RESTART;
+	unit_stop_now(u);
+}
+
+void unit_reset(struct unit *u)
+{
+	start_limit_reset(&u->limit);
+	u->restart_delay = 0;
+	free(u->dep_error);
+	u->dep_error = NULL;
+	if (u->sub == SUB_FAILED)
+		unit_set_sub(u, SUB_DEAD);
+}
+
+void sup_shutdown(int status)
+{
+	struct unit *u;
+
+	if (supd->shutting_down)
+		return;
+	sup_info(NULL, "shutting down (exit status %d)", status);
+	supd->shutting_down = true;
+	supd->exit_status = status;
+	for_each_unit(u) deps_unwant(u);
+	sup_sched_poke();
+}
