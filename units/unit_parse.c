@@ -145,6 +145,12 @@ static int setup(struct unit_parser *p, const char *name, const char *path, char
 int unit_parse_string(const char *name, const char *path, const char *text, size_t len,
 		      struct unit_config **out, struct unit_problems *problems)
 {
+	return unit_parse_text(name, path, text, len, true, out, problems);
+}
+
+int unit_parse_text(const char *name, const char *path, const char *text, size_t len,
+		    bool pending_checks, struct unit_config **out, struct unit_problems *problems)
+{
 	struct unit_parser p = {
 	    .path = path ? path : name, .text = text, .len = len, .next_line = 1, .section = ""};
 	_cleanup_free_ char *full = NULL;
@@ -166,7 +172,8 @@ int unit_parse_string(const char *name, const char *path, const char *text, size
 		unit_problem(&p, 0, NULL, "the INI parser failed (%d)", r);
 	/* per key, a value already reported as bad keeps the checks on that key quiet */
 	unit_check_config(&p);
-	unit_check_pending(&p);
+	if (pending_checks)
+		unit_check_pending(&p);
 	unit_buf_free(&p.logical);
 	finish(&p, problems);
 	if (p.n_errors || p.oom) {

@@ -140,7 +140,8 @@ static bool syslog_id(const struct unit_parser *p)
 /* systemd's dialect expands $VAR in command lines at spawn (unit_expand_argv) */
 static bool variables(const struct unit_parser *p)
 {
-	return p->c->dialect == UNIT_DIALECT_SYSTEMD && unit_argv_has_variables(&p->c->exec);
+	return p->c->dialect == UNIT_DIALECT_SYSTEMD && !(p->c->exec_flags & UNIT_CMD_NO_EXPAND) &&
+	       unit_argv_has_variables(&p->c->exec);
 }
 
 static const struct pending pending[] = {

@@ -66,6 +66,11 @@ struct unit_parser {
 	bool key_bad[UNIT_KEYS_MAX];		/* some value was rejected */
 };
 
+/* unit_parse_string, with the runtime-pending checks optional: tests look at what the pending
+ * keys store. */
+int unit_parse_text(const char *name, const char *path, const char *text, size_t len,
+		    bool pending_checks, struct unit_config **out, struct unit_problems *problems);
+
 /* Record "PATH:LINE: KEY: <fmt>" (line 0: no line, key NULL: no key). */
 void unit_problem(struct unit_parser *p, unsigned long line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

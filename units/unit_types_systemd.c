@@ -58,8 +58,12 @@ static int parse_fixed(struct unit_ctx *x, const char *value, void *field)
 
 	if (!*value || fixed_matches(f, value))
 		return 0;
-	if (f->boolean && unit_parse_bool(value, &b) < 0)
-		return unit_invalid(x, value, false);
+	if (f->boolean && unit_parse_bool(value, &b) < 0) {
+		unit_invalid(x, value, false);
+		unit_buf_printf(&x->why, "; allowed: %s (yes or no)", f->ok);
+		x->whole = true;
+		return -1;
+	}
 	if (f->other_warns) {
 		unit_warning(x->p, x->p->line, x->key, "'%s' ignored: %s", value, f->because);
 		return 0;
