@@ -28,8 +28,8 @@ done
 echo "\$ supctl status"
 supctl status
 echo
-echo "\$ supctl logs web -n 5"
-supctl logs web -n 5
+echo "\$ supctl logs db -n 5"
+supctl logs db -n 5
 if [ "${DEMO_SHELL:-0}" = 1 ]; then
 	echo
 	echo "supd is running (pid $supd; its log: $log); try: supctl status, supctl logs -f web;"

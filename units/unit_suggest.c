@@ -44,9 +44,9 @@ const char *unit_suggest_key(const char *key)
 	if (n == 0 || n > SUGGEST_MAX)
 		return NULL;
 	for (size_t i = 0; (k = unit_table_key(i)); i++) {
-		size_t d;
-		if (strlen(k) > SUGGEST_MAX)
-			continue;
+		size_t d, m = strlen(k);
+		if (m > SUGGEST_MAX || (m > n ? m - n : n - m) > limit)
+			continue; /* the distance is at least the difference in length */
 		d = distance(key, k);
 		if (d < best_d) {
 			best_d = d;

@@ -433,9 +433,15 @@ bool unit_key_bad(const struct unit_parser *p, const char *key)
 static void unknown_key(struct unit_parser *p, const char *section, const char *key, int i)
 {
 	struct unit_buf b = {0};
-	const char *near = unit_suggest_key(key);
-	int n = near ? key_index(near) : -1;
+	const char *near;
+	int n;
 
+	if (p->n_found >= UNIT_PROBLEMS_MAX) {
+		unit_problem(p, p->line, key, "unknown key"); /* only counted: spare the search */
+		return;
+	}
+	near = unit_suggest_key(key);
+	n = near ? key_index(near) : -1;
 	if (strncmp(key, "X-", 2) == 0 || strcmp(section, "Install") == 0) {
 		unit_warning(p, p->line, key, "unknown key in [%s], ignored%s", section,
 			     strcmp(section, "Install") == 0 ? " (sup has no install step)"
