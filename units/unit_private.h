@@ -127,6 +127,9 @@ int unit_read_file(int dirfd, const char *path, const char *shown, char **text, 
 void unit_entry_add_error(struct unit_entry *e, const char *text, size_t where);
 /* Free the config: the entry is a bad unit now (its error was added). */
 void unit_entry_set_bad(struct unit_entry *e);
+/* For NAME.socket, NAME.timer, ... (systemd's other unit types): what sup has not ("socket
+ * units (no socket activation)"); NULL for other names (unit_types_deps.c). */
+const char *unit_foreign_file(const char *filename);
 /* The line a dependency name came from (0 = unknown). */
 unsigned long unit_dep_line(const struct unit_config *c, const char *key, const char *name);
 

@@ -114,6 +114,19 @@ static int file_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->file, y->file);
 }
 
+static int problem_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct unit_problem *)a)->text,
+		      ((const struct unit_problem *)b)->text);
+}
+
+/* readdir's order is the filesystem's: the directory's problems in file name order. */
+static void sort_problems(struct unit_problems *pl)
+{
+	if (pl->n)
+		qsort(pl->v, pl->n, sizeof(*pl->v), problem_cmp);
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct unit_entry *)a)->name, ((const struct unit_entry *)b)->name);
@@ -125,8 +138,24 @@ static int template_cmp(const void *a, const void *b)
 		      ((const struct unit_template *)b)->name);
 }
 
+/* A file of systemd's other unit types (dbus.socket): said, not silently skipped. */
+static void foreign_file(struct unit_set *set, const char *dir, const char *file)
+{
+	const char *what = unit_foreign_file(file);
+	char *text = NULL;
+
+	if (!what || file[0] == '.')
+		return;
+	if (asprintf(&text, "%s/%s: ignored: sup has no %s", dir, file, what) < 0) {
+		set->problems.oom = true;
+		return;
+	}
+	unit_problems_add(&set->problems, UNIT_WARNING, text, strlen(dir) + strlen(file) + 3);
+	free(text);
+}
+
 /* Every NAME.unit and NAME.service of d, sorted by name; -1 with errno on failure. */
-static int list_dir(DIR *d, struct dir_file **out, size_t *n)
+static int list_dir(struct unit_set *set, DIR *d, const char *dir, struct dir_file **out, size_t *n)
 {
 	struct dir_file *v = NULL;
 	struct dirent *de;
@@ -135,8 +164,10 @@ static int list_dir(DIR *d, struct dir_file **out, size_t *n)
 	for (errno = 0; (de = readdir(d)); errno = 0) {
 		char name[UNIT_NAME_MAX + 1];
 		struct dir_file *nv;
-		if (!unit_name_from_file(de->d_name, name, NULL))
+		if (!unit_name_from_file(de->d_name, name, NULL)) {
+			foreign_file(set, dir, de->d_name);
 			continue;
+		}
 		nv = reallocarray(v, *n + 1, sizeof(*v));
 		if (!nv)
 			break;
@@ -270,7 +301,7 @@ static int load_files(struct unit_set *set, DIR *d, const char *dir)
 	size_t n, i = 0;
 	int r = 0;
 
-	if (list_dir(d, &files, &n) < 0) {
+	if (list_dir(set, d, dir, &files, &n) < 0) {
 		free_files(files, n);
 		return -1;
 	}
@@ -338,6 +369,7 @@ int unit_set_load(const char *dir, struct unit_set *set, struct sup_error **err)
 		qsort(set->v, set->n, sizeof(*set->v), entry_cmp);
 	if (set->n_templates)
 		qsort(set->templates, set->n_templates, sizeof(*set->templates), template_cmp);
+	sort_problems(&set->problems);
 	if (instantiate_named(set) < 0) {
 		unit_set_free(set);
 		return sup_error_set(err, ENOMEM, "load units directory %s", dir);
@@ -360,6 +392,7 @@ void unit_set_free(struct unit_set *set)
 	}
 	free(set->v);
 	free(set->templates);
+	unit_problems_free(&set->problems);
 	*set = (struct unit_set){0};
 }
 

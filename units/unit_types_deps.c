@@ -27,6 +27,7 @@ static const struct foreign {
 
 static const struct foreign *foreign_type(const char *name)
 {
+	/* (the table is also used for files of the units directory: unit_foreign_file) */
 	size_t n = strlen(name);
 
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(foreign); i++) {
@@ -132,4 +133,11 @@ unsigned long unit_dep_line(const struct unit_config *c, const char *key, const 
 		    strcmp(c->dep_origins[i].name, name) == 0)
 			return c->dep_origins[i].line;
 	return 0;
+}
+
+const char *unit_foreign_file(const char *filename)
+{
+	const struct foreign *f = foreign_type(filename);
+
+	return f ? f->what : NULL;
 }

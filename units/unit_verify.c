@@ -37,6 +37,7 @@ int unit_verify_dir(const char *dir, FILE *out)
 		return 2;
 	}
 	unit_set_check_deps(&set);
+	print_problems(out, &set.problems, &t);
 	for (size_t i = 0; i < set.n_templates; i++)
 		print_problems(out, &set.templates[i].problems, &t);
 	for (size_t i = 0; i < set.n; i++) {

@@ -292,6 +292,7 @@ struct unit_set {
 	size_t n;
 	struct unit_template *templates; /* not units: nothing runs from them until named */
 	size_t n_templates;
+	struct unit_problems problems; /* of the directory: systemd files sup ignores (warnings) */
 };
 
 /*

@@ -924,6 +924,16 @@ START_TEST(test_set_service_files)
 	load(&set);
 
 	ck_assert_uint_eq(set.n, 5);
+	/* a systemd file of another type is said, not skipped silently */
+	ck_assert_uint_eq(set.problems.n, 1);
+	ck_assert_int_eq(set.problems.v[0].severity, UNIT_WARNING);
+	snprintf(want, sizeof(want),
+		 "%s/other.socket: ignored: sup has no socket units (no socket "
+		 "activation)",
+		 tmpdir);
+	ck_assert_str_eq(set.problems.v[0].text, want);
+	ck_assert_str_eq(set.problems.v[0].text + set.problems.v[0].where,
+			 "ignored: sup has no socket units (no socket activation)");
 	e = unit_set_find(&set, "web");
 	ck_assert_ptr_nonnull(e->config);
 	ck_assert_strv(&e->config->requires, "db");
@@ -1034,7 +1044,7 @@ START_TEST(test_deps_with_lines)
 
 	/* Before= orders (once its runtime lands): a Before=b and b Before=a is a cycle, each
 	 * reported at the Before= line that makes its first edge */
-	set = (struct unit_set){calloc(3, sizeof(struct unit_entry)), 3, NULL, 0};
+	set = (struct unit_set){.v = calloc(3, sizeof(struct unit_entry)), .n = 3};
 	strcpy(set.v[0].name, "a");
 	set.v[0].config = stored("[Unit]\nBefore=b\n[Service]\nExecStart=/bin/a\n");
 	strcpy(set.v[1].name, "b");
@@ -1072,6 +1082,7 @@ START_TEST(test_verify)
 	free(out);
 
 	write_file("bad.unit", "[Service]\nExec=/bin/x\nRestart=sometimes\nColour=red\n");
+	write_file("good.timer", "[Timer]\nOnCalendar=daily\n");
 	write_file("t@.unit", "[Service]\nExec=/bin/x %z\n");
 	f = open_memstream(&out, &len);
 	ck_assert_int_eq(unit_verify_dir(tmpdir, f), 1);
@@ -1079,7 +1090,8 @@ START_TEST(test_verify)
 	ck_assert(strstr(out, "/bad.unit:3: error: Restart: 'sometimes' is not valid"));
 	ck_assert(strstr(out, "/bad.unit:4: error: Colour: unknown key in [Service]\n"));
 	ck_assert(strstr(out, "/t@.unit:2: error: Exec: unknown specifier '%z'"));
-	ck_assert(strstr(out, ": 2 units and 1 template checked: 1 bad; 3 errors, 1 warning\n"));
+	ck_assert(strstr(out, "/good.timer: warning: ignored: sup has no timer units\n"));
+	ck_assert(strstr(out, ": 2 units and 1 template checked: 1 bad; 3 errors, 2 warnings\n"));
 	free(out);
 	rm_tmpdir();
 
