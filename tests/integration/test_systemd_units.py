@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import SUPD, check, run_tests
+from harness import SUPD, Supd, check, retry, run_tests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.environ.get("SUP_TESTS", os.path.dirname(HERE))
@@ -203,6 +203,34 @@ def test_with_documented_edits():
         shutil.rmtree(d)
 
 
+def test_service_files_run():
+    """NAME.service files run as unit NAME under supd, and an instance named by a unit is made
+    from its template: what --check accepts, supd runs."""
+    s = Supd()
+    files = {
+        "web.service": "[Unit]\nDescription=web\nDocumentation=man:web(8)\n"
+                       "After=network.target\n[Service]\nExecStart=/bin/sleep 1000\n"
+                       "KillSignal=SIGTERM\nTimeoutStopSec=5\n[Install]\nWantedBy=multi-user.target\n",
+        "greeter@.service": "[Unit]\nDescription=greets %I\n[Service]\nType=oneshot\n"
+                            "ExecStart=/bin/sh -c 'echo hello %i > \"$T/%i\"'\n",
+        "app.unit": "[Unit]\nRequires=greeter@world.service web.service\n"
+                    "After=greeter@world.service web.service\n[Service]\nExec=/bin/sleep 1001\n",
+    }
+    for name, text in files.items():
+        with open(os.path.join(s.units, name), "w") as f:
+            f.write(text)
+    r = supd_check(s.units)
+    check(r.returncode == 0, f"--check: {r.stdout}")
+    with s:
+        s.wait_state("app", "running")
+        st = s.status()
+        check(sorted(st) == ["app", "greeter@world", "web"], f"units: {sorted(st)}")
+        check(st["web"]["state"] == "running", f"web: {st['web']}")
+        check(st["greeter@world"]["state"] == "exited", f"instance: {st['greeter@world']}")
+        got = retry(lambda: open(os.path.join(s.dir, "world")).read(), what="the greeting")
+        check(got == "hello world\n", repr(got))
+
+
 def test_check_usage():
     """--check of a directory that is not there: exit 2, one line saying so."""
     r = supd_check("/nonexistent/units")
@@ -213,4 +241,4 @@ def test_check_usage():
 
 if __name__ == "__main__":
     run_tests([test_every_file_is_covered, test_as_shipped, test_with_documented_edits,
-               test_check_usage])
+               test_service_files_run, test_check_usage])
