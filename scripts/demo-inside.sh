@@ -1,18 +1,23 @@
 #!/bin/sh
 # The inside of scripts/demo.sh: PID 1 of a fresh pid namespace, with its own /run and lo.
+# supd's own log goes to a file, shown after the demo's output, never in the middle of it.
 set -eu
 ip link set lo up 2>/dev/null || true
 hostname sup-demo 2>/dev/null || true
 mount -t tmpfs -o mode=0755 tmpfs /run
 state=$(mktemp -d /tmp/sup-demo.XXXXXX)
 mount -t tmpfs tmpfs "$state"
+log=$state/supd.log
 export PATH="$SUP_BIN:$PATH" SUP_SOCKET=/run/sup/supd.sock SUP_EXAMPLES="$SUP_TOP/examples"
-supd --units "$SUP_TOP/examples/units" --state-dir "$state" --run-dir /run/sup &
+echo
+echo "\$ supd --units examples/units --run-dir /run/sup 2>supd.log &"
+supd --units "$SUP_TOP/examples/units" --state-dir "$state" --run-dir /run/sup 2>"$log" &
 supd=$!
 # wait (bounded) for the socket, then for the units to settle
 i=0
 until supctl status >/dev/null 2>&1; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "supd did not come up" >&2; exit 1; }
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "supd did not come up; its log:" >&2; cat "$log" >&2; exit 1; }
 	sleep 0.05
 done
 i=0
@@ -20,13 +25,19 @@ while supctl status --json | grep -q '"state": "starting"'; do
 	i=$((i + 1)); [ $i -lt 100 ] || break
 	sleep 0.1
 done
+echo "\$ supctl status"
 supctl status
 echo
-echo "\$ supctl logs web -n 5"
-supctl logs web -n 5
+echo "\$ supctl logs db -n 5"
+supctl logs db -n 5
 if [ "${DEMO_SHELL:-0}" = 1 ]; then
-	echo "supd is running (pid $supd); try: supctl status, supctl logs -f web; exit to stop"
+	echo
+	echo "supd is running (pid $supd; its log: $log); try: supctl status, supctl logs -f web;"
+	echo "exit to stop it"
 	${SHELL:-sh} -i || true
 fi
 kill -TERM $supd
-wait $supd
+wait $supd || true
+echo
+echo "supd's own log, start to stop:"
+sed 's/^/  /' "$log"

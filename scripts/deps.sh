@@ -1,11 +1,14 @@
 #!/bin/sh
 # Install the Debian packages that sup needs to build, test and benchmark -- only the missing
-# ones. Safe to re-run. Usage: scripts/deps.sh [build|demo|test|all]   (default: all)
+# ones. Safe to re-run; as root, or as a user with sudo. Usage: scripts/deps.sh
+# [build|demo|test|all]   (default: all)
 set -eu
 
-build="cmake make gcc pkg-config clang-format libev-dev libinih-dev libjansson-dev \
-libcurl4-openssl-dev libarchive-dev libssl-dev libmnl-dev libcap-dev libseccomp-dev"
-test="check libsubunit-dev python3 util-linux procps iproute2 busybox-static clang \
+# What the build links, and the C library's headers and start files: Debian's gcc, installed
+# without its recommends (as here), has no libc6-dev and cannot link a program.
+build="cmake make gcc libc6-dev pkg-config libev-dev libinih-dev libjansson-dev"
+# The tests (check: the unit suites), the style check, the VM tests, promtool, the benchmarks.
+test="check libsubunit-dev python3 util-linux procps iproute2 busybox-static clang clang-format \
 libclang-rt-14-dev valgrind s6 runit tini \
 qemu-system-x86 linux-image-amd64 cpio kmod xz-utils \
 prometheus"
@@ -25,7 +28,10 @@ done
 [ -z "$missing" ] && exit 0
 
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps.sh: installing$missing needs root" >&2; exit 1; }
+	SUDO="sudo"
+fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: supd [--units DIR] [--config FILE] [--state-dir DIR] [--run-dir DIR]\n"
 		   "            [--socket PATH] [--log-level error|warning|info|debug]\n"
-		   "            [--machine|--container]\n");
+		   "            [--machine|--container]\n"
+		   "       supd --check [DIR]   (load the units offline, print every problem)\n");
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -282,6 +283,8 @@ int main(int argc, char **argv)
 	struct unit *u;
 	struct sup_error *err = NULL;
 
+	if (argc > 1 && strcmp(argv[1], "--check") == 0 && argc <= 3) /* units/unit_verify.c */
+		return unit_verify_dir(argc == 3 ? argv[2] : "/etc/sup/units", stdout);
 	if (parse_args(argc, argv, &supd->conf) < 0)
 		return 2;
 	supd->is_pid1 = machine_init();

@@ -53,30 +53,54 @@ static int next_word(const char **s, char *out, const char **why)
 	return 0;
 }
 
-/* Appends the words to argv; on failure argv is left as it was and *why says what is wrong. */
-int unit_parse_argv(const char *s, struct strv *argv, const char **why)
+/* A word that is exactly an unquoted ';': systemd's separator of command lines. */
+static bool is_separator(const char *s)
 {
-	struct strv words = {0};
-	char *buf = malloc(strlen(s) + 1);
+	return s[0] == ';' && (!s[1] || is_space(s[1]));
+}
+
+/*
+ * Words of *s into a new list; with commands, an unquoted ';' word ends the list and *s is
+ * left after it. On failure *why says what is wrong.
+ */
+static int split(const char **s, bool commands, struct strv *words, const char **why)
+{
+	const char *p = *s;
+	char *buf = malloc(strlen(p) + 1);
 
 	*why = "out of memory";
 	if (!buf)
-		goto fail;
+		return -1;
 	for (;;) {
-		while (is_space(*s))
-			s++;
-		if (!*s)
+		while (is_space(*p))
+			p++;
+		if (!*p)
 			break;
-		if (next_word(&s, buf, why) < 0 || strv_push(&words, buf) < 0)
-			goto fail;
+		if (commands && is_separator(p)) {
+			p++;
+			break;
+		}
+		if (next_word(&p, buf, why) < 0 || strv_push(words, buf) < 0) {
+			free(buf);
+			strv_free(words);
+			return -1;
+		}
 	}
 	free(buf);
-	for (size_t i = 0; i < words.n; i++)
-		if (strv_push_take(argv, words.v[i]) < 0) {
+	*s = p;
+	*why = NULL;
+	return 0;
+}
+
+/* Hand words over to argv; on failure argv is left as it was. */
+static int hand_over(struct strv *words, struct strv *argv, const char **why)
+{
+	for (size_t i = 0; i < words->n; i++)
+		if (strv_push_take(argv, words->v[i]) < 0) {
 			/* the rest were never handed over */
-			for (size_t j = i + 1; j < words.n; j++)
-				free(words.v[j]);
-			free(words.v);
+			for (size_t j = i + 1; j < words->n; j++)
+				free(words->v[j]);
+			free(words->v);
 			while (argv->n > 0 && i-- > 0) {
 				free(argv->v[--argv->n]);
 				argv->v[argv->n] = NULL;
@@ -85,12 +109,30 @@ int unit_parse_argv(const char *s, struct strv *argv, const char **why)
 			errno = ENOMEM;
 			return -1;
 		}
-	free(words.v);
+	free(words->v);
 	*why = NULL;
 	return 0;
-fail:
-	free(buf);
-	strv_free(&words);
-	errno = *why && strcmp(*why, "out of memory") == 0 ? ENOMEM : EINVAL;
-	return -1;
+}
+
+/* Appends the words to argv; on failure argv is left as it was and *why says what is wrong. */
+int unit_parse_argv(const char *s, struct strv *argv, const char **why)
+{
+	struct strv words = {0};
+
+	if (split(&s, false, &words, why) < 0) {
+		errno = strcmp(*why, "out of memory") == 0 ? ENOMEM : EINVAL;
+		return -1;
+	}
+	return hand_over(&words, argv, why);
+}
+
+int unit_parse_command(const char **s, struct strv *argv, const char **why)
+{
+	struct strv words = {0};
+
+	if (split(s, true, &words, why) < 0) {
+		errno = strcmp(*why, "out of memory") == 0 ? ENOMEM : EINVAL;
+		return -1;
+	}
+	return hand_over(&words, argv, why);
 }

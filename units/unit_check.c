@@ -1,25 +1,36 @@
 /* Checks across keys, once the whole file is read. A key whose value was rejected is skipped. */
 #include "unit_private.h"
 
-#define SVC "Service"
-
 static bool usable(const struct unit_parser *p, const char *key)
 {
-	return !unit_key_bad(p, SVC, key);
+	return !unit_key_bad(p, key);
 }
 
 static void check_exec(struct unit_parser *p)
 {
-	unsigned long line = unit_key_line(p, SVC, "Exec");
+	unsigned long line = unit_key_line(p, "Exec");
+	const char *key = line					  ? unit_key_spelled(p, "Exec")
+			  : p->c->dialect == UNIT_DIALECT_SYSTEMD ? "ExecStart"
+								  : "Exec";
 
 	if (p->c->exec.n > 0 || !usable(p, "Exec"))
 		return;
 	if (line)
-		unit_problem(p, line, "Exec", "emptied and not set again; allowed: %s",
+		unit_problem(p, line, key, "emptied and not set again; allowed: %s",
 			     "a command line, e.g. Exec=/usr/bin/server --port 80");
 	else
-		unit_problem(p, 0, "Exec", "missing; allowed: %s",
+		unit_problem(p, 0, key, "missing; allowed: %s",
 			     "a command line in [Service], e.g. Exec=/usr/bin/server --port 80");
+}
+
+/* systemd reads PIDFile= for any type; supd's main process is the one it started, except for
+ * Type=forking (where it is pending with the type). */
+static void check_pid_file(struct unit_parser *p)
+{
+	if (!p->c->pid_file || p->c->type == UNIT_TYPE_FORKING || !usable(p, "Type"))
+		return;
+	unit_warning(p, unit_key_line(p, "PIDFile"), "PIDFile",
+		     "ignored without Type=forking: the main process is the one supd started");
 }
 
 /* As systemd: a oneshot that restarts on success would run forever. */
@@ -29,7 +40,7 @@ static void check_oneshot(struct unit_parser *p)
 	    !usable(p, "Type") || !usable(p, "Restart"))
 		return;
 	unit_problem(
-	    p, unit_key_line(p, SVC, "Restart"), "Restart",
+	    p, unit_key_line(p, "Restart"), "Restart",
 	    "'always' cannot be used with Type=oneshot; allowed: no, on-failure, on-abnormal");
 }
 
@@ -43,13 +54,13 @@ static void check_restart_delay(struct unit_parser *p)
 		return;
 	unit_format_duration(c->restart_usec, lo);
 	unit_format_duration(c->restart_max_usec, hi);
-	if (unit_key_line(p, SVC, "RestartMaxSec"))
+	if (unit_key_line(p, "RestartMaxSec"))
 		unit_problem(
-		    p, unit_key_line(p, SVC, "RestartMaxSec"), "RestartMaxSec",
+		    p, unit_key_line(p, "RestartMaxSec"), "RestartMaxSec",
 		    "%s is below RestartSec=%s; allowed: a duration of at least RestartSec", hi,
 		    lo);
 	else
-		unit_problem(p, unit_key_line(p, SVC, "RestartSec"), "RestartSec",
+		unit_problem(p, unit_key_line(p, "RestartSec"), "RestartSec",
 			     "%s is above RestartMaxSec=%s (the default); allowed: at most "
 			     "RestartMaxSec, or raise RestartMaxSec",
 			     lo, hi);
@@ -64,13 +75,14 @@ static void check_health(struct unit_parser *p)
 		return;
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++)
 		if (values[i] == 0 && usable(p, keys[i]))
-			unit_problem(p, unit_key_line(p, SVC, keys[i]), keys[i],
+			unit_problem(p, unit_key_line(p, keys[i]), keys[i],
 				     "0 with HealthCmd= set; allowed: a duration above 0");
 }
 
 void unit_check_config(struct unit_parser *p)
 {
 	check_exec(p);
+	check_pid_file(p);
 	check_oneshot(p);
 	check_restart_delay(p);
 	check_health(p);

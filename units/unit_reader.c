@@ -3,37 +3,28 @@
  * 200-byte stack buffer (INI_MAX_LINE; a longer line is cut and its rest parsed as a line
  * of its own), treats an indented line as the continuation of the previous key's value
  * (Python configparser style: "  Restart=no" would become a second value of the key above),
- * cuts a value at an inline comment (';' after whitespace, so Exec=sh -c "a ; b" ends at
- * "a), cuts section names at 50 bytes and does not give the handler line numbers; it calls
- * the reader once per line and the handler for that line before reading the next one.
- * So this reader, per logical line:
+ * cuts a value at an inline comment (';' after whitespace, so ExecStart=sh -c 'a ; b' would
+ * end at "'a"; systemd has no inline comments), cuts section names at 50 bytes and does not
+ * give the handler line numbers; it calls the reader once per line and the handler for that
+ * line before reading the next one. So this reader, per logical line:
  *  - counts physical lines: p->line is the line the handler's assignment started on;
  *  - joins systemd-style continuations (an odd number of trailing '\'), skipping comment
  *    lines inside them, and strips indentation, so an indented line is a line of its own;
  *  - reports, with their line, what inih rejects without saying where: no '=', a section
  *    header without ']', a NUL byte; inih then gets an empty line. inih would also take
  *    "Key: value" (':' as separator), which is reported here as a missing '=';
- *  - handles section headers itself and gives inih the canonical "[Unit]" or "[Service]";
- *    keys under an unknown section are skipped (the header was reported);
- *  - dispatches a line too long for inih's buffer itself, split by the same rules.
- * Inline comments stay: that is what inih users expect, and the docs say so.
+ *  - handles section headers itself and gives inih the canonical "[Unit]", "[Service]", ...;
+ *    keys under an unknown or ignored section are skipped (the header was reported);
+ *  - gives inih only "KEY=" and keeps the value, whole, in p->value for the handler: inih
+ *    splits sections and keys but never sees a value, so it cannot cut one at " ;" nor at
+ *    its buffer size. A key inih could not take (a blank before a ';' in it, or longer than
+ *    its buffer) is dispatched here directly, by the same rules.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "unit_private.h"
-
-const char *unit_ini_find(const char *s, const char *chars)
-{
-	bool was_space = false;
-
-	while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
-		was_space = isspace((unsigned char)*s);
-		s++;
-	}
-	return s;
-}
 
 static bool odd_backslashes(const char *s, size_t n)
 {
@@ -83,6 +74,8 @@ static bool assemble(struct unit_parser *p)
 	return cont;
 }
 
+#define SECTIONS "[Unit], [Service], [Resources], [Install]"
+
 static void section_header(struct unit_parser *p, char *s)
 {
 	char *end = strchr(s, ']');
@@ -91,45 +84,44 @@ static void section_header(struct unit_parser *p, char *s)
 	p->section = NULL;
 	if (!end) {
 		unit_problem(p, p->line, s, "no ']' at the end of the section header; allowed: %s",
-			     "[Unit], [Service], [Resources]");
-	} else if (*rest && *rest != '#' && *rest != ';') {
-		unit_problem(p, p->line, s, "text after the section header; allowed: %s",
-			     "[Unit], [Service], [Resources]");
-	} else {
-		end[1] = '\0';
-		*end = '\0';
-		p->section = unit_section_lookup(s + 1);
-		*end = ']';
-		if (!p->section)
-			unit_problem(p, p->line, s,
-				     "unknown section; allowed: [Unit], [Service], [Resources]");
+			     SECTIONS);
+		return;
 	}
+	if (*rest && *rest != '#' && *rest != ';') {
+		unit_problem(p, p->line, s, "text after the section header; allowed: %s", SECTIONS);
+		return;
+	}
+	end[1] = '\0';
+	*end = '\0';
+	p->section = unit_section_lookup(s + 1);
+	*end = ']';
+	if (p->section)
+		return;
+	if (strncmp(s + 1, "X-", 2) == 0)
+		unit_warning(p, p->line, s,
+			     "section ignored, with its keys (X- sections are "
+			     "extensions for other tools)");
+	else
+		unit_problem(p, p->line, s, "unknown section; allowed: %s", SECTIONS);
 }
 
-/* KEY=VALUE too long for inih: split as inih would (inline comment cut, blanks trimmed). */
-static void long_assignment(struct unit_parser *p, char *s, char *eq)
+/* Whether inih takes "KEY=" as that key: it fits its buffer, no ';' after a blank in it. */
+static bool inih_safe(const char *key, size_t n, size_t num)
 {
-	char *key_end = eq, *value = eq + 1, *v_end;
-
-	while (key_end > s && isspace((unsigned char)key_end[-1]))
-		key_end--;
-	*key_end = '\0';
-	v_end = (char *)unit_ini_find(value, NULL);
-	*v_end = '\0';
-	while (isspace((unsigned char)*value))
-		value++;
-	while (v_end > value && isspace((unsigned char)v_end[-1]))
-		*--v_end = '\0';
-	unit_dispatch(p, p->section, s, value);
+	for (size_t i = 1; i < n; i++)
+		if (key[i] == ';' && isspace((unsigned char)key[i - 1]))
+			return false;
+	return n + 2 <= num;
 }
 
 /* Put in str (num bytes) what inih gets for the logical line s, which may be written to. */
 static void classify(struct unit_parser *p, char *s, char *str, size_t num)
 {
-	const char *sep;
+	char *sep, *value;
 	size_t n;
 
 	str[0] = '\0';
+	p->value = NULL;
 	if (*s == '[') {
 		section_header(p, s);
 		if (p->section)
@@ -137,23 +129,30 @@ static void classify(struct unit_parser *p, char *s, char *str, size_t num)
 		return;
 	}
 	if (!p->section)
-		return; /* under an unknown section: the header was reported */
-	sep = unit_ini_find(s, "=:");
+		return; /* under an unknown or ignored section: the header was reported */
+	sep = s + strcspn(s, "=:");
+	for (n = (size_t)(sep - s); n && isspace((unsigned char)s[n - 1]); n--)
+		;
 	if (*sep != '=') {
 		bool colon = *sep == ':';
-		for (n = (size_t)(sep - s); n && isspace((unsigned char)s[n - 1]); n--)
-			;
 		s[n] = '\0';
 		unit_problem(p, p->line, s, "missing '='%s; allowed: KEY=VALUE",
 			     colon ? " (':' does not separate a key from its value)" : "");
 		return;
 	}
-	p->comment_cut = *unit_ini_find(sep + 1, NULL) == ';';
-	n = strlen(s);
-	if (n + 1 > num)
-		long_assignment(p, s, (char *)sep);
-	else
-		memcpy(str, s, n + 1);
+	s[n] = '\0';
+	for (value = sep + 1; isspace((unsigned char)*value); value++)
+		;
+	for (size_t v = strlen(value); v && isspace((unsigned char)value[v - 1]); v--)
+		value[v - 1] = '\0'; /* a continuation on the last line leaves a blank */
+	p->value = value;
+	if (!inih_safe(s, n, num)) {
+		unit_dispatch(p, p->section, s, value);
+		p->value = NULL;
+		return;
+	}
+	memcpy(str, s, n);
+	memcpy(str + n, "=", 2);
 }
 
 char *unit_read_line(char *str, int num, void *stream)

@@ -1,621 +1,472 @@
 /*
- * The key table: every [Unit] and [Service] key with its value type, its field in struct
- * unit_config and what it allows. unit_dispatch() routes each assignment through it.
+ * The key table: every key of every section with its value type, its field in struct
+ * unit_config and what it allows; systemd's spellings as aliases of sup's keys; systemd keys
+ * that only warn, that are refused, and the sandboxing keys, each with its reason.
+ * unit_dispatch() routes each assignment through it. Which parsed keys are not acted on yet
+ * is not here: see unit_pending.c.
  */
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
-#include "unit_private.h"
+#include "unit_types.h"
 
-struct unit_key;
-
-/* A value type: parse into the field (why gets "what is wrong"), reset it on an empty value. */
-struct value_type {
-	int (*parse)(const struct unit_key *k, const char *value, void *field,
-		     struct unit_buf *why);
-	void (*reset)(void *field); /* NULL: copy the default */
+static const struct unit_enum type_values[] = {
+    {"simple", UNIT_TYPE_SIMPLE},   {"exec", UNIT_TYPE_SIMPLE},	    {"notify", UNIT_TYPE_NOTIFY},
+    {"oneshot", UNIT_TYPE_ONESHOT}, {"forking", UNIT_TYPE_FORKING}, {NULL, 0},
 };
-
-struct range {
-	uint64_t min, max;
+static const struct unit_enum restart_values[] = {
+    {"no", UNIT_RESTART_NO},
+    {"on-failure", UNIT_RESTART_ON_FAILURE},
+    {"on-abnormal", UNIT_RESTART_ON_ABNORMAL},
+    {"always", UNIT_RESTART_ALWAYS},
+    {"on-success", UNIT_RESTART_ON_SUCCESS},
+    {"on-watchdog", UNIT_RESTART_ON_WATCHDOG},
+    {"on-abort", UNIT_RESTART_ON_ABORT},
+    {NULL, 0},
 };
-
-struct unit_key {
-	const char *section;
-	const char *key;
-	const struct value_type *type;
-	size_t offset, size;
-	const char *allowed;
-	const void *arg; /* enum names, or a range */
+/* systemd's journal and syslog are supd's log */
+static const struct unit_enum output_values[] = {
+    {"log", UNIT_OUTPUT_LOG},	  {"null", UNIT_OUTPUT_NULL},  {"inherit", UNIT_OUTPUT_INHERIT},
+    {"journal", UNIT_OUTPUT_LOG}, {"syslog", UNIT_OUTPUT_LOG}, {NULL, 0},
 };
-
-/* ---- value types ---- */
-
-static void reset_string(void *field)
-{
-	char **s = field;
-	free(*s);
-	*s = NULL;
-}
-
-static void reset_strv(void *field)
-{
-	strv_free(field);
-}
-
-static int set_string(char **field, const char *value, struct unit_buf *why)
-{
-	char *dup = strdup(value);
-
-	if (!dup) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	free(*field);
-	*field = dup;
-	return 0;
-}
-
-static int invalid(const char *value, bool too_large, struct unit_buf *why)
-{
-	unit_buf_quote(why, value);
-	unit_buf_printf(why, too_large ? " is too large" : " is not valid");
-	return -1;
-}
-
-static int parse_text(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	return set_string(field, value, why);
-}
-
-static int parse_path(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	if (value[0] != '/') {
-		unit_buf_quote(why, value);
-		unit_buf_printf(why, " is not an absolute path");
-		return -1;
-	}
-	return set_string(field, value, why);
-}
-
-/* A user or group: a number below 2^32-1, or a name of [A-Za-z0-9_.-] (a trailing $ too). */
-static int parse_user(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	size_t n = strspn(value, "0123456789");
-	uint64_t id = 0;
-	bool ok;
-
-	if (value[n] == '\0') {
-		ok = n <= 10;
-		for (size_t i = 0; ok && i < n; i++)
-			id = id * 10 + (uint64_t)(value[i] - '0');
-		ok = ok && id < UINT32_MAX;
-	} else {
-		n = strspn(value,
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
-		ok = n > 0 && value[0] != '-' &&
-		     (value[n] == '\0' || (value[n] == '$' && !value[n + 1])) &&
-		     strlen(value) <= 32;
-	}
-	if (!ok)
-		return invalid(value, false, why);
-	return set_string(field, value, why);
-}
-
-static int push_unique(struct strv *sv, const char *s, struct unit_buf *why)
-{
-	if (strv_contains(sv, s))
-		return 0;
-	if (sv->n >= UNIT_LIST_MAX) {
-		unit_buf_printf(why, "more than %d entries", UNIT_LIST_MAX);
-		return -1;
-	}
-	if (strv_push(sv, s) < 0) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/* Space-separated unit names; each is validated, repeats are dropped. */
-static int parse_units(const struct unit_key *k, const char *value, void *field,
-		       struct unit_buf *why)
-{
-	struct strv words = {0};
-	const char *what;
-	int r = 0;
-
-	if (unit_parse_argv(value, &words, &what) < 0) {
-		unit_buf_printf(why, "%s", what);
-		return -1;
-	}
-	for (size_t i = 0; i < words.n && r == 0; i++) {
-		if (!unit_name_valid(words.v[i])) {
-			unit_buf_quote(why, words.v[i]);
-			unit_buf_printf(why, " is not a valid unit name");
-			r = -1;
-		} else {
-			r = push_unique(field, words.v[i], why);
-		}
-	}
-	strv_free(&words);
-	return r;
-}
-
-static int parse_argv(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	struct strv argv = {0};
-	const char *what;
-
-	if (unit_parse_argv(value, &argv, &what) < 0) {
-		unit_buf_printf(why, "%s in ", what);
-		unit_buf_quote(why, value);
-		return -1;
-	}
-	if (argv.n == 0 || argv.v[0][0] == '\0') {
-		unit_buf_printf(why, "the program name is empty");
-		strv_free(&argv);
-		return -1;
-	}
-	strv_free(field);
-	*(struct strv *)field = argv;
-	return 0;
-}
-
-static bool env_name_valid(const char *s, size_t n)
-{
-	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_",
-			    s[i]))
-			return false;
-	return true;
-}
-
-/* KEY=value in the list: a later assignment of KEY replaces the earlier one in place. */
-static int env_set(struct strv *env, char *assignment, struct unit_buf *why)
-{
-	size_t n = strcspn(assignment, "=");
-
-	for (size_t i = 0; i < env->n; i++)
-		if (strncmp(env->v[i], assignment, n + 1) == 0) {
-			free(env->v[i]);
-			env->v[i] = assignment;
-			return 0;
-		}
-	if (env->n >= UNIT_LIST_MAX) {
-		free(assignment);
-		unit_buf_printf(why, "more than %d entries", UNIT_LIST_MAX);
-		return -1;
-	}
-	if (strv_push_take(env, assignment) < 0) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/* KEY=value assignments, split and unquoted like Exec=: A=1 "B=two words". */
-static int parse_env(const struct unit_key *k, const char *value, void *field, struct unit_buf *why)
-{
-	struct strv words = {0};
-	const char *what;
-	size_t i;
-	int r = 0;
-
-	if (unit_parse_argv(value, &words, &what) < 0) {
-		unit_buf_printf(why, "%s in ", what);
-		unit_buf_quote(why, value);
-		return -1;
-	}
-	for (i = 0; i < words.n; i++) {
-		const char *eq = strchr(words.v[i], '=');
-		if (!eq || !env_name_valid(words.v[i], (size_t)(eq - words.v[i]))) {
-			unit_buf_quote(why, words.v[i]);
-			unit_buf_printf(why, " is not a KEY=value assignment");
-			strv_free(&words);
-			return -1;
-		}
-	}
-	for (i = 0; i < words.n && r == 0; i++)
-		r = env_set(field, words.v[i], why); /* takes the string, even on failure */
-	for (; i < words.n; i++)
-		free(words.v[i]);
-	free(words.v);
-	return r;
-}
-
-/* One path per assignment; a leading '-' (kept) makes the file optional. */
-static int parse_envfile(const struct unit_key *k, const char *value, void *field,
-			 struct unit_buf *why)
-{
-	struct strv *sv = field;
-
-	if (value[value[0] == '-'] != '/') {
-		unit_buf_quote(why, value);
-		unit_buf_printf(why, " is not an absolute path");
-		return -1;
-	}
-	if (sv->n >= UNIT_LIST_MAX) {
-		unit_buf_printf(why, "more than %d entries", UNIT_LIST_MAX);
-		return -1;
-	}
-	if (strv_push(sv, value) < 0) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-_Static_assert(sizeof(enum unit_type) == sizeof(int) && sizeof(enum unit_restart) == sizeof(int) &&
-		   sizeof(enum unit_output) == sizeof(int),
-	       "enum fields are set as int");
-
-static int parse_enum(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	const char *const *names = k->arg;
-
-	for (int i = 0; names[i]; i++)
-		if (strcmp(value, names[i]) == 0) {
-			memcpy(field, &i, sizeof(i));
-			return 0;
-		}
-	return invalid(value, false, why);
-}
-
-static int parse_duration(const struct unit_key *k, const char *value, void *field,
-			  struct unit_buf *why)
-{
-	uint64_t v;
-
-	if (unit_parse_duration(value, &v) < 0)
-		return invalid(value, errno == ERANGE, why);
-	if (v == USEC_INFINITY && !k->arg) {
-		unit_buf_printf(why, "'infinity' is not allowed here");
-		return -1;
-	}
-	*(uint64_t *)field = v;
-	return 0;
-}
-
-/* Decimal digits followed by exactly `suffix` ("" or "%"), within k's range, into an unsigned. */
-static int parse_ranged(const struct unit_key *k, const char *value, const char *suffix,
-			void *field, struct unit_buf *why)
-{
-	const struct range *r = k->arg;
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; value[i] >= '0' && value[i] <= '9'; i++)
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, value[i] - '0', &v))
-			v = UINT64_MAX; /* saturate: reported as out of range */
-	if (i == 0 || strcmp(value + i, suffix) != 0)
-		return invalid(value, false, why);
-	if (v < r->min || v > r->max) {
-		unit_buf_quote(why, value);
-		unit_buf_printf(why, " is out of range");
-		return -1;
-	}
-	*(unsigned *)field = (unsigned)v;
-	return 0;
-}
-
-static int parse_uint(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	return parse_ranged(k, value, "", field, why);
-}
-
-static int parse_signal(const struct unit_key *k, const char *value, void *field,
-			struct unit_buf *why)
-{
-	if (sup_signal_parse(value, field) < 0)
-		return invalid(value, false, why);
-	return 0;
-}
-
-static int parse_bool(const struct unit_key *k, const char *value, void *field,
-		      struct unit_buf *why)
-{
-	if (unit_parse_bool(value, field) < 0)
-		return invalid(value, false, why);
-	return 0;
-}
-
-/* ---- [Resources] values ---- */
-
-static int parse_percent(const struct unit_key *k, const char *value, void *field,
-			 struct unit_buf *why)
-{
-	return parse_ranged(k, value, "%", field, why);
-}
-
-/* A CPU list: N or N-M, comma-separated, each below 4096, ranges ascending. */
-static int parse_cpuset(const struct unit_key *k, const char *value, void *field,
-			struct unit_buf *why)
-{
-	const char *p = value;
-
-	for (;;) {
-		uint64_t a = 0, b;
-		size_t n = 0;
-
-		for (; p[n] >= '0' && p[n] <= '9' && n < 5; n++)
-			a = a * 10 + (uint64_t)(p[n] - '0');
-		if (n == 0 || n == 5 || a >= 4096)
-			return invalid(value, false, why);
-		p += n;
-		b = a;
-		if (*p == '-') {
-			p++;
-			b = 0;
-			for (n = 0; p[n] >= '0' && p[n] <= '9' && n < 5; n++)
-				b = b * 10 + (uint64_t)(p[n] - '0');
-			if (n == 0 || n == 5 || b >= 4096 || b < a)
-				return invalid(value, false, why);
-			p += n;
-		}
-		if (*p == '\0')
-			break;
-		if (*p++ != ',')
-			return invalid(value, false, why);
-	}
-	return set_string(field, value, why);
-}
-
-/* A size (K M G T: powers of 1024) or infinity. */
-static int parse_limit_size(const struct unit_key *k, const char *value, void *field,
-			    struct unit_buf *why)
-{
-	uint64_t v = 0;
-
-	if (unit_parse_size(value, &v) < 0 || v == UNIT_RES_UNSET)
-		return invalid(value, errno == ERANGE || v == UNIT_RES_UNSET, why);
-	*(uint64_t *)field = v;
-	return 0;
-}
-
-/* A count or infinity. */
-static int parse_limit_count(const struct unit_key *k, const char *value, void *field,
-			     struct unit_buf *why)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (strcmp(value, "infinity") == 0) {
-		*(uint64_t *)field = SIZE_INFINITY;
-		return 0;
-	}
-	for (i = 0; value[i] >= '0' && value[i] <= '9'; i++)
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, value[i] - '0', &v))
-			return invalid(value, true, why);
-	if (i == 0 || value[i])
-		return invalid(value, false, why);
-	if (v == 0 || v >= UNIT_RES_UNSET) {
-		unit_buf_quote(why, value);
-		unit_buf_printf(why, " is out of range");
-		return -1;
-	}
-	*(uint64_t *)field = v;
-	return 0;
-}
-
-/* "DEVICE-PATH RATE": stored as "PATH BYTES"; a later entry for the same path replaces. */
-static int parse_bandwidth(const struct unit_key *k, const char *value, void *field,
-			   struct unit_buf *why)
-{
-	struct strv *sv = field;
-	const char *sp = strrchr(value, ' ');
-	_cleanup_free_ char *path = NULL, *entry = NULL;
-	uint64_t rate;
-
-	if (!sp || value[0] != '/') {
-		unit_buf_quote(why, value);
-		unit_buf_printf(why, " is not a device path and a rate");
-		return -1;
-	}
-	path = strndup(value, (size_t)(sp - value));
-	if (!path) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	while (*path && path[strlen(path) - 1] == ' ')
-		path[strlen(path) - 1] = '\0';
-	if (unit_parse_size(sp + 1, &rate) < 0 || rate == 0) {
-		unit_buf_quote(why, sp + 1);
-		unit_buf_printf(why, errno == ERANGE ? " is too large" : " is not a valid rate");
-		return -1;
-	}
-	if (rate == SIZE_INFINITY) {
-		if (asprintf(&entry, "%s infinity", path) < 0)
-			entry = NULL;
-	} else if (asprintf(&entry, "%s %llu", path, (unsigned long long)rate) < 0) {
-		entry = NULL;
-	}
-	if (!entry) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < sv->n; i++) {
-		size_t n = strlen(path);
-		if (strncmp(sv->v[i], path, n) == 0 && sv->v[i][n] == ' ') {
-			free(sv->v[i]);
-			sv->v[i] = sup_steal_ptr(entry);
-			return 0;
-		}
-	}
-	if (sv->n >= UNIT_LIST_MAX) {
-		unit_buf_printf(why, "more than %d entries", UNIT_LIST_MAX);
-		return -1;
-	}
-	if (strv_push_take(sv, entry) < 0) {
-		unit_buf_printf(why, "out of memory");
-		return -1;
-	}
-	entry = NULL;
-	return 0;
-}
-
-static const struct value_type t_text = {parse_text, reset_string};
-static const struct value_type t_path = {parse_path, reset_string};
-static const struct value_type t_user = {parse_user, reset_string};
-static const struct value_type t_units = {parse_units, reset_strv};
-static const struct value_type t_argv = {parse_argv, reset_strv};
-static const struct value_type t_env = {parse_env, reset_strv};
-static const struct value_type t_envfile = {parse_envfile, reset_strv};
-static const struct value_type t_enum = {parse_enum, NULL};
-static const struct value_type t_duration = {parse_duration, NULL};
-static const struct value_type t_uint = {parse_uint, NULL};
-static const struct value_type t_signal = {parse_signal, NULL};
-static const struct value_type t_bool = {parse_bool, NULL};
-static const struct value_type t_percent = {parse_percent, NULL};
-static const struct value_type t_cpuset = {parse_cpuset, reset_string};
-static const struct value_type t_limit_size = {parse_limit_size, NULL};
-static const struct value_type t_limit_count = {parse_limit_count, NULL};
-static const struct value_type t_bandwidth = {parse_bandwidth, reset_strv};
-
-/* ---- the table ---- */
+static const struct unit_enum kill_mode_values[] = {
+    {"control-group", UNIT_KILL_CONTROL_GROUP},
+    {"mixed", UNIT_KILL_MIXED},
+    {"process", UNIT_KILL_PROCESS},
+    {NULL, 0},
+};
+static const struct unit_enum notify_access_values[] = {
+    {"all", UNIT_NOTIFY_ALL},
+    {"none", UNIT_NOTIFY_NONE},
+    {"main", UNIT_NOTIFY_MAIN},
+    {"exec", UNIT_NOTIFY_EXEC},
+    {NULL, 0},
+};
 
 #define FIELD(f) offsetof(struct unit_config, f), sizeof(((struct unit_config *)0)->f)
-#define DURATION "a duration such as 500ms, 10s, 2min, 1h, 1min 30s, or a number of seconds"
-#define UNITS	 "space-separated unit names of 1-64 characters A-Z a-z 0-9 _ . @ -"
-#define ARGV	 "a command line: words split at blanks, \"...\" and '...' quote, \\ escapes"
+#define KEY(s, k, t, f, allowed, arg)                                                              \
+	{                                                                                          \
+		k, s, &t, FIELD(f), allowed, arg, NULL, 0                                          \
+	}
+#define KEYF(s, k, t, f, allowed, arg, fl)                                                         \
+	{                                                                                          \
+		k, s, &t, FIELD(f), allowed, arg, NULL, fl                                         \
+	}
+#define ALIAS(s, k, c, t, f, allowed, fl)                                                          \
+	{                                                                                          \
+		k, s, &t, FIELD(f), allowed, NULL, c, fl                                           \
+	}
+#define ALIASA(s, k, c, t, f, allowed, arg)                                                        \
+	{                                                                                          \
+		k, s, &t, FIELD(f), allowed, arg, c, 0                                             \
+	}
+#define IGNORED(s, k, why)                                                                         \
+	{                                                                                          \
+		k, s, &t_ignored, 0, 0, why, NULL, NULL, 0                                         \
+	}
+#define REFUSED(s, k, why)                                                                         \
+	{                                                                                          \
+		k, s, &t_refused, 0, 0, why, NULL, NULL, 0                                         \
+	}
+#define FIXED(s, k, ...)                                                                           \
+	{                                                                                          \
+		k, s, &t_fixed, 0, 0, NULL, &(const struct fixed){__VA_ARGS__}, NULL, 0            \
+	}
+#define SANDBOX(k, maps, no_ok, empty_ok)                                                          \
+	{                                                                                          \
+		k, S_SERVICE, &t_sandbox, 0, 0, NULL,                                              \
+		    &(const struct sandbox){maps, no_ok, empty_ok}, NULL, 0                        \
+	}
+#define LIMIT(k, res, u, allowed)                                                                  \
+	{                                                                                          \
+		k, S_SERVICE, &t_rlimit, FIELD(limits[res]), allowed,                              \
+		    &(const struct rlimit_arg){res, u}, NULL, 0                                    \
+	}
+#define RANGE(lo, hi) (&(const struct range){lo, hi})
 
-static const bool infinity_ok = true;
-static const struct range burst_range = {0, 10000};
-static const struct range retries_range = {1, 10000};
-static const struct range weight_range = {1, 10000};
-static const struct range quota_range = {1, 100000};
+#define U  S_UNIT
+#define SV S_SERVICE
+#define R  (S_RESOURCES | S_SERVICE) /* resource keys may stand in [Service], as in systemd */
+#define I  S_INSTALL
+
+#define DURATION "a duration such as 500ms, 10s, 2min, 1h, 1min 30s, or a number of seconds"
+#define UNITS                                                                                      \
+	"space-separated unit names of 1-64 characters A-Z a-z 0-9 _ . @ - (NAME.service is "      \
+	"unit NAME)"
+#define ARGV "a command line: words split at blanks, \"...\" and '...' quote, \\ escapes"
+#define CMD                                                                                        \
+	"command lines (words split at blanks, \"...\" and '...' quote, \\ escapes), ' ; ' "       \
+	"between several, a '-' before one to ignore its failure"
+#define BOOL	    "yes, no, true, false, on, off, 1, 0"
 #define SIZE_OR_INF "a size in bytes (K, M, G, T: powers of 1024, e.g. 512M), or infinity"
 #define BANDWIDTH                                                                                  \
 	"an absolute device path and a rate in bytes per second (K, M, G), e.g. /dev/vda 10M"
+#define EXITS	   "exit codes 0-255 and signal names, e.g. 75 SIGPIPE"
+#define LIM_N	   "a number, or SOFT:HARD, or infinity"
+#define LIM_SIZE   "a size (K, M, G: powers of 1024), or SOFT:HARD, or infinity"
+#define LIM_TIME   "a duration, or SOFT:HARD, or infinity"
+#define DIRS	   "blank-separated relative paths without . or .. (under /run or /var/lib)"
+#define SHUTDOWN   "supd stops every unit at shutdown"
+#define NO_INSTALL "sup has no install step: every unit in the units directory is started"
+#define SECCOMP	   "[Container] Seccomp= (a profile file)"
 
 static const struct unit_key keys[] = {
-    {"Unit", "Description", &t_text, FIELD(description), "any text", NULL},
-    {"Unit", "Requires", &t_units, FIELD(requires), UNITS, NULL},
-    {"Unit", "Wants", &t_units, FIELD(wants), UNITS, NULL},
-    {"Unit", "After", &t_units, FIELD(after), UNITS, NULL},
+    /* [Unit] */
+    KEY(U, "Description", t_text, description, "any text", NULL),
+    IGNORED(U, "Documentation", "sup keeps no documentation links"),
+    KEY(U, "Requires", t_units, requires, UNITS, NULL),
+    KEY(U, "Wants", t_units, wants, UNITS, NULL),
+    KEY(U, "After", t_units, after, UNITS, NULL),
+    KEY(U, "Before", t_units, before, UNITS, NULL),
+    KEY(U, "BindsTo", t_units, binds_to, UNITS, NULL),
+    KEY(U, "PartOf", t_units, part_of, UNITS, NULL),
+    KEY(U, "Conflicts", t_units, conflicts, UNITS, NULL),
+    KEY(U, "ConditionPathExists", t_conditions, condition_path_exists,
+	"an absolute path, with a '!' before it for \"does not exist\"", NULL),
+    KEY(U, "AssertPathExists", t_conditions, assert_path_exists,
+	"an absolute path, with a '!' before it for \"does not exist\"", NULL),
+    FIXED(U, "DefaultDependencies", "no", true, true,
+	  "sup adds no implicit dependencies (sysinit.target, shutdown.target, ...)"),
+    IGNORED(U, "RequiresMountsFor",
+	    "sup has no mount units: the paths must be mounted before supd starts the unit"),
+    IGNORED(U, "IgnoreOnIsolate", "sup has no isolate"),
+    IGNORED(U, "AllowIsolate", "sup has no isolate"),
+    IGNORED(U, "CollectMode", "sup keeps every unit of its directory"),
+    IGNORED(U, "SourcePath", "the unit is read from its file in the units directory"),
+    FIXED(U, "StartLimitAction", "none", false, false, "sup never reboots for a unit"),
+    REFUSED(U, "OnFailure", "sup starts no unit when another fails (supctl status shows it)"),
+    REFUSED(U, "OnSuccess", "sup starts no unit when another succeeds"),
+    REFUSED(U, "Requisite", "use Requires=, which starts the unit"),
+    REFUSED(U, "Upholds", "use Wants= and Restart= on the other unit"),
+    REFUSED(U, "StopWhenUnneeded", "units stop only when asked to or when a requirement stops"),
+    REFUSED(U, "RefuseManualStart", "supctl start is not restricted per unit"),
+    REFUSED(U, "RefuseManualStop", "supctl stop is not restricted per unit"),
+    REFUSED(U, "ReloadPropagatedFrom", "reloads are not propagated between units"),
+    REFUSED(U, "PropagatesReloadTo", "reloads are not propagated between units"),
+    REFUSED(U, "JoinsNamespaceOf", "see [Container] Network=container:UNIT"),
 
-    {"Service", "Exec", &t_argv, FIELD(exec), ARGV, NULL},
-    {"Service", "Type", &t_enum, FIELD(type), "simple, notify, oneshot", unit_type_names},
-    {"Service", "Environment", &t_env, FIELD(environment),
-     "KEY=value assignments (KEY of A-Z a-z 0-9 _, not starting with a digit), \"quoted\" when "
-     "they hold spaces",
-     NULL},
-    {"Service", "EnvironmentFile", &t_envfile, FIELD(environment_file),
-     "an absolute path, with a leading - if the file is optional", NULL},
-    {"Service", "WorkingDirectory", &t_path, FIELD(working_directory), "an absolute path", NULL},
-    {"Service", "User", &t_user, FIELD(user),
-     "a user name (A-Z a-z 0-9 _ . -, at most 32) or a number", NULL},
-    {"Service", "Group", &t_user, FIELD(group),
-     "a group name (A-Z a-z 0-9 _ . -, at most 32) or a number", NULL},
-    {"Service", "Restart", &t_enum, FIELD(restart), "no, on-failure, on-abnormal, always",
-     unit_restart_names},
-    {"Service", "RestartSec", &t_duration, FIELD(restart_usec), DURATION, NULL},
-    {"Service", "RestartMaxSec", &t_duration, FIELD(restart_max_usec), DURATION, NULL},
-    {"Service", "StartLimitBurst", &t_uint, FIELD(start_limit_burst),
-     "a number from 0 (no limit) to 10000", &burst_range},
-    {"Service", "StartLimitIntervalSec", &t_duration, FIELD(start_limit_interval_usec), DURATION,
-     NULL},
-    {"Service", "StopSignal", &t_signal, FIELD(stop_signal),
-     "a signal name (SIGTERM or TERM) or number", NULL},
-    {"Service", "StopTimeoutSec", &t_duration, FIELD(stop_timeout_usec), DURATION ", or infinity",
-     &infinity_ok},
-    {"Service", "ReadyTimeoutSec", &t_duration, FIELD(ready_timeout_usec), DURATION ", or infinity",
-     &infinity_ok},
-    {"Service", "WatchdogSec", &t_duration, FIELD(watchdog_usec), DURATION "; 0 = off", NULL},
-    {"Service", "HealthCmd", &t_argv, FIELD(health_cmd), ARGV, NULL},
-    {"Service", "HealthIntervalSec", &t_duration, FIELD(health_interval_usec), DURATION, NULL},
-    {"Service", "HealthTimeoutSec", &t_duration, FIELD(health_timeout_usec), DURATION, NULL},
-    {"Service", "HealthRetries", &t_uint, FIELD(health_retries), "a number from 1 to 10000",
-     &retries_range},
-    {"Service", "StandardOutput", &t_enum, FIELD(std_output), "log, null, inherit",
-     unit_output_names},
-    {"Service", "StandardError", &t_enum, FIELD(std_error), "log, null, inherit",
-     unit_output_names},
-    {"Service", "ExitWithUnit", &t_bool, FIELD(exit_with_unit),
-     "yes, no, true, false, on, off, 1, 0", NULL},
+    /* [Service] (StartLimit*= also in [Unit], where systemd has them) */
+    KEY(SV, "Exec", t_exec, exec, ARGV "; a '-' before it ignores its failure", NULL),
+    ALIAS(SV, "ExecStart", "Exec", t_exec, exec, ARGV "; a '-' before it ignores its failure", 0),
+    KEY(SV, "ExecStartPre", t_commands, exec_start_pre, CMD, NULL),
+    KEY(SV, "ExecStartPost", t_commands, exec_start_post, CMD, NULL),
+    KEY(SV, "ExecStop", t_commands, exec_stop, CMD, NULL),
+    KEY(SV, "ExecStopPost", t_commands, exec_stop_post, CMD, NULL),
+    KEY(SV, "ExecReload", t_commands, exec_reload, CMD, NULL),
+    REFUSED(SV, "ExecCondition", "use ConditionPathExists= or a check in ExecStartPre="),
+    KEY(SV, "Type", t_enum, type, "simple, exec, notify, oneshot, forking", type_values),
+    KEY(SV, "PIDFile", t_path, pid_file, "an absolute path", NULL),
+    KEY(SV, "RemainAfterExit", t_bool, remain_after_exit, BOOL, NULL),
+    KEY(SV, "Environment", t_env, environment,
+	"KEY=value assignments (KEY of A-Z a-z 0-9 _, not starting with a digit), \"quoted\" when "
+	"they hold spaces",
+	NULL),
+    KEY(SV, "EnvironmentFile", t_envfile, environment_file,
+	"an absolute path, with a leading - if the file is optional", NULL),
+    IGNORED(SV, "PassEnvironment", "a unit gets supd's whole environment"),
+    REFUSED(SV, "UnsetEnvironment", "a unit gets supd's whole environment"),
+    KEY(SV, "WorkingDirectory", t_path, working_directory, "an absolute path", NULL),
+    KEY(SV, "User", t_user, user, "a user name (A-Z a-z 0-9 _ . -, at most 32) or a number", NULL),
+    KEY(SV, "Group", t_user, group, "a group name (A-Z a-z 0-9 _ . -, at most 32) or a number",
+	NULL),
+    REFUSED(SV, "SupplementaryGroups", "the groups come from User= (its group memberships)"),
+    REFUSED(SV, "PermissionsStartOnly", "every command runs as User="),
+    KEY(SV, "Restart", t_enum, restart,
+	"no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always", restart_values),
+    KEY(SV, "RestartSec", t_duration, restart_usec, DURATION, NULL),
+    KEY(SV, "RestartMaxSec", t_duration, restart_max_usec, DURATION, NULL),
+    KEY(SV, "SuccessExitStatus", t_exit_set, success_exit_status, EXITS, NULL),
+    KEY(SV, "RestartPreventExitStatus", t_exit_set, restart_prevent_exit_status, EXITS, NULL),
+    REFUSED(SV, "RestartForceExitStatus", "Restart= decides"),
+    KEY(U | SV, "StartLimitBurst", t_uint, start_limit_burst, "a number from 0 (no limit) to 10000",
+	RANGE(0, 10000)),
+    KEYF(U | SV, "StartLimitIntervalSec", t_duration, start_limit_interval_usec, DURATION, NULL, 0),
+    ALIAS(U | SV, "StartLimitInterval", "StartLimitIntervalSec", t_duration,
+	  start_limit_interval_usec, DURATION, 0),
+    KEY(SV, "StopSignal", t_signal, stop_signal, "a signal name (SIGTERM or TERM) or number", NULL),
+    ALIAS(SV, "KillSignal", "StopSignal", t_signal, stop_signal,
+	  "a signal name (SIGTERM or TERM) or number", 0),
+    KEY(SV, "KillMode", t_enum, kill_mode, "control-group, mixed, process", kill_mode_values),
+    FIXED(SV, "SendSIGKILL", "yes", true, false,
+	  "supd always ends a stop with SIGKILL to whatever is left"),
+    FIXED(SV, "SendSIGHUP", "no", true, false, "supd sends no SIGHUP after the stop signal"),
+    KEYF(SV, "StopTimeoutSec", t_duration, stop_timeout_usec, DURATION ", or infinity", NULL,
+	 K_INFINITY),
+    ALIAS(SV, "TimeoutStopSec", "StopTimeoutSec", t_duration, stop_timeout_usec,
+	  DURATION ", or infinity (or 0: no timeout)", K_ZERO_INFINITY),
+    KEYF(SV, "ReadyTimeoutSec", t_duration, ready_timeout_usec, DURATION ", or infinity", NULL,
+	 K_INFINITY),
+    ALIAS(SV, "TimeoutStartSec", "ReadyTimeoutSec", t_duration, ready_timeout_usec,
+	  DURATION ", or infinity (or 0: no timeout)", K_ZERO_INFINITY),
+    {"TimeoutSec", SV, &t_timeout_both, 0, sizeof(struct unit_config),
+     DURATION ", or infinity (or 0: no timeout)", NULL, NULL, 0},
+    KEY(SV, "WatchdogSec", t_duration, watchdog_usec, DURATION "; 0 = off", NULL),
+    KEY(SV, "NotifyAccess", t_enum, notify_access, "all, main, exec, none", notify_access_values),
+    KEY(SV, "HealthCmd", t_argv, health_cmd, ARGV, NULL),
+    KEY(SV, "HealthIntervalSec", t_duration, health_interval_usec, DURATION, NULL),
+    KEY(SV, "HealthTimeoutSec", t_duration, health_timeout_usec, DURATION, NULL),
+    KEY(SV, "HealthRetries", t_uint, health_retries, "a number from 1 to 10000", RANGE(1, 10000)),
+    KEY(SV, "StandardOutput", t_enum, std_output, "log (or journal, syslog), null, inherit",
+	output_values),
+    KEY(SV, "StandardError", t_enum, std_error, "log (or journal, syslog), null, inherit",
+	output_values),
+    FIXED(SV, "StandardInput", "null", false, false, "a service's standard input is /dev/null"),
+    KEY(SV, "SyslogIdentifier", t_text, syslog_identifier, "any text", NULL),
+    IGNORED(SV, "SyslogFacility", "supd's log has no syslog facility"),
+    IGNORED(SV, "SyslogLevel", "supd's log has no syslog level"),
+    KEY(SV, "ExitWithUnit", t_bool, exit_with_unit, BOOL, NULL),
+    KEY(SV, "UMask", t_octal, umask, "an octal mode from 0000 to 0777", RANGE(0, 0777)),
+    KEY(SV, "Nice", t_int, nice, "a number from -20 to 19", RANGE(-20, 19)),
+    KEY(SV, "OOMScoreAdjust", t_int, oom_score_adjust, "a number from -1000 to 1000",
+	RANGE(-1000, 1000)),
+    KEY(SV, "IgnoreSIGPIPE", t_bool, ignore_sigpipe, BOOL, NULL),
+    KEY(SV, "RuntimeDirectory", t_dirs, runtime_directory, DIRS, NULL),
+    KEY(SV, "RuntimeDirectoryMode", t_octal, runtime_directory_mode,
+	"an octal mode from 0000 to 7777", RANGE(0, 07777)),
+    KEY(SV, "StateDirectory", t_dirs, state_directory, DIRS, NULL),
+    KEY(SV, "StateDirectoryMode", t_octal, state_directory_mode, "an octal mode from 0000 to 7777",
+	RANGE(0, 07777)),
+    REFUSED(SV, "CacheDirectory", "of the directory keys, RuntimeDirectory= and StateDirectory="),
+    REFUSED(SV, "LogsDirectory", "of the directory keys, RuntimeDirectory= and StateDirectory="),
+    REFUSED(SV, "ConfigurationDirectory",
+	    "of the directory keys, RuntimeDirectory= and StateDirectory="),
+    LIMIT("LimitCPU", RLIMIT_CPU, RL_SEC, LIM_TIME),
+    LIMIT("LimitFSIZE", RLIMIT_FSIZE, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitDATA", RLIMIT_DATA, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitSTACK", RLIMIT_STACK, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitCORE", RLIMIT_CORE, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitRSS", RLIMIT_RSS, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitNOFILE", RLIMIT_NOFILE, RL_COUNT, LIM_N),
+    LIMIT("LimitAS", RLIMIT_AS, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitNPROC", RLIMIT_NPROC, RL_COUNT, LIM_N),
+    LIMIT("LimitMEMLOCK", RLIMIT_MEMLOCK, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitLOCKS", RLIMIT_LOCKS, RL_COUNT, LIM_N),
+    LIMIT("LimitSIGPENDING", RLIMIT_SIGPENDING, RL_COUNT, LIM_N),
+    LIMIT("LimitMSGQUEUE", RLIMIT_MSGQUEUE, RL_SIZE, LIM_SIZE),
+    LIMIT("LimitNICE", RLIMIT_NICE, RL_NICE,
+	  "a nice level (-20..19, signed), or 0..40, or "
+	  "SOFT:HARD, or infinity"),
+    LIMIT("LimitRTPRIO", RLIMIT_RTPRIO, RL_COUNT, LIM_N),
+    LIMIT("LimitRTTIME", RLIMIT_RTTIME, RL_USEC, LIM_TIME " (a bare number: microseconds)"),
 
-    {"Resources", "CPUWeight", &t_uint, FIELD(res.cpu_weight), "a number from 1 to 10000",
-     &weight_range},
-    {"Resources", "CPUQuota", &t_percent, FIELD(res.cpu_quota_pct),
-     "a percentage of one CPU from 1% to 100000%, e.g. 50% or 200%", &quota_range},
-    {"Resources", "CPUSet", &t_cpuset, FIELD(res.cpu_set),
-     "CPU numbers and ranges below 4096, comma-separated, e.g. 0-1,3", NULL},
-    {"Resources", "MemoryMax", &t_limit_size, FIELD(res.memory_max), SIZE_OR_INF, NULL},
-    {"Resources", "MemoryHigh", &t_limit_size, FIELD(res.memory_high), SIZE_OR_INF, NULL},
-    {"Resources", "MemorySwapMax", &t_limit_size, FIELD(res.memory_swap_max), SIZE_OR_INF, NULL},
-    {"Resources", "PidsMax", &t_limit_count, FIELD(res.pids_max),
-     "a number of processes from 1, or infinity", NULL},
-    {"Resources", "IOWeight", &t_uint, FIELD(res.io_weight), "a number from 1 to 10000",
-     &weight_range},
-    {"Resources", "IOReadBandwidthMax", &t_bandwidth, FIELD(res.io_read_bw), BANDWIDTH, NULL},
-    {"Resources", "IOWriteBandwidthMax", &t_bandwidth, FIELD(res.io_write_bw), BANDWIDTH, NULL},
+    /* [Resources], also in [Service] */
+    KEY(R, "CPUWeight", t_uint, res.cpu_weight, "a number from 1 to 10000", RANGE(1, 10000)),
+    KEY(R, "CPUQuota", t_percent, res.cpu_quota_pct,
+	"a percentage of one CPU from 1% to 100000%, e.g. 50% or 200%", RANGE(1, 100000)),
+    KEY(R, "CPUSet", t_cpuset, res.cpu_set,
+	"CPU numbers and ranges below 4096, comma-separated, e.g. 0-1,3", NULL),
+    ALIAS(R, "AllowedCPUs", "CPUSet", t_cpuset, res.cpu_set,
+	  "CPU numbers and ranges below 4096, comma- or blank-separated, e.g. 0-1,3", 0),
+    KEY(R, "MemoryMax", t_limit_size, res.memory_max, SIZE_OR_INF, NULL),
+    ALIAS(R, "MemoryLimit", "MemoryMax", t_limit_size, res.memory_max, SIZE_OR_INF, 0),
+    KEY(R, "MemoryHigh", t_limit_size, res.memory_high, SIZE_OR_INF, NULL),
+    KEY(R, "MemorySwapMax", t_limit_size, res.memory_swap_max, SIZE_OR_INF, NULL),
+    KEY(R, "PidsMax", t_limit_count, res.pids_max, "a number of processes from 1, or infinity",
+	NULL),
+    ALIAS(R, "TasksMax", "PidsMax", t_limit_count, res.pids_max,
+	  "a number of processes from 1, or infinity (not a percentage)", 0),
+    KEY(R, "IOWeight", t_uint, res.io_weight, "a number from 1 to 10000", RANGE(1, 10000)),
+    KEY(R, "IOReadBandwidthMax", t_bandwidth, res.io_read_bw, BANDWIDTH, NULL),
+    KEY(R, "IOWriteBandwidthMax", t_bandwidth, res.io_write_bw, BANDWIDTH, NULL),
+    IGNORED(R, "CPUAccounting", "supd always accounts (each unit has a cgroup of its own)"),
+    IGNORED(R, "MemoryAccounting", "supd always accounts (each unit has a cgroup of its own)"),
+    IGNORED(R, "TasksAccounting", "supd always accounts (each unit has a cgroup of its own)"),
+    IGNORED(R, "IOAccounting", "supd always accounts (each unit has a cgroup of its own)"),
+    IGNORED(R, "BlockIOAccounting", "supd always accounts (each unit has a cgroup of its own)"),
+    REFUSED(R, "Slice", "each unit has a cgroup of its own under supd's"),
+    REFUSED(R, "Delegate", "supd does not delegate a unit's cgroup"),
+
+    /* systemd's sandboxing: refused until [Container] maps them (docs/units.md) */
+    SANDBOX("NoNewPrivileges", "[Container] NoNewPrivileges=", true, false),
+    SANDBOX("CapabilityBoundingSet", "[Container] Capabilities=", false, false),
+    SANDBOX("AmbientCapabilities", "[Container] Capabilities=", false, true),
+    SANDBOX("PrivateTmp", "[Container] Tmpfs=/tmp", true, false),
+    SANDBOX("PrivateNetwork", "[Container] Network=none", true, false),
+    SANDBOX("ReadOnlyPaths", "[Container] BindReadOnly=", false, true),
+    SANDBOX("ReadOnlyDirectories", "[Container] BindReadOnly=", false, true),
+    SANDBOX("ProtectSystem", "[Container] ReadOnlyRoot= and BindReadOnly=", true, false),
+    SANDBOX("ProtectHome", "[Container] Tmpfs= over /home, /root and /run/user", true, false),
+    SANDBOX("PrivateDevices", "[Container] Devices= (a private /dev)", true, false),
+    SANDBOX("DevicePolicy", "[Container] Devices=", false, true),
+    SANDBOX("DeviceAllow", "[Container] Devices=", false, true),
+    SANDBOX("ReadWritePaths", "[Container] Bind= (writable paths in a read-only root)", false,
+	    true),
+    SANDBOX("ReadWriteDirectories", "[Container] Bind= (writable paths in a read-only root)", false,
+	    true),
+    SANDBOX("InaccessiblePaths", "[Container] Tmpfs= (an empty mount over each)", false, true),
+    SANDBOX("InaccessibleDirectories", "[Container] Tmpfs= (an empty mount over each)", false,
+	    true),
+    SANDBOX("TemporaryFileSystem", "[Container] Tmpfs=", false, true),
+    SANDBOX("BindPaths", "[Container] Bind=", false, true),
+    SANDBOX("BindReadOnlyPaths", "[Container] BindReadOnly=", false, true),
+    SANDBOX("RootDirectory", "[Container] RootDirectory=", false, true),
+    SANDBOX("PrivateUsers", "[Container] UserNamespace=", true, false),
+    SANDBOX("PrivateIPC", "[Container] Namespaces= ipc", true, false),
+    SANDBOX("PrivateMounts", "[Container] Namespaces= mnt", true, false),
+    SANDBOX("ProtectHostname", "[Container] Namespaces= uts", true, false),
+    SANDBOX("NetworkNamespacePath", "[Container] Network=container:UNIT", false, true),
+    SANDBOX("ProtectKernelTunables", "the read-only /proc/sys and /sys of [Container] units", true,
+	    false),
+    SANDBOX("ProtectKernelModules", "[Container] Capabilities= (no CAP_SYS_MODULE)", true, false),
+    SANDBOX("ProtectKernelLogs", "[Container] Capabilities= (no CAP_SYSLOG)", true, false),
+    SANDBOX("ProtectControlGroups", "[Container] Namespaces= cgroup (a read-only cgroupfs)", true,
+	    false),
+    SANDBOX("ProtectClock", "[Container] Capabilities= (no CAP_SYS_TIME)", true, false),
+    SANDBOX("SystemCallFilter", SECCOMP, false, true),
+    SANDBOX("SystemCallArchitectures", SECCOMP, false, true),
+    SANDBOX("SystemCallErrorNumber", SECCOMP, false, true),
+    SANDBOX("RestrictAddressFamilies", SECCOMP, false, true),
+    SANDBOX("RestrictNamespaces", SECCOMP, true, true),
+    SANDBOX("RestrictRealtime", SECCOMP, true, false),
+    SANDBOX("RestrictSUIDSGID", SECCOMP, true, false),
+    SANDBOX("LockPersonality", SECCOMP, true, false),
+    SANDBOX("MemoryDenyWriteExecute", SECCOMP, true, false),
+    SANDBOX("ProtectProc", NULL, false, false),
+    SANDBOX("ProcSubset", NULL, false, false),
+    SANDBOX("ExecPaths", NULL, false, true),
+    SANDBOX("NoExecPaths", NULL, false, true),
+    SANDBOX("RemoveIPC", NULL, true, false),
+    SANDBOX("DynamicUser", NULL, true, false),
+    SANDBOX("RootImage", NULL, false, true),
+    SANDBOX("IPAddressAllow", NULL, false, true),
+    SANDBOX("IPAddressDeny", NULL, false, true),
+    SANDBOX("SecureBits", NULL, false, true),
+    SANDBOX("KeyringMode", NULL, false, false),
+
+    /* [Install]: no effect under sup */
+    IGNORED(I, "WantedBy", NO_INSTALL),
+    IGNORED(I, "RequiredBy", NO_INSTALL),
+    IGNORED(I, "UpheldBy", NO_INSTALL),
+    IGNORED(I, "Alias", NO_INSTALL),
+    IGNORED(I, "Also", NO_INSTALL),
+    IGNORED(I, "DefaultInstance", NO_INSTALL),
 };
 
 _Static_assert(SUP_ARRAY_SIZE(keys) <= UNIT_KEYS_MAX, "raise UNIT_KEYS_MAX");
 
-static const char *const sections[] = {"Unit", "Service", "Resources"};
+static const struct section {
+	const char *name;
+	unsigned bit;
+} sections[] = {
+    {"Unit", S_UNIT},
+    {"Service", S_SERVICE},
+    {"Resources", S_RESOURCES},
+    {"Install", S_INSTALL},
+};
 
 const char *unit_section_lookup(const char *name)
 {
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(sections); i++)
-		if (strcmp(name, sections[i]) == 0)
-			return sections[i];
+		if (strcmp(name, sections[i].name) == 0)
+			return sections[i].name;
 	return NULL;
 }
 
-int unit_key_lookup(const char *section, const char *key)
+static unsigned section_bit(const char *name)
+{
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(sections); i++)
+		if (strcmp(name, sections[i].name) == 0)
+			return sections[i].bit;
+	return 0;
+}
+
+/* "[Unit]" or "[Resources] or [Service]" for a mask of sections. */
+static void section_names(struct unit_buf *b, unsigned mask)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(sections); i++)
+		if (mask & sections[i].bit) {
+			unit_buf_printf(b, "%s[%s]", first ? "" : " or ", sections[i].name);
+			first = false;
+		}
+}
+
+static int key_index(const char *key)
 {
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++)
-		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+		if (strcmp(keys[i].key, key) == 0)
 			return (int)i;
 	return -1;
 }
 
-unsigned long unit_key_line(const struct unit_parser *p, const char *section, const char *key)
+/* The entry whose line and state an assignment of keys[i] counts for: its canonical key. */
+static int canonical(int i)
 {
-	int i = unit_key_lookup(section, key);
-	return i < 0 ? 0 : p->key_line[i];
+	int c = keys[i].canon ? key_index(keys[i].canon) : i;
+	return c < 0 ? i : c;
 }
 
-bool unit_key_bad(const struct unit_parser *p, const char *section, const char *key)
+const char *unit_table_key(size_t i)
 {
-	int i = unit_key_lookup(section, key);
-	return i >= 0 && p->key_bad[i];
+	return i < SUP_ARRAY_SIZE(keys) ? keys[i].key : NULL;
 }
 
-/* "unknown key in [Service] (it belongs in [Unit]); allowed: Exec, Type, ..." */
-static void unknown_key(struct unit_parser *p, const char *section, const char *key)
+unsigned long unit_key_line(const struct unit_parser *p, const char *key)
 {
-	struct unit_buf allowed = {0};
-	const char *other = NULL;
+	int i = key_index(key);
+	return i < 0 ? 0 : p->key_line[canonical(i)];
+}
 
-	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++) {
-		if (strcmp(keys[i].section, section) == 0)
-			unit_buf_printf(&allowed, "%s%s", allowed.len ? ", " : "", keys[i].key);
-		else if (strcmp(keys[i].key, key) == 0)
-			other = keys[i].section;
+const char *unit_key_spelled(const struct unit_parser *p, const char *key)
+{
+	int i = key_index(key);
+	const char *s = i < 0 ? NULL : p->key_spelled[canonical(i)];
+
+	return s ? s : key;
+}
+
+bool unit_key_bad(const struct unit_parser *p, const char *key)
+{
+	int i = key_index(key);
+	return i >= 0 && p->key_bad[canonical(i)];
+}
+
+/*
+ * A key that is not one of the section's: in another section, a near miss ("did you mean"), an
+ * extension (X-...), a condition sup does not evaluate, or just unknown. No list of the allowed
+ * keys: man 5 sup.unit has them.
+ */
+static void unknown_key(struct unit_parser *p, const char *section, const char *key, int i)
+{
+	struct unit_buf b = {0};
+	const char *near;
+	int n;
+
+	if (p->n_found >= UNIT_PROBLEMS_MAX) {
+		unit_problem(p, p->line, key, "unknown key"); /* only counted: spare the search */
+		return;
 	}
-	if (other)
+	near = unit_suggest_key(key);
+	n = near ? key_index(near) : -1;
+	if (strncmp(key, "X-", 2) == 0 || strcmp(section, "Install") == 0) {
+		unit_warning(p, p->line, key, "unknown key in [%s], ignored%s", section,
+			     strcmp(section, "Install") == 0 ? " (sup has no install step)"
+							     : " (X- keys are for other tools)");
+		return;
+	}
+	if (i >= 0) {
+		section_names(&b, keys[i].sections);
+		unit_problem(p, p->line, key, "unknown key in [%s] (it belongs in %s)", section,
+			     b.failed ? "?" : b.p);
+	} else if (!strncmp(key, "Condition", 9) || !strncmp(key, "Assert", 6)) {
 		unit_problem(p, p->line, key,
-			     "unknown key in [%s] (it belongs in [%s]); allowed: %s", section,
-			     other, allowed.failed ? "?" : allowed.p);
-	else
-		unit_problem(p, p->line, key, "unknown key in [%s]; allowed: %s", section,
-			     allowed.failed ? "?" : allowed.p);
-	unit_buf_free(&allowed);
+			     "not supported: of the conditions, sup evaluates "
+			     "ConditionPathExists= and AssertPathExists=");
+	} else if (n >= 0 && (keys[n].sections & section_bit(section))) {
+		unit_problem(p, p->line, key, "unknown key in [%s]; did you mean %s=?", section,
+			     near);
+	} else if (n >= 0) {
+		section_names(&b, keys[n].sections);
+		unit_problem(p, p->line, key, "unknown key in [%s]; did you mean %s= (in %s)?",
+			     section, near, b.failed ? "?" : b.p);
+	} else {
+		unit_problem(p, p->line, key, "unknown key in [%s]", section);
+	}
+	unit_buf_free(&b);
 }
 
 static void reset_field(const struct unit_key *k, void *field)
@@ -630,18 +481,52 @@ static void reset_field(const struct unit_key *k, void *field)
 	memcpy(field, (char *)&d + k->offset, k->size);
 }
 
+/* VALUE with its specifiers resolved into b; false (reported) on an unknown one. */
+static bool resolve(struct unit_parser *p, const char *key, const char *value, struct unit_buf *b)
+{
+	char bad;
+
+	if (unit_resolve_specifiers(p, value, b, &bad) == 0)
+		return true;
+	if (b->failed)
+		unit_problem(p, p->line, key, "out of memory");
+	else
+		unit_problem(
+		    p, p->line, key,
+		    "unknown specifier '%%%c'; allowed: %%i %%I %%n %%N %%p, and %%%% for a "
+		    "'%%'",
+		    bad ? bad : ' ');
+	return false;
+}
+
+static void parse_value(struct unit_parser *p, int i, const char *key, const char *value)
+{
+	struct unit_ctx x = {.p = p, .k = &keys[i], .key = key};
+	void *field = (char *)p->c + keys[i].offset;
+	int c = canonical(i);
+
+	if (x.k->type->parse(&x, value, field) < 0) {
+		p->key_bad[c] = true;
+		if (x.whole)
+			unit_problem(p, p->line, key, "%s", x.why.failed ? "?" : x.why.p);
+		else
+			unit_problem(p, p->line, key, "%s; allowed: %s",
+				     x.why.failed ? "?" : x.why.p, x.k->allowed);
+	}
+	unit_buf_free(&x.why);
+}
+
 void unit_dispatch(struct unit_parser *p, const char *section, const char *key, const char *value)
 {
-	struct unit_buf why = {0};
+	struct unit_buf b = {0};
 	const struct unit_key *k;
-	void *field;
-	int i;
+	int i, c;
 
 	if (!*key) {
-		unit_buf_printf(&why, "=%s", value);
-		unit_problem(p, p->line, why.failed ? "=" : why.p,
+		unit_buf_printf(&b, "=%s", value);
+		unit_problem(p, p->line, b.failed ? "=" : b.p,
 			     "no key before '='; allowed: KEY=VALUE");
-		unit_buf_free(&why);
+		unit_buf_free(&b);
 		return;
 	}
 	if (!*section) {
@@ -650,26 +535,27 @@ void unit_dispatch(struct unit_parser *p, const char *section, const char *key, 
 		    "key before any section; allowed: a [Unit] or [Service] header above it");
 		return;
 	}
-	i = unit_key_lookup(section, key);
-	if (i < 0) {
-		unknown_key(p, section, key);
+	i = key_index(key);
+	if (i < 0 || !(keys[i].sections & section_bit(section))) {
+		unknown_key(p, section, key, i);
 		return;
 	}
 	k = &keys[i];
-	field = (char *)p->c + k->offset;
-	p->key_line[i] = p->line;
-	if (!*value) {
-		reset_field(k, field); /* systemd: an empty assignment resets, lists are emptied */
+	c = canonical(i);
+	p->key_line[c] = p->line;
+	p->key_spelled[c] = k->key;
+	if (!*value && !(k->type->flags & VT_TAKES_EMPTY)) {
+		reset_field(k, (char *)p->c + k->offset); /* systemd: an empty value resets */
 		return;
 	}
-	if (k->type->parse(k, value, field, &why) < 0) {
-		p->key_bad[i] = true;
-		if (p->comment_cut)
-			unit_buf_printf(&why,
-					" (the line was cut at ' ;': a ';' after a blank starts "
-					"a comment)");
-		unit_problem(p, p->line, key, "%s; allowed: %s", why.failed ? "?" : why.p,
-			     k->allowed);
+	if (p->specifiers && !(k->type->flags & VT_NO_SPECIFIERS) && strchr(value, '%')) {
+		if (!resolve(p, key, value, &b)) {
+			p->key_bad[c] = true;
+			unit_buf_free(&b);
+			return;
+		}
+		value = b.p;
 	}
-	unit_buf_free(&why);
+	parse_value(p, i, key, value);
+	unit_buf_free(&b);
 }

@@ -6,18 +6,19 @@
 
 #include "unit_private.h"
 
-const char *const unit_type_names[] = {"simple", "notify", "oneshot", NULL};
-const char *const unit_restart_names[] = {"no", "on-failure", "on-abnormal", "always", NULL};
+const char *const unit_type_names[] = {"simple", "notify", "oneshot", "forking", NULL};
+const char *const unit_restart_names[] = {"no",		"on-failure",  "on-abnormal", "always",
+					  "on-success", "on-watchdog", "on-abort",    NULL};
 const char *const unit_output_names[] = {"log", "null", "inherit", NULL};
 
 const char *unit_type_name(enum unit_type t)
 {
-	return (unsigned)t <= UNIT_TYPE_ONESHOT ? unit_type_names[t] : "unknown";
+	return (unsigned)t <= UNIT_TYPE_FORKING ? unit_type_names[t] : "unknown";
 }
 
 const char *unit_restart_name(enum unit_restart r)
 {
-	return (unsigned)r <= UNIT_RESTART_ALWAYS ? unit_restart_names[r] : "unknown";
+	return (unsigned)r <= UNIT_RESTART_ON_ABORT ? unit_restart_names[r] : "unknown";
 }
 
 static bool is_digit(char c)

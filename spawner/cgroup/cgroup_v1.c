@@ -265,24 +265,21 @@ static void wr(int fd, const char *file, const char *val, cg_warn_fn warn, void 
 		warn(ctx, "cgroup v1: write %s to %s: %s", val, file, strerror(errno));
 }
 
-static void bandwidth(int fd, const char *file, const char *key, const struct strv *list,
+static void bandwidth(int fd, const char *file, const char *key, const struct unit_io_limits *list,
 		      cg_warn_fn warn, void *ctx)
 {
 	for (size_t i = 0; i < list->n; i++) {
-		_cleanup_free_ char *path = strdup(list->v[i]);
-		char *sp = path ? strrchr(path, ' ') : NULL;
+		const struct unit_io_limit *l = &list->v[i];
 		unsigned maj, min;
 		char val[64];
 
-		if (!sp)
-			continue;
-		*sp = '\0';
-		if (cg_device_of(path, &maj, &min) < 0) {
-			warn(ctx, "%s=%s: %s", key, path, strerror(errno));
+		if (cg_device_of(l->path, &maj, &min) < 0) {
+			warn(ctx, "%s=%s: %s", key, l->path, strerror(errno));
 			continue;
 		}
-		snprintf(val, sizeof(val), "%u:%u %s", maj, min,
-			 strcmp(sp + 1, "infinity") == 0 ? "0" : sp + 1);
+		/* v1 has no "max": 0 removes the limit */
+		snprintf(val, sizeof(val), "%u:%u %llu", maj, min,
+			 l->bytes == SIZE_INFINITY ? 0ULL : (unsigned long long)l->bytes);
 		if (fd < 0)
 			warn(ctx, "%s=: no blkio hierarchy on this host; not applied", key);
 		else

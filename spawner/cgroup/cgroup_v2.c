@@ -214,24 +214,23 @@ static void size_or_max(char *v, size_t n, uint64_t x)
 		snprintf(v, n, "%llu", (unsigned long long)x);
 }
 
-static void io_max(int fd, const char *key, const char *what, const struct strv *list,
+static void io_max(int fd, const char *key, const char *what, const struct unit_io_limits *list,
 		   cg_warn_fn warn, void *ctx)
 {
 	for (size_t i = 0; i < list->n; i++) {
-		_cleanup_free_ char *path = strdup(list->v[i]);
-		char *sp = path ? strrchr(path, ' ') : NULL;
+		const struct unit_io_limit *l = &list->v[i];
 		unsigned maj, min;
 		char val[96];
 
-		if (!sp)
-			continue;
-		*sp = '\0';
-		if (cg_device_of(path, &maj, &min) < 0) {
-			warn(ctx, "%s=%s: %s", key, path, strerror(errno));
+		if (cg_device_of(l->path, &maj, &min) < 0) {
+			warn(ctx, "%s=%s: %s", key, l->path, strerror(errno));
 			continue;
 		}
-		snprintf(val, sizeof(val), "%u:%u %s=%s", maj, min, what,
-			 strcmp(sp + 1, "infinity") == 0 ? "max" : sp + 1);
+		if (l->bytes == SIZE_INFINITY)
+			snprintf(val, sizeof(val), "%u:%u %s=max", maj, min, what);
+		else
+			snprintf(val, sizeof(val), "%u:%u %s=%llu", maj, min, what,
+				 (unsigned long long)l->bytes);
 		errno = 0;
 		if (cg_write(fd, "io.max", "%s", val) < 0)
 			warn(ctx, "%s=: write '%s' to io.max: %s", key, val, strerror(errno));

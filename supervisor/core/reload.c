@@ -24,7 +24,6 @@
 static struct {
 	bool running, again;
 	struct unit_set set;
-	size_t next; /* the next entry to parse */
 	ev_idle idle;
 	void (*done)(json_t *result, const char *error);
 } rl;
@@ -35,6 +34,20 @@ struct actions {
 	size_t n_start, n_restart;
 	json_t *added, *removed, *changed;
 };
+
+/* Warnings of the directory (systemd files sup ignores) and of each unit: logged, once per
+ * load; errors are logged by unit_new() as the bad-unit reason. */
+static void log_warnings(const struct unit_set *set)
+{
+	for (size_t i = 0; i < set->problems.n; i++)
+		sup_warn(NULL, "%s", set->problems.v[i].text);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct unit_problems *pl = &set->v[i].problems;
+		for (size_t j = 0; j < pl->n; j++)
+			if (pl->v[j].severity == UNIT_WARNING)
+				sup_warn(set->v[i].name, "%s", pl->v[j].text);
+	}
+}
 
 static struct unit *add_entry(struct unit_entry *e)
 {
@@ -94,6 +107,7 @@ void sup_boot_units(void)
 		return;
 	}
 	unit_set_check_deps(&set);
+	log_warnings(&set);
 	for (size_t i = 0; i < set.n; i++) {
 		struct unit *u = add_entry(&set.v[i]);
 		bad += u && !u->cfg;
@@ -188,6 +202,7 @@ static void finish(void)
 
 	ev_idle_stop(supd->loop, &rl.idle);
 	unit_set_check_deps(&rl.set);
+	log_warnings(&rl.set);
 	apply(&rl.set, &a);
 	unit_set_free(&rl.set);
 	actions_run(&a);
@@ -223,15 +238,15 @@ static void step(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	uint64_t end = now_mono() + STEP_USEC;
 	struct sup_error *err = NULL;
+	int r;
 
-	while (rl.next < rl.set.n) {
-		if (unit_set_parse_one(supd->conf.units_dir, &rl.set, rl.next++, &err) < 0) {
-			fail(err->msg);
-			sup_error_free(err);
-			return;
-		}
+	while ((r = unit_set_parse_next(supd->conf.units_dir, &rl.set, &err)) > 0)
 		if (now_mono() >= end)
 			return; /* more next turn */
+	if (r < 0 || unit_set_finish(supd->conf.units_dir, &rl.set, &err) < 0) {
+		fail(err->msg);
+		sup_error_free(err);
+		return;
 	}
 	finish();
 }
@@ -252,7 +267,6 @@ int sup_reload_request(void)
 		return 0;
 	}
 	rl.running = true;
-	rl.next = 0;
 	ev_idle_init(&rl.idle, step);
 	ev_idle_start(supd->loop, &rl.idle);
 	return 0;
