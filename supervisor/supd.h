@@ -123,6 +123,9 @@ struct supd_config {
 	int cgroup_mode;      /* enum cg_mode: [Cgroup] Mode= (default auto) */
 	int cgroup_favor;     /* [Cgroup] FavorDynMods=: 1, 0, or -1 = only as the machine's init */
 	char *metrics_listen; /* [Metrics] Listen=ADDR:PORT; NULL: off */
+
+	/* [Machine] ShutdownTimeoutSec=: how long the machine's shutdown may take; 0: 90 s */
+	uint64_t shutdown_timeout_usec;
 };
 
 struct supd {

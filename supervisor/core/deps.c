@@ -164,7 +164,7 @@ static void pass_one(struct unit *u)
 {
 	if (!u->cfg)
 		return;
-	if (u->wanted) {
+	if (u->wanted && !supd->shutting_down) { /* nothing starts once shutdown has begun */
 		bool waiting =
 		    u->state == UNIT_INACTIVE || (u->state == UNIT_STARTING && u->pid == 0);
 		if (waiting && may_start(u)) {
