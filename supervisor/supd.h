@@ -134,7 +134,6 @@ struct supd {
 	struct list units;
 	size_t n_units;
 	bool shutting_down;
-	bool reboot;	 /* as the machine's init: reboot rather than power off */
 	int exit_status; /* supd's own exit status at shutdown */
 	bool is_pid1;
 	bool sched_pending;
