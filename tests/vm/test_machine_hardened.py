@@ -26,9 +26,10 @@ PID1_IS_SUPD = '[ "$(readlink /proc/1/exe)" = /bin/supd ]'
 
 
 def test_kernel_words_and_console_shell_oom():
-    """Finding 1: `single 3 -- --bogus bar` on the kernel command line reach init as arguments:
-    supd warns, takes `single` for the emergency shell, and boots. Finding 2: that shell runs
-    with oom_score_adj 0, so an OOM from it kills its processes and the machine lives."""
+    """Finding 1: `single 3 -- --bogus -x bar -s` on the kernel command line reach init as
+    arguments: supd warns, takes `single` (and `-s`) for the emergency shell, and boots.
+    Finding 2: that shell runs with oom_score_adj 0, so an OOM from it kills its processes and
+    the machine lives."""
     shell = ("echo SHELL-ADJ=$(cat /proc/$$/oom_score_adj)\n"
              # two 300 MiB buffers in 512 MiB: the OOM killer must pick one of them
              "dd if=/dev/zero of=/dev/null bs=300M count=1 & "
@@ -38,14 +39,15 @@ def test_kernel_words_and_console_shell_oom():
 check "the units booted after the emergency shell" true
 check "supd is still PID 1" [ "$(readlink /proc/1/exe)" = /bin/supd ]
 """
-    r = VM("kernel-words", {}, check, modules=False, cmdline="single 3 -- --bogus bar",
+    r = VM("kernel-words", {}, check, modules=False, cmdline="single 3 -- --bogus -x bar -s",
            console_input=shell, timeout=90).run()
     expect(r, "kernel words, console shell OOM")
-    for word in ("3", "--bogus", "bar"):
+    for word in ("3", "--bogus", "-x", "bar"):
         assert r.lines(rf"machine: kernel argument '{re.escape(word)}' ignored"), \
             f"supd warns about the kernel's word {word!r}"
-    assert r.lines(r"machine: kernel argument 'single': emergency shell"), \
-        "`single` means the emergency shell"
+    for word in ("single", "-s"):
+        assert r.lines(rf"machine: kernel argument '{word}': emergency shell"), \
+            f"`{word}` means the emergency shell"
     assert r.lines(r"SHELL-ADJ=0$"), "the console shell starts with oom_score_adj 0"
     assert r.lines(r"Out of memory: Killed process \d+ \(dd\)"), "the OOM killer took a dd"
     assert r.lines(r"^MACHINE-LIVES"), "the shell went on after the OOM"
@@ -123,8 +125,8 @@ echo "VMTEST DONE"
 touch /run/go
 """
     conf = "[Machine]\nShutdownTimeoutSec=60s\n"
-    r = VM("shutdown-deadline", units, check, conf=conf, check_after=["frozen", "hammer"], power=None,
-           modules=False, files={"etc/sup/hammer.sh": (hammer, 0o755)}, timeout=90).run()
+    r = VM("shutdown-deadline", units, check, conf=conf, check_after=["frozen", "hammer"],
+           power=None, modules=False, files={"etc/sup/hammer.sh": (hammer, 0o755)}, timeout=90).run()
     expect(r, "shutdown deadline")
     assert r.lines(r"HAMMER poweroff rc=0"), "the first poweroff is accepted"
     assert r.lines(r"reload \(SIGHUP\) refused: supd is shutting down"), "SIGHUP refused"
@@ -195,7 +197,8 @@ supctl poweroff
         r = VM("disks", {}, check, extra_modules=["ext4"], disks=[space, data], power=None,
                timeout=90).run()
         expect(r, "disks clean after poweroff")
-        for img, what in ((space, "the disk at '/mnt/my disk'"), (data, "the disk behind 300 mounts")):
+        for img, what in ((space, "the disk at '/mnt/my disk'"),
+                          (data, "the disk behind 300 mounts")):
             clean, how = ext4_state(img)
             assert clean, f"{what} is not clean after poweroff: {how}"
             content = subprocess.run(["debugfs", "-R", "cat /f", img], capture_output=True,
