@@ -129,14 +129,15 @@ static void *writer_main(void *arg)
 {
 	pthread_mutex_lock(&q.lock);
 	for (;;) {
-		size_t n, done;
+		size_t head, n, done;
 
 		while (!q.len)
 			pthread_cond_wait(&q.more, &q.lock);
-		n = q.len < QUEUE_BYTES - q.head ? q.len : QUEUE_BYTES - q.head;
+		head = q.head;
+		n = q.len < QUEUE_BYTES - head ? q.len : QUEUE_BYTES - head;
 		pthread_mutex_unlock(&q.lock);
 		/* the producer only appends after head + len: these bytes are the writer's */
-		done = write_some(q.buf + q.head, n);
+		done = write_some(q.buf + head, n);
 		pthread_mutex_lock(&q.lock);
 		q.head = (q.head + done) % QUEUE_BYTES;
 		q.len -= done;
