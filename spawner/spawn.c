@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -77,6 +78,15 @@ static int setup_fd(int fd, int target, int flags)
 	if (fd == target)
 		return fcntl(fd, F_SETFD, 0);
 	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static void setup_stdio(int fd, const struct spawn_request *req)
+{
+	if (setup_fd(req->stdin_fd, 0, O_RDONLY) < 0 || setup_fd(req->stdout_fd, 1, O_WRONLY) < 0 ||
+	    setup_fd(req->stderr_fd, 2, O_WRONLY) < 0)
+		child_fail(fd, errno, 126, "set up standard input/output");
+	if (req->controlling_tty && ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+		child_fail(fd, errno, 126, "make standard input the controlling terminal");
 }
 
 static int parse_id(const char *s, unsigned long *id)
@@ -159,9 +169,7 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	}
 	if (req->new_session && setsid() < 0)
 		child_fail(fd, errno, 126, "setsid");
-	if (setup_fd(req->stdin_fd, 0, O_RDONLY) < 0 || setup_fd(req->stdout_fd, 1, O_WRONLY) < 0 ||
-	    setup_fd(req->stderr_fd, 2, O_WRONLY) < 0)
-		child_fail(fd, errno, 126, "set up standard input/output");
+	setup_stdio(fd, req);
 
 	environ = (char **)req->envp;
 	if (req->env_files && envfile_apply(req->env_files, &err) < 0)

@@ -1,7 +1,7 @@
 /*
  * supd.conf (optional, INI): [Control] Group=; [Log] BufferSize=, Directory=, MaxFileSize=,
- * MaxFiles=; [Machine] Hostname=. A bad line is reported and skipped: supd never refuses to run
- * over its config.
+ * MaxFiles=; [Machine] Hostname=, ShutdownTimeoutSec=. A bad line is reported and skipped: supd
+ * never refuses to run over its config.
  */
 #include <errno.h>
 #include <grp.h>
@@ -71,6 +71,11 @@ static int handler(void *user, const char *section, const char *key, const char 
 	} else if (!strcmp(section, "Metrics") && !strcmp(key, "Listen")) {
 		free(c->metrics_listen);
 		c->metrics_listen = *value ? strdup(value) : NULL;
+	} else if (!strcmp(section, "Machine") && !strcmp(key, "ShutdownTimeoutSec")) {
+		/* a deadline there must be: at least a second, never "infinity" */
+		if (unit_parse_duration(value, &n) < 0 || n < 1000000 || n == UINT64_MAX)
+			goto bad;
+		c->shutdown_timeout_usec = n;
 	} else if (!strcmp(section, "Machine") && !strcmp(key, "Hostname")) {
 		if (!*value || strlen(value) > 64)
 			goto bad;

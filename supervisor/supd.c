@@ -23,6 +23,7 @@
 #include "core/reload.h"
 #include "core/service.h"
 #include "core/state.h"
+#include "sup/strv.h"
 #include "machine/machine.h"
 #include "metrics/metrics_http.h"
 #include "supd.h"
@@ -48,6 +49,69 @@ static char *path_join(const char *dir, const char *name)
 	return p;
 }
 
+/* Is supd the machine's init? Then its arguments may be the kernel's, and never fatal. */
+static bool machine_args(const struct supd_config *c)
+{
+	return getpid() == 1 && machine_detect(c->machine_mode);
+}
+
+/* Arguments supd does not know: the machine's init hands them on (`single`, `3`, what follows
+ * `--` on the kernel command line; machine.c says what they mean); anyone else exits. */
+static int odd_args(const struct supd_config *c, struct strv *odd)
+{
+	if (!odd->n)
+		return 0;
+	if (machine_args(c)) {
+		machine_kernel_args(odd);
+		strv_free(odd);
+		return 0;
+	}
+	fprintf(stderr, "supd: unexpected argument '%s'\n", odd->v[0]);
+	usage(stderr);
+	strv_free(odd);
+	return -1;
+}
+
+/* --log-level: as PID 1 a bad level is kept for odd_args(); otherwise an error. */
+static int log_level_arg(const char *arg, struct strv *odd)
+{
+	enum sup_log_level level;
+	char word[40];
+
+	if (sup_log_parse_level(arg, &level) == 0) {
+		sup_log_set_level(level);
+		return 0;
+	}
+	if (getpid() == 1) {
+		snprintf(word, sizeof(word), "--log-level=%.20s", arg);
+		strv_push(odd, word); /* out of memory: ignored all the same */
+		return 0;
+	}
+	fprintf(stderr, "supd: --log-level: '%s' is not one of error, warning, info, debug\n", arg);
+	return -1;
+}
+
+/* --help, --version, and options getopt_long() refused: the machine's init keeps them for
+ * odd_args() (as written); anyone else prints and exits, or fails later in odd_args(). */
+static void odd_option(int o, char **argv, const struct supd_config *c, struct strv *odd)
+{
+	char word[8];
+
+	if ((o == 'h' || o == 'V') && !machine_args(c)) {
+		if (o == 'h')
+			usage(stdout);
+		else
+			printf("supd %s\n", SUP_VERSION);
+		exit(0);
+	}
+	if (o == '?' && optopt && optopt != '?') {
+		snprintf(word, sizeof(word), "-%c", optopt);
+		strv_push(odd, word);
+		return;
+	}
+	strv_push(odd, argv[optind - 1]);
+}
+
 static int parse_args(int argc, char **argv, struct supd_config *c)
 {
 	static const struct option opts[] = {
@@ -63,9 +127,10 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	enum sup_log_level level;
+	struct strv odd = {0};
 	int o;
 
+	opterr = getpid() != 1; /* PID 1: odd_args() decides, once --machine/--container are seen */
 	c->units_dir = "/etc/sup/units";
 	c->config_file = "/etc/sup/supd.conf";
 	c->state_dir = "/var/lib/sup";
@@ -88,14 +153,8 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 			c->socket_path = optarg;
 			break;
 		case 'l':
-			if (sup_log_parse_level(optarg, &level) < 0) {
-				fprintf(stderr,
-					"supd: --log-level: '%s' is not one of error, warning, "
-					"info, debug\n",
-					optarg);
+			if (log_level_arg(optarg, &odd) < 0)
 				return -1;
-			}
-			sup_log_set_level(level);
 			break;
 		case 'M':
 			c->machine_mode = MACHINE_MODE_MACHINE;
@@ -103,21 +162,15 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 		case 'C':
 			c->machine_mode = MACHINE_MODE_CONTAINER;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("supd %s\n", SUP_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
+		default: /* --help, --version, what getopt_long() refused */
+			odd_option(o, argv, c, &odd);
+			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "supd: unexpected argument '%s'\n", argv[optind]);
+	while (optind < argc)
+		strv_push(&odd, argv[optind++]);
+	if (odd_args(c, &odd) < 0)
 		return -1;
-	}
 	if (!c->socket_path)
 		c->socket_path = path_join(c->run_dir, "supd.sock");
 	c->notify_path = path_join(c->run_dir, "notify.sock");
@@ -158,7 +211,7 @@ static void exit_with_unit(struct unit *u, const struct unit_change *c)
 static void reload(void)
 {
 	if (sup_reload_request() < 0)
-		sup_warn(NULL, "reload: supd is shutting down; not reloaded");
+		sup_warn(NULL, "reload (SIGHUP) refused: supd is shutting down");
 }
 
 static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
@@ -173,16 +226,13 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 			reload();
 			break;
 		case SIGINT:
-			supd->reboot = supd->is_pid1;
-			sup_shutdown(0);
-			break;
 		case SIGTERM:
-			sup_shutdown(0);
-			break;
-		case SIGUSR1: /* halt */
-		case SIGUSR2: /* power off */
-			if (supd->is_pid1)
+		case SIGUSR1:		   /* halt */
+		case SIGUSR2:		   /* power off */
+			if (supd->is_pid1) /* a repeat never turns a poweroff into a reboot */
 				machine_signal(si.ssi_signo);
+			else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+				sup_shutdown(0);
 			break;
 		default:
 			break;
@@ -212,6 +262,8 @@ static void observe(void)
 	unit_observe(exit_with_unit);
 	sup_sched_on_all_down(all_down);
 	sup_reload_on_done(sup_control_reload_done);
+	if (supd->is_pid1)
+		sup_on_shutdown(machine_shutdown_started); /* its deadline */
 }
 
 static int setup_signals(struct sup_error **err)

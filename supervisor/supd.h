@@ -28,6 +28,9 @@ struct supd_config {
 	int cgroup_mode;      /* enum cg_mode: [Cgroup] Mode= (default auto) */
 	int cgroup_favor;     /* [Cgroup] FavorDynMods=: 1, 0, or -1 = only as the machine's init */
 	char *metrics_listen; /* [Metrics] Listen=ADDR:PORT; NULL: off */
+
+	/* [Machine] ShutdownTimeoutSec=: how long the machine's shutdown may take; 0: 90 s */
+	uint64_t shutdown_timeout_usec;
 };
 
 struct supd {
@@ -36,7 +39,6 @@ struct supd {
 	struct list units; /* every struct unit, in load order (core/registry.c) */
 	size_t n_units;
 	bool shutting_down;
-	bool reboot;	 /* as the machine's init: reboot rather than power off */
 	int exit_status; /* supd's own exit status at shutdown */
 	bool is_pid1;
 	char *load_error;	   /* the units directory could not be read */

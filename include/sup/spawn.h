@@ -24,6 +24,8 @@ struct spawn_request {
 	int stdout_fd;		      /* -1 = /dev/null, -2 = inherit supd's */
 	int stderr_fd;
 	bool new_session;	   /* setsid(): the unit gets its own process group */
+	bool controlling_tty;	   /* with new_session: stdin (a tty) becomes the session's
+				    * controlling terminal, taken from any other (a console shell) */
 	unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit to restore; 0 = keep */
 	/*
 	 * The unit's cgroup: the process is in it before it runs an instruction of the service.

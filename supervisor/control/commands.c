@@ -14,6 +14,7 @@
 #include "core/service.h"
 #include "core/state.h"
 #include "metrics/stats.h"
+#include "machine/machine.h"
 
 /* A JSON string from bytes that may not be UTF-8: bad bytes become '?'. */
 json_t *sup_json_text(const char *s, size_t n)
@@ -260,8 +261,9 @@ static json_t *cmd_power(struct client *c, struct sup_request *req)
 	if (!supd->is_pid1)
 		return sup_reply_error(SUP_EXIT_FAILED, "%s: supd is not the machine's init",
 				       sup_cmd_name(req->cmd));
-	supd->reboot = req->cmd == SUP_CMD_REBOOT;
-	sup_shutdown(0);
+	/* during a shutdown too: accepted, and it shortens the deadline */
+	machine_power(req->cmd == SUP_CMD_REBOOT ? MACHINE_REBOOT : MACHINE_POWEROFF,
+		      req->cmd == SUP_CMD_REBOOT ? "supctl reboot" : "supctl poweroff");
 	return sup_reply_ok(NULL);
 }
 
@@ -288,12 +290,21 @@ static const command_fn handlers[SUP_CMD__MAX] = {
     [SUP_CMD_REBOOT] = cmd_power,  [SUP_CMD_STATS] = cmd_stats,	    [SUP_CMD_METRICS] = cmd_metrics,
 };
 
+/* What may still be asked once shutdown has begun: reading, and poweroff/reboot again. */
+static bool during_shutdown(enum sup_cmd cmd)
+{
+	return cmd == SUP_CMD_STATUS || cmd == SUP_CMD_LOGS || cmd == SUP_CMD_VERSION ||
+	       cmd == SUP_CMD_POWEROFF || cmd == SUP_CMD_REBOOT;
+}
+
 json_t *sup_command(struct client *c, struct sup_request *req)
 {
-	if (supd->shutting_down && req->cmd != SUP_CMD_STATUS && req->cmd != SUP_CMD_LOGS &&
-	    req->cmd != SUP_CMD_VERSION)
+	if (supd->shutting_down && !during_shutdown(req->cmd)) {
+		/* nothing starts once shutdown has begun: no start, restart or reload */
+		sup_warn(NULL, "supctl %s refused: supd is shutting down", sup_cmd_name(req->cmd));
 		return sup_reply_error(SUP_EXIT_FAILED, "%s: supd is shutting down",
 				       sup_cmd_name(req->cmd));
+	}
 	return handlers[req->cmd](c, req);
 }
 

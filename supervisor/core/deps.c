@@ -287,7 +287,7 @@ static void pass_one(struct unit *u)
 {
 	if (!u->cfg)
 		return;
-	if (u->goal == GOAL_UP)
+	if (u->goal == GOAL_UP && !supd->shutting_down) /* nothing starts once shutdown began */
 		pass_wanted(u);
 	else if (!unit_is_down(u) && dependants_down(u))
 		unit_stop_now(u);

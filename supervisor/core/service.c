@@ -394,6 +394,13 @@ void unit_reset(struct unit *u)
 		unit_set_sub(u, SUB_DEAD);
 }
 
+static void (*shutdown_hook)(void);
+
+void sup_on_shutdown(void (*fn)(void))
+{
+	shutdown_hook = fn;
+}
+
 void sup_shutdown(int status)
 {
 	struct unit *u;
@@ -403,6 +410,8 @@ void sup_shutdown(int status)
 	sup_info(NULL, "shutting down (exit status %d)", status);
 	supd->shutting_down = true;
 	supd->exit_status = status;
+	if (shutdown_hook)
+		shutdown_hook(); /* the machine's init arms its deadline */
 	for_each_unit(u) deps_unwant(u);
 	sup_sched_poke();
 }

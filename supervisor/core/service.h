@@ -33,5 +33,7 @@ void unit_set_error(struct unit *u, const char *fmt, ...) __attribute__((format(
 
 /* supd stops: every unit is unwanted; status is supd's exit status. */
 void sup_shutdown(int status);
+/* Called once when the shutdown begins. */
+void sup_on_shutdown(void (*fn)(void));
 
 #endif

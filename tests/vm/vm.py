@@ -1,7 +1,8 @@
 """The VM test harness: boot Debian's kernel under qemu (TCG) with supd as /init (PID 1).
 
 A test gives unit files, a guest-side check script (and optionally supd.conf, extra files,
-kernel command line options, console input); it gets pass/fail plus the serial console log.
+kernel command line options, console input, extra kernel modules, extra virtio disks); it gets
+pass/fail plus the serial console log.
 
     from vm import VM
     r = VM("name", units={"web": "[Service]\\nExec=...\\n"}, check="check 'it works' true").run()
@@ -122,7 +123,7 @@ class VM:
     def __init__(self, name, units=None, check=None, conf=None, files=None, cmdline="",
                  console_input=None, power="poweroff", check_after=None, timeout=90,
                  modules=True, memory="512M", init="supd", done_marker="VMTEST DONE",
-                 console_wait=r"sup-emergency# "):
+                 console_wait=r"sup-emergency# ", extra_modules=(), disks=()):
         self.name = name
         self.units = dict(units or {})
         self.check = check
@@ -138,6 +139,10 @@ class VM:
         self.init = init  # "supd", or a path inside the guest (e.g. "/bin/init": busybox)
         self.done_marker = done_marker
         self.console_wait = console_wait  # regex: type console_input once it is on the console
+        # console_input may also be a list of (regex, text): each text typed once its regex
+        # shows up on the console after the previous one was typed
+        self.extra_modules = list(extra_modules)  # more modules for the kmod unit, e.g. ext4
+        self.disks = list(disks)  # host image files: /dev/vdb, /dev/vdc, ... in this order
 
     # --- the initramfs
     def build(self, work):
@@ -183,7 +188,7 @@ class VM:
         # kernel modules in load order, and a oneshot unit to load them
         if self.modules:
             deps = []
-            for mod in MODULES:
+            for mod in MODULES + self.extra_modules:
                 out = subprocess.run(["modprobe", "-S", kver, "--show-depends", mod],
                                      capture_output=True, text=True).stdout
                 deps += [l.split()[1] for l in out.splitlines() if l.startswith("insmod ")]
@@ -249,15 +254,23 @@ class VM:
                 out.extend(b)
         t = threading.Thread(target=reader, daemon=True)
         t.start()
-        if self.console_input:
-            wait = re.compile(self.console_wait.encode())
-            while p.poll() is None and not wait.search(bytes(out)):
+        steps = self.console_input
+        if isinstance(steps, str):
+            steps = [(self.console_wait, steps)]
+        seen = 0  # each step waits for its pattern after what the previous step saw
+        for wait, text in steps or ():
+            pattern = re.compile(wait.encode())
+            m = None
+            while p.poll() is None and not (m := pattern.search(bytes(out), seen)):
                 time.sleep(0.05)
+            if not m:
+                break
+            seen = m.end()
             try:
-                p.stdin.write(self.console_input.encode())
+                p.stdin.write(text.encode())
                 p.stdin.flush()
             except BrokenPipeError:
-                pass
+                break
         p.wait()
         t.join(5)
         return p.returncode, bytes(out)
@@ -284,6 +297,8 @@ class VM:
                    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                    "-serial", "stdio", "-kernel", kernel, "-initrd", initrd, "-append", append,
                    "-drive", f"file={disk},format=raw,if=virtio"]
+            for extra in self.disks:
+                cmd += ["-drive", f"file={extra},format=raw,if=virtio"]
             t0 = time.monotonic()
             rc, out = self._qemu(cmd)
             elapsed = time.monotonic() - t0
