@@ -1,0 +1,63 @@
+/* The image operations the sup-image helper offers: pull, load, inspect, and the layer
+ * bookkeeping they share. */
+#ifndef SUP_IMAGES_IMAGES_H
+#define SUP_IMAGES_IMAGES_H
+
+#include <jansson.h>
+
+#include "sup/error.h"
+#include "sup/image.h"
+#include "manifest.h"
+#include "settings.h"
+#include "store.h"
+#include "unpack.h"
+
+/* Progress and status events; the callee owns ev (a JSON object). */
+typedef void (*img_event_fn)(void *ctx, json_t *ev);
+
+struct img_ops {
+	const struct img_settings *set;
+	img_event_fn event;
+	void *ctx;
+};
+
+/* Unpack blob into layers/<diff_id hex> unless it is there. 1 = was there, 0 = unpacked. */
+int img_layer_ensure(struct img_store *s, const struct img_desc *blob, const char *diff_id,
+		     const struct img_unpack_opts *o, struct img_unpack_result *res,
+		     struct sup_error **err);
+/* l/<16 hex> -> ../layers/<hex>/root */
+int img_layer_link(struct img_store *s, const char *diff_id, struct sup_error **err);
+/* A layer may not create directories where a layer below it has a symlink: in the overlay
+ * that would replace the symlink (and hide what it points at) or, applied in place, write
+ * through it. Checked over the whole chain, since layers are shared between images. */
+int img_layers_check_chain(struct img_store *s, const struct strv *diff_ids,
+			   struct sup_error **err);
+
+/* An image in the store: its manifest and config, read back (and re-verified). */
+struct img_image {
+	struct img_desc desc; /* the manifest */
+	struct img_manifest manifest;
+	struct img_config config;
+	char *name;
+};
+int img_image_open(struct img_store *s, const char *ref, struct img_image *im,
+		   struct sup_error **err);
+void img_image_close(struct img_image *im);
+/* Unpack what is not unpacked yet and check the chain. */
+int img_image_unpack(struct img_store *s, struct img_image *im, const struct img_ops *ops,
+		     struct sup_error **err);
+/* { name, digest, config, platform, entrypoint, cmd, env, working_dir, user, stop_signal,
+ *   layers: [{digest, diff_id, size, path}] } */
+json_t *img_image_json(struct img_store *s, const struct img_image *im);
+
+/* Pull ref (see docs/images.md); *result: the image's JSON. */
+int img_pull(struct img_store *s, const char *ref, const struct img_ops *ops, json_t **result,
+	     struct sup_error **err);
+/* Import an OCI layout or docker-save tarball read from fd. tag names an image whose tarball
+ * carries no full name (may be NULL). *result: an array of image JSON objects. */
+int img_load(struct img_store *s, int fd, const char *tag, const struct img_ops *ops,
+	     json_t **result, struct sup_error **err);
+
+void img_emit(const struct img_ops *ops, json_t *ev);
+
+#endif

@@ -1,0 +1,43 @@
+/* Layer unpack: one tar layer (plain, gzip or zstd) into an empty directory, safely. */
+#ifndef SUP_IMAGES_UNPACK_H
+#define SUP_IMAGES_UNPACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sup/error.h"
+#include "sup/image.h"
+#include "sup/strv.h"
+
+struct img_unpack_opts {
+	uint64_t max_size; /* uncompressed bytes, the whole layer */
+	uint64_t min_free; /* bytes that must stay free on the target filesystem */
+	bool no_chown;	   /* unprivileged runs (fuzzing): keep the caller's ownership */
+};
+
+struct img_unpack_result {
+	char diff_id[IMG_DIGEST_LEN + 1]; /* sha256 of the uncompressed tar stream */
+	uint64_t bytes;			  /* its length */
+	unsigned long entries, whiteouts, opaques, skipped_devices, dropped_xattrs;
+	struct strv implicit; /* directories created though the layer did not list them */
+};
+
+void img_unpack_result_free(struct img_unpack_result *r);
+
+/* Unpack the layer read from blob_fd into root_fd (an empty directory). Every path is opened
+ * beneath root_fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a layer can neither
+ * name a path outside (absolute, ..) nor write through a symlink, whether it planted it
+ * itself or not. OCI whiteouts become overlayfs whiteouts. On error, root_fd holds a partial
+ * tree the caller throws away. */
+int img_unpack_layer(int blob_fd, int root_fd, const struct img_unpack_opts *o,
+		     struct img_unpack_result *res, struct sup_error **err);
+
+/* The same in a sandboxed child process: only the capabilities unpacking needs, no_new_privs,
+ * a seccomp allow-list. The result comes back over a pipe. */
+int img_unpack_sandboxed(int blob_fd, int root_fd, const struct img_unpack_opts *o,
+			 struct img_unpack_result *res, struct sup_error **err);
+
+/* Enter the unpacker's sandbox (used by img_unpack_sandboxed's child). */
+int img_sandbox_enter(struct sup_error **err);
+
+#endif
