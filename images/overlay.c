@@ -17,6 +17,17 @@
 #include "sup/cleanup.h"
 #include "sup/image.h"
 
+/* overlayfs refuses a single lower layer without an upper: add the store's empty directory */
+static const char *extra_lower(const struct img_overlay *ov)
+{
+	static char path[4096];
+
+	if (ov->upper || ov->lower.n != 1 || !ov->store)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/empty", ov->store);
+	return path;
+}
+
 static int fs_set(int fd, const char *key, const char *val, struct sup_error **err)
 {
 	if (fsconfig(fd, val ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, val, 0) < 0)
@@ -36,6 +47,8 @@ static int mount_new_api(const struct img_overlay *ov, const char *target, unsig
 	for (size_t i = 0; i < ov->lower.n; i++)
 		if (fs_set(fs, "lowerdir+", ov->lower.v[i], err) < 0)
 			return -1;
+	if (extra_lower(ov) && fs_set(fs, "lowerdir+", extra_lower(ov), err) < 0)
+		return -1;
 	if ((ov->upper && (fs_set(fs, "upperdir", ov->upper, err) < 0 ||
 			   fs_set(fs, "workdir", ov->work, err) < 0)) ||
 	    fs_set(fs, "redirect_dir", "off", err) < 0 || fs_set(fs, "metacopy", "off", err) < 0 ||
@@ -88,6 +101,8 @@ static int mount_legacy(const struct img_overlay *ov, const char *target, unsign
 		o += (size_t)snprintf(opts + o, (size_t)page - o, "%s%s", i ? ":" : "",
 				      short_link(ov, ov->lower.v[i], buf, sizeof(buf)));
 	}
+	if (o < (size_t)page && extra_lower(ov))
+		o += (size_t)snprintf(opts + o, (size_t)page - o, ":empty");
 	if (o < (size_t)page && ov->upper)
 		o += (size_t)snprintf(opts + o, (size_t)page - o, ",upperdir=%s,workdir=%s",
 				      ov->upper, ov->work);

@@ -49,19 +49,22 @@ static int init_layout(struct img_store *s, struct sup_error **err)
 int img_store_open(const char *state_dir, struct img_store *s, struct sup_error **err)
 {
 	_cleanup_close_ int state = -1;
+	_cleanup_free_ char *abs = NULL;
 	int blobs_parent = -1;
 
 	memset(s, 0, sizeof(*s));
 	s->root = s->blobs = s->tmp = s->layers = s->links = s->gc_lock = -1;
-	if (asprintf(&s->path, "%s/images", state_dir) < 0) {
-		s->path = NULL;
-		return sup_error_set(err, ENOMEM, "store path");
-	}
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
 		return sup_error_set(err, errno, "mkdir %s", state_dir);
 	state = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (state < 0)
 		return sup_error_set(err, errno, "open %s", state_dir);
+	/* absolute: layer paths handed to overlayfs must not depend on the cwd */
+	abs = realpath(state_dir, NULL);
+	if (!abs || asprintf(&s->path, "%s/images", abs) < 0) {
+		s->path = NULL;
+		return sup_error_set(err, ENOMEM, "store path");
+	}
 	if ((s->root = open_dir(state, "images", err)) < 0 ||
 	    (blobs_parent = open_dir(s->root, "blobs", err)) < 0 ||
 	    (s->blobs = open_dir(blobs_parent, "sha256", err)) < 0 ||
@@ -75,6 +78,12 @@ int img_store_open(const char *state_dir, struct img_store *s, struct sup_error 
 		return -1;
 	}
 	close(blobs_parent);
+	/* the second lower layer of a read-only root made of one layer (overlayfs wants two) */
+	if (mkdirat(s->root, "empty", 0755) < 0 && errno != EEXIST) {
+		sup_error_set(err, errno, "mkdir %s/empty", s->path);
+		img_store_close(s);
+		return -1;
+	}
 	/* the OCI layout's blobs must be readable by tools run as other users (skopeo) */
 	fchmod(s->root, 0755);
 	s->gc_lock = openat(s->root, "gc.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -240,8 +240,8 @@ static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_
 	};
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+	optind = 0; /* glibc: re-initialise, permuting options after the arguments */
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (c == 'k' && strv_push(&rq->keep, optarg) < 0)
 			return sup_error_set(err, ENOMEM, "args");
 		else if (c == 't')
