@@ -264,7 +264,7 @@ static int import(struct load *l, const char *digest, const char *name, json_t *
 	im.name = strdup(name);
 	r = img_image_unpack(l->s, &im, l->ops, l->err);
 	if (r == 0)
-		r = img_store_set_ref(l->s, name, &im.desc, im.config.created, l->err);
+		r = img_store_set_ref(l->s, name, &im.desc, im.config.created, NULL, l->err);
 	if (r == 0)
 		json_array_append_new(out, img_image_json(l->s, &im));
 	img_image_close(&im);

@@ -16,6 +16,7 @@
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_LIST	   "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_CONFIG   "application/vnd.docker.container.image.v1+json"
+#define MT_OCI_LAYER	   "application/vnd.oci.image.layer.v1.tar"
 
 /* Accept header for manifests: all four kinds (the registry answers 404 to an OCI manifest
  * asked for with Docker types only). */

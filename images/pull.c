@@ -28,7 +28,8 @@ struct pull {
 	struct img_config cfg;
 	char *mbody;
 	size_t mlen;
-	uint64_t *last_emit; /* per layer, monotonic ms */
+	char source_digest[IMG_DIGEST_LEN + 1]; /* a converted Docker manifest's own digest */
+	uint64_t *last_emit;			/* per layer, monotonic ms */
 };
 
 static uint64_t now_ms(void)
@@ -226,12 +227,48 @@ static int fetch_config(struct pull *p, struct sup_error **err)
 	return 0;
 }
 
+/* Docker schema 2 -> OCI, as skopeo copy to an OCI layout does: same config and layer blobs,
+ * OCI media types. OCI tools (skopeo, umoci) only read OCI manifests from a layout. */
+static int convert_docker(struct pull *p, struct sup_error **err)
+{
+	json_t *layers = json_array(), *m;
+	char *text;
+
+	if (strcmp(p->mdesc.media_type, MT_DOCKER_MANIFEST) != 0)
+		return 0;
+	for (size_t i = 0; i < p->m.n_layers; i++) {
+		const struct img_desc *d = &p->m.layers[i];
+		const char *mt = d->comp == IMG_COMP_GZIP   ? MT_OCI_LAYER "+gzip"
+				 : d->comp == IMG_COMP_ZSTD ? MT_OCI_LAYER "+zstd"
+							    : MT_OCI_LAYER;
+		json_array_append_new(layers,
+				      json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest",
+						d->digest, "size", (json_int_t)d->size));
+	}
+	m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
+		      MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest",
+		      p->m.config.digest, "size", (json_int_t)p->m.config.size, "layers", layers);
+	text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!text)
+		return sup_error_set(err, ENOMEM, "convert manifest");
+	snprintf(p->source_digest, sizeof(p->source_digest), "%s", p->mdesc.digest);
+	free(p->mbody);
+	p->mbody = text;
+	p->mlen = strlen(text);
+	img_sha256(text, p->mlen, p->mdesc.digest);
+	p->mdesc.size = p->mlen;
+	snprintf(p->mdesc.media_type, sizeof(p->mdesc.media_type), "%s", MT_OCI_MANIFEST);
+	return 0;
+}
+
 static int unpack_and_name(struct pull *p, json_t **result, struct sup_error **err)
 {
 	struct img_image im;
 	int r;
 
-	if (img_store_put_blob(p->s, p->mdesc.digest, p->mdesc.size, p->mbody, p->mlen, err) < 0)
+	if (convert_docker(p, err) < 0 ||
+	    img_store_put_blob(p->s, p->mdesc.digest, p->mdesc.size, p->mbody, p->mlen, err) < 0)
 		return -1;
 	if (img_image_open(p->s, p->mdesc.digest, &im, err) < 0)
 		return -1;
@@ -239,10 +276,14 @@ static int unpack_and_name(struct pull *p, json_t **result, struct sup_error **e
 	im.name = strdup(p->name);
 	r = img_image_unpack(p->s, &im, p->ops, err);
 	if (r == 0)
-		r = img_store_set_ref(p->s, p->name, &p->mdesc, p->cfg.created, err);
+		r = img_store_set_ref(p->s, p->name, &p->mdesc, p->cfg.created,
+				      p->source_digest[0] ? p->source_digest : NULL, err);
 	if (r == 0) {
 		*result = img_image_json(p->s, &im);
 		json_object_set_new(*result, "requests", json_integer((json_int_t)p->reg.requests));
+		if (p->source_digest[0])
+			json_object_set_new(*result, "source_digest",
+					    json_string(p->source_digest));
 		json_object_set_new(*result, "retries", json_integer((json_int_t)p->reg.retries));
 	}
 	img_image_close(&im);

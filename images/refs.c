@@ -57,7 +57,7 @@ static int index_save(struct img_store *s, json_t *idx, struct sup_error **err)
 
 	if (!text)
 		return sup_error_set(err, ENOMEM, "index.json");
-	if (sup_write_file_atomic(s->root, "index.json", text, strlen(text), 0644) < 0)
+	if (img_store_write_atomic(s, s->root, "index.json", text, strlen(text)) < 0)
 		return sup_error_set(err, errno, "write %s/index.json", s->path);
 	return 0;
 }
@@ -102,7 +102,7 @@ static json_t *make_entry(const char *name, const struct img_desc *m, const char
 }
 
 int img_store_set_ref(struct img_store *s, const char *name, const struct img_desc *m,
-		      const char *created, struct sup_error **err)
+		      const char *created, const char *source_digest, struct sup_error **err)
 {
 	_cleanup_close_ int lock = index_lock(s, err);
 	json_t *idx, *list, *e;
@@ -117,6 +117,9 @@ int img_store_set_ref(struct img_store *s, const char *name, const struct img_de
 		    !strcmp(entry_name(json_array_get(list, i)), name))
 			json_array_remove(list, i);
 	e = make_entry(name, m, created);
+	if (e && source_digest)
+		json_object_set_new(json_object_get(e, "annotations"), IMG_SOURCE_DIGEST_ANNOT,
+				    json_string(source_digest));
 	if (!e || json_array_append_new(list, e) < 0) {
 		json_decref(idx);
 		return sup_error_set(err, ENOMEM, "index.json");

@@ -30,6 +30,26 @@ static int open_dir(int dirfd, const char *name, struct sup_error **err)
 	return fd;
 }
 
+int img_store_write_atomic(struct img_store *s, int dirfd, const char *name, const void *data,
+			   size_t len)
+{
+	char tmp[96];
+	static unsigned seq;
+
+	/* a name of our own in tmp/: concurrent writers never share a temp file */
+	snprintf(tmp, sizeof(tmp), "w-%d-%u", (int)getpid(), seq++);
+	if (sup_write_file_atomic(s->tmp, tmp, data, len, 0644) < 0)
+		return -1;
+	if (renameat(s->tmp, tmp, dirfd, name) < 0) {
+		int e = errno;
+		unlinkat(s->tmp, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	fsync(dirfd);
+	return 0;
+}
+
 static int init_layout(struct img_store *s, struct sup_error **err)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -38,10 +58,10 @@ static int init_layout(struct img_store *s, struct sup_error **err)
 	struct stat st;
 
 	if (fstatat(s->root, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    sup_write_file_atomic(s->root, "oci-layout", layout, strlen(layout), 0644) < 0)
+	    img_store_write_atomic(s, s->root, "oci-layout", layout, strlen(layout)) < 0)
 		return sup_error_set(err, errno, "write %s/oci-layout", s->path);
 	if (fstatat(s->root, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    sup_write_file_atomic(s->root, "index.json", index, strlen(index), 0644) < 0)
+	    img_store_write_atomic(s, s->root, "index.json", index, strlen(index)) < 0)
 		return sup_error_set(err, errno, "write %s/index.json", s->path);
 	return 0;
 }
@@ -167,21 +187,13 @@ int img_store_read_blob(struct img_store *s, const char *digest, char **buf, siz
 int img_store_put_blob(struct img_store *s, const char *digest, uint64_t size, const void *data,
 		       size_t len, struct sup_error **err)
 {
-	char tmp[IMG_DIGEST_LEN + 32];
 
 	if (img_digest_verify(data, len, digest, size, digest, err) < 0)
 		return -1;
 	if (img_store_has_blob(s, digest))
 		return 0;
-	/* unique name per writer: two pulls of the same manifest never share a temp file */
-	snprintf(tmp, sizeof(tmp), "%s.%d", digest + 7, (int)getpid());
-	if (sup_write_file_atomic(s->tmp, tmp, data, len, 0644) < 0)
+	if (img_store_write_atomic(s, s->blobs, digest + 7, data, len) < 0)
 		goto fail;
-	if (renameat(s->tmp, tmp, s->blobs, digest + 7) < 0) {
-		unlinkat(s->tmp, tmp, 0);
-		goto fail;
-	}
-	fsync(s->blobs);
 	return 0;
 fail:
 	return sup_error_set(err, errno, "write blob %s", digest);

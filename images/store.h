@@ -26,6 +26,10 @@ void img_store_close(struct img_store *s);
 /* Pulls and loads hold the store shared (a collection waits for them); gc holds it exclusive. */
 int img_store_lock(struct img_store *s, bool exclusive, struct sup_error **err);
 
+/* Write name under dirfd atomically: a temp file in tmp/, fsync, rename, fsync of dirfd. */
+int img_store_write_atomic(struct img_store *s, int dirfd, const char *name, const void *data,
+			   size_t len);
+
 bool img_store_has_blob(struct img_store *s, const char *digest);
 int img_store_open_blob(struct img_store *s, const char *digest, struct sup_error **err);
 /* A small blob (manifest, config), read whole and checked against its digest again. */
@@ -52,8 +56,10 @@ void img_store_partial_drop(struct img_store *s, struct img_partial *p);
 void img_store_partial_close(struct img_partial *p);
 
 /* index.json entries: ref name -> manifest descriptor. */
+/* source_digest: the registry's digest of a manifest sup converted (Docker schema 2 is stored
+ * as OCI, as skopeo copy does, so that OCI tools read the store), else NULL. */
 int img_store_set_ref(struct img_store *s, const char *name, const struct img_desc *manifest,
-		      const char *created, struct sup_error **err);
+		      const char *created, const char *source_digest, struct sup_error **err);
 /* 1 found (d filled), 0 not found. */
 int img_store_find_ref(struct img_store *s, const char *name, struct img_desc *d,
 		       struct sup_error **err);

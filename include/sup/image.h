@@ -18,6 +18,8 @@
 #define IMG_DIGEST_LEN	   71 /* "sha256:" + 64 hex */
 #define IMG_REF_NAME_ANNOT "org.opencontainers.image.ref.name"
 #define IMG_CREATED_ANNOT  "org.opencontainers.image.created"
+/* the registry's digest of a Docker schema 2 manifest that the store keeps converted to OCI */
+#define IMG_SOURCE_DIGEST_ANNOT "io.sup.image.source-digest"
 
 /* [registry[:port]/]repo[:tag][@sha256:hex], normalised with Docker Hub's rules. */
 struct img_ref {
