@@ -418,3 +418,98 @@ class TokenIssuer:
 
     def stop(self):
         self.srv.shutdown()
+
+
+class FlakyProxy:
+    """An HTTP proxy in front of a registry that misbehaves on purpose, to test the client's
+    manners: `mode` per blob path on the first request ("429": Retry-After; "cut": half the
+    body then a closed connection; "redirect": 307 to a second host); `ignore_range` answers
+    Range requests with the whole blob (200). Records what every request carried."""
+
+    def __init__(self, upstream, mode=None, ignore_range=False, storage=None):
+        self.upstream, self.mode, self.ignore_range = upstream, mode, ignore_range
+        self.storage = storage
+        self.seen = set()
+        self.log = []  # (host, method, path, range, authorization)
+        self.srv = self._serve("127.0.0.1")
+        self.port = self.srv.server_address[1]
+        self.addr = f"127.0.0.1:{self.port}"
+        self.blob_srv = self._serve("127.0.0.2")  # "another host": blob storage
+        self.blob_addr = f"127.0.0.2:{self.blob_srv.server_address[1]}"
+
+    def _serve(self, host):
+        proxy = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                proxy.handle(self, host)
+
+            def do_HEAD(self):
+                proxy.handle(self, host)
+
+        srv = http.server.ThreadingHTTPServer((host, 0), H)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        return srv
+
+    def handle(self, h, host):
+        rng, auth = h.headers.get("Range"), h.headers.get("Authorization")
+        self.log.append((host, h.command, h.path, rng, auth))
+        if host == "127.0.0.2":
+            return self.serve_storage(h)
+        first = "/blobs/" in h.path and h.path not in self.seen
+        self.seen.add(h.path)
+        if first and self.mode == "429":
+            return self.reply(h, 429, b"slow down", {"Retry-After": "1"})
+        if first and self.mode == "redirect":
+            return self.reply(h, 307, b"", {"Location": f"http://{self.blob_addr}{h.path}"})
+        headers = {k: v for k, v in h.headers.items()
+                   if k.lower() in ("accept", "authorization", "range")}
+        if self.ignore_range:
+            headers.pop("Range", None)
+            headers.pop("range", None)
+        req = urllib.request.Request(f"http://{self.upstream}{h.path}", headers=headers,
+                                     method=h.command)
+        try:
+            r = urllib.request.urlopen(req, timeout=10)
+            code, rh, body = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            code, rh, body = e.code, e.headers, e.read()
+        keep = {k: v for k, v in rh.items() if k.lower() in (
+            "content-type", "docker-content-digest", "www-authenticate", "content-range",
+            "location", "docker-distribution-api-version")}
+        if first and self.mode == "cut" and code == 200 and len(body) > 1000:
+            h.send_response(code)
+            for k, v in keep.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body[: len(body) // 2])
+            h.wfile.flush()
+            h.close_connection = True
+            return
+        self.reply(h, code, body if h.command != "HEAD" else b"", keep, len(body))
+
+    def serve_storage(self, h):
+        digest = h.path.rsplit("/", 1)[-1]
+        hx = digest.split(":", 1)[1]
+        p = os.path.join(self.storage, "docker/registry/v2/blobs/sha256", hx[:2], hx, "data")
+        with open(p, "rb") as f:
+            self.reply(h, 200, f.read(), {"Content-Type": "application/octet-stream"})
+
+    def reply(self, h, code, body, headers, length=None):
+        h.send_response(code)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(length if length is not None else len(body)))
+        h.end_headers()
+        if body:
+            h.wfile.write(body)
+
+    def stop(self):
+        self.srv.shutdown()
+        self.blob_srv.shutdown()

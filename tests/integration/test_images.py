@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Fail, check, retry, run_tests  # noqa: E402
-from imgfix import (Entry, Helper, Registry, TokenIssuer, busybox_layer, files_layer,  # noqa: E402
+from imgfix import (Entry, FlakyProxy, Helper, Registry, TokenIssuer, busybox_layer, files_layer,  # noqa: E402
                     free_port, make_tar, need_tools, oci_layout, random_layer, run, sha,
                     tar_dir, umoci_image)
 
@@ -477,6 +477,71 @@ def test_concurrent_pulls_share_layers():
         json.loads(run("skopeo", "inspect", f"oci:{h.store}:{ref}"))
 
 
+def test_registry_manners():
+    """Retry-After honoured, a cut connection resumed with Range, a 200 answer to a Range
+    request restarting the blob, and no Authorization header sent to another host."""
+    # 429 + Retry-After: 1 on the first request for each blob
+    px = FlakyProxy(W.addr, mode="429")
+    try:
+        h = Helper(W.work)
+        t0 = time.monotonic()
+        res, _ = h.ok("pull", f"{px.addr}/test/busybox:1")
+        check(time.monotonic() - t0 >= 1.0 and res["retries"] >= 3,
+              f"Retry-After honoured: {res['retries']} retries")
+    finally:
+        px.stop()
+    # a connection cut halfway: the retry asks for the rest only
+    px = FlakyProxy(W.addr, mode="cut")
+    try:
+        h = Helper(W.work)
+        res, _ = h.ok("pull", f"{px.addr}/test/busybox:1")
+        ranged = [r for (_, _, path, r, _) in px.log if r]
+        check(ranged and all(r.startswith("bytes=") and r != "bytes=0-" for r in ranged),
+              f"resumed with Range: {ranged}")
+    finally:
+        px.stop()
+    # the same, but the server ignores Range and sends everything again: start over
+    px = FlakyProxy(W.addr, mode="cut", ignore_range=True)
+    try:
+        h = Helper(W.work)
+        res, _ = h.ok("pull", f"{px.addr}/test/busybox:1")
+        check(res["digest"] == skopeo_digest(W.ref()), "verified after a restart")
+    finally:
+        px.stop()
+    # blobs redirected to another host (as to a CDN): credentials stay with the registry
+    d = tempfile.mkdtemp(dir=W.work)
+    with open(os.path.join(d, "htpasswd"), "w") as f:
+        f.write(run("htpasswd", "-Bbn", "tester", "s3cret"))
+    reg = Registry(W.work, auth_yaml=f"""auth:
+  htpasswd:
+    realm: sup-test
+    path: {d}/htpasswd
+""")
+    px = FlakyProxy(reg.addr, mode="redirect", storage=reg.storage)
+    try:
+        reg.push(f"oci:{W.layout}:1", "test/redir:1", creds="tester:s3cret")
+        h = Helper(W.work, auth=auth_file(W.work, px.addr, "tester", "s3cret"))
+        h.ok("pull", f"{px.addr}/test/redir:1")
+        other = [x for x in px.log if x[0] == "127.0.0.2"]
+        check(other and all(a is None for (*_, a) in other),
+              f"no Authorization to the blob host: {other}")
+        check(any(a for (host, *_, a) in px.log if host == "127.0.0.1"),
+              "the registry itself got credentials")
+    finally:
+        px.stop()
+        reg.stop()
+
+
+def test_mirrors():
+    h = Helper(W.work, conf=f"Mirror=mirrored.invalid http://127.0.0.1:1\n"
+                            f"Mirror=mirrored.invalid http://{W.addr}/\n")
+    res, events = h.ok("pull", "mirrored.invalid/test/busybox:1")
+    check(res["digest"] == skopeo_digest(W.ref()), "pulled through the second mirror")
+    msgs = [e["message"] for e in events if e["type"] == "status"]
+    check(any("mirror failed" in m for m in msgs), f"first mirror tried: {msgs}")
+    check("mirrored.invalid/test/busybox:1" in h.refs(), f"named as asked: {h.refs()}")
+
+
 def test_bad_references():
     h = Helper(W.work)
     for ref, words in (("UPPER/case", "invalid repository"), ("a:b:c", "invalid"),
@@ -496,7 +561,7 @@ def main():
                    test_hostile_layers_refused, test_whiteouts_in_overlay,
                    test_many_layers_mount, test_load_both_tarball_kinds,
                    test_rmi_and_gc_keep_layers_in_use, test_concurrent_pulls_share_layers,
-                   test_bad_references])
+                   test_registry_manners, test_mirrors, test_bad_references])
     finally:
         W.stop()
 
