@@ -16,10 +16,9 @@
 
 #include "sup/cleanup.h"
 #include "images.h"
+#include "unpack.h"
 
 #define IMPLICIT_MAX (16u << 20)
-
-int img_openat_beneath(int dirfd, const char *path, int flags);
 
 /* What layer root has at rel: 'd' directory, 'l' symlink, 'o' other, 0 nothing. */
 static char entry_kind(int root, char *rel)

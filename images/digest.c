@@ -3,7 +3,10 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include "sup/cleanup.h"
 
 #include "digest.h"
 
@@ -74,11 +77,13 @@ int img_digest_verify(const void *data, size_t len, const char *digest, uint64_t
 
 int img_hash_fd(int fd, struct img_hasher *h, uint64_t limit, struct sup_error **err)
 {
-	char buf[65536];
+	_cleanup_free_ char *buf = malloc(1 << 16);
 	uint64_t off = 0;
 
+	if (!buf)
+		return sup_error_set(err, ENOMEM, "hash partial blob");
 	while (off < limit) {
-		size_t want = limit - off < sizeof(buf) ? (size_t)(limit - off) : sizeof(buf);
+		size_t want = limit - off < (1 << 16) ? (size_t)(limit - off) : (1 << 16);
 		ssize_t n = pread(fd, buf, want, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -13,8 +13,6 @@
 #include "sup/cleanup.h"
 #include "images.h"
 
-int img_openat_beneath(int dirfd, const char *path, int flags);
-
 void img_emit(const struct img_ops *ops, json_t *ev)
 {
 	if (ops && ops->event && ev)

@@ -37,6 +37,10 @@ int img_unpack_layer(int blob_fd, int root_fd, const struct img_unpack_opts *o,
 int img_unpack_sandboxed(int blob_fd, int root_fd, const struct img_unpack_opts *o,
 			 struct img_unpack_result *res, struct sup_error **err);
 
+/* openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV),
+ * O_CLOEXEC added: path must stay beneath dirfd and follow no symlink. */
+int img_openat_beneath(int dirfd, const char *path, int flags);
+
 /* Enter the unpacker's sandbox (used by img_unpack_sandboxed's child). */
 int img_sandbox_enter(struct sup_error **err);
 

@@ -12,7 +12,7 @@ test="check libsubunit-dev python3 util-linux procps iproute2 busybox-static cla
 libclang-rt-14-dev valgrind s6 runit tini \
 qemu-system-x86 linux-image-amd64 cpio kmod xz-utils \
 prometheus \
-docker-registry skopeo umoci apache2-utils openssl"
+docker-registry skopeo umoci apache2-utils openssl zstd"
 
 case "${1:-all}" in
 build) want=$build ;;

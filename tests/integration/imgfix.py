@@ -27,7 +27,7 @@ import urllib.request
 from harness import Fail, check, retry
 
 SUP_IMAGE = os.environ.get("SUP_IMAGE", "sup-image")
-TOOLS = ("docker-registry", "skopeo", "umoci", "htpasswd", "openssl", "busybox")
+TOOLS = ("docker-registry", "skopeo", "umoci", "htpasswd", "openssl", "busybox", "zstd")
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
 
@@ -241,9 +241,16 @@ def oci_layout(path, layer_tars, ref="1", arch="amd64", env=("PATH=/bin",), comp
         return {"digest": sha(b), "size": len(b)}
 
     layers = []
-    for t in layer_tars:
-        b = gzip.compress(t, mtime=0) if compress else t
-        mt = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if compress else "")
+    for i, t in enumerate(layer_tars):
+        how = compress[i] if isinstance(compress, (list, tuple)) else ("gzip" if compress else "")
+        if how == "gzip":
+            b = gzip.compress(t, mtime=0)
+        elif how == "zstd":
+            b = subprocess.run(["zstd", "-q", "-c"], input=t, capture_output=True,
+                               check=True).stdout
+        else:
+            b = t
+        mt = "application/vnd.oci.image.layer.v1.tar" + (f"+{how}" if how else "")
         layers.append(dict(mediaType=mt, **put(b)))
     config = json.dumps({"architecture": arch, "os": "linux",
                          "config": {"Env": list(env), "Cmd": ["/bin/sh"]},

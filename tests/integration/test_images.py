@@ -392,6 +392,19 @@ def test_whiteouts_in_overlay():
                             "/root/o/new")).read() == "new", "the shared layer is untouched")
 
 
+def test_layer_compressions():
+    """gzip, zstd and plain tar layers, each through the sandboxed unpacker."""
+    h = Helper(W.work)
+    tars = [make_tar([Entry(f"{n}/file", data=n.encode() * 1000)]) for n in ("g", "z", "p")]
+    last, _ = load_layers(h, tars, ref="comp", compress=["gzip", "zstd", ""])
+    check(last["type"] == "result", f"load: {last}")
+    kinds = [layer["media_type"].rsplit(".", 1)[-1] for layer in last["images"][0]["layers"]]
+    check(kinds == ["tar+gzip", "tar+zstd", "tar"], f"media types: {kinds}")
+    for n, layer in zip("gzp", last["images"][0]["layers"]):
+        with open(os.path.join(layer["path"], n, "file")) as f:
+            check(f.read() == n * 1000, f"{n}: content")
+
+
 def test_many_layers_mount():
     h = Helper(W.work)
     tars = [make_tar([Entry(f"f{i:03}", data=str(i).encode())]) for i in range(120)]
@@ -559,7 +572,8 @@ def main():
                    test_multiarch_index, test_basic_auth, test_bearer_token_auth,
                    test_corrupt_blob_refused, test_killed_pull_resumes,
                    test_hostile_layers_refused, test_whiteouts_in_overlay,
-                   test_many_layers_mount, test_load_both_tarball_kinds,
+                   test_layer_compressions, test_many_layers_mount,
+                   test_load_both_tarball_kinds,
                    test_rmi_and_gc_keep_layers_in_use, test_concurrent_pulls_share_layers,
                    test_registry_manners, test_mirrors, test_bad_references])
     finally:
