@@ -49,25 +49,7 @@ static bool is_meta(const char *p)
 
 static int norm_path(const char *in, char *out, size_t size)
 {
-	size_t o = 0;
-	const char *p = in;
-
-	if (!in || in[0] == '/')
-		return -1;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		if ((n == 2 && !strncmp(p, "..", 2)) || o + n + 2 > size)
-			return -1;
-		if (n && !(n == 1 && p[0] == '.')) {
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p += n + strspn(p + n, "/");
-	}
-	out[o] = '\0';
-	return 0;
+	return img_path_normalise(in, out, size, false);
 }
 
 static struct lfile *add_file(struct load *l, const char *path)
@@ -139,36 +121,6 @@ static int take_file(struct load *l, struct lfile *f)
 	return *l->err ? -1 : 0;
 }
 
-/* Resolve "." and ".." by name only (the tarball is never written out as a tree); going
- * above the top is refused. */
-static int lexical(const char *in, char *out, size_t size)
-{
-	size_t o = 0;
-	const char *p = in;
-
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		if (n == 2 && !strncmp(p, "..", 2)) {
-			if (o == 0)
-				return -1;
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			if (o + n + 2 > size)
-				return -1;
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p += n + strspn(p + n, "/");
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static int take_symlink(struct load *l, struct lfile *f, const char *target)
 {
 	char joined[4096];
@@ -178,7 +130,8 @@ static int take_symlink(struct load *l, struct lfile *f, const char *target)
 	snprintf(joined, sizeof(joined), "%.*s%s%s", slash ? (int)(slash - f->path) : 0, f->path,
 		 slash ? "/" : "", target);
 	f->link = malloc(sizeof(joined));
-	if (!f->link || lexical(joined, f->link, sizeof(joined)) < 0 || target[0] == '/')
+	if (!f->link || img_path_normalise(joined, f->link, sizeof(joined), true) < 0 ||
+	    target[0] == '/')
 		return sup_error_set(l->err, 0, "load: %s: symlink leads outside the tarball",
 				     f->path);
 	return 0;

@@ -154,36 +154,24 @@ static int open_readers(struct unpack *u, int blob_fd)
 
 /* ---- paths */
 
-/* "./a//b/" -> "a/b". Refused: absolute paths, "..", over-long names. "" is the root. */
+/* The layer's name for an entry, cleaned; refusals say which trick it was. */
 static int normalise(const char *in, char *out, size_t size, const char *what,
 		     struct sup_error **err)
 {
-	size_t o = 0;
-	const char *p = in;
-
 	if (!in)
 		return sup_error_set(err, 0, "%s: entry without a name", what);
-	if (in[0] == '/')
+	if (size > PATH_LIMIT + 1)
+		size = PATH_LIMIT + 1;
+	switch (img_path_normalise(in, out, size, false)) {
+	case 0:
+		return 0;
+	case IMG_PATH_ABSOLUTE:
 		return sup_error_set(err, 0, "%s \"%s\": absolute path refused", what, in);
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return sup_error_set(err, 0, "%s \"%s\": \"..\" refused", what, in);
-		if (n > 255)
-			return sup_error_set(err, 0, "%s \"%.100s...\": name too long", what, in);
-		if (n && !(n == 1 && p[0] == '.')) {
-			if (o + n + 2 > size || o + n + 1 > PATH_LIMIT)
-				return sup_error_set(err, 0, "%s \"%.100s...\": path too long",
-						     what, in);
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p += n + strspn(p + n, "/");
+	case IMG_PATH_DOTDOT:
+		return sup_error_set(err, 0, "%s \"%s\": \"..\" refused", what, in);
+	default:
+		return sup_error_set(err, 0, "%s \"%.100s...\": name or path too long", what, in);
 	}
-	out[o] = '\0';
-	return 0;
 }
 
 static void drop_cache(struct unpack *u)

@@ -37,6 +37,16 @@ int img_unpack_layer(int blob_fd, int root_fd, const struct img_unpack_opts *o,
 int img_unpack_sandboxed(int blob_fd, int root_fd, const struct img_unpack_opts *o,
 			 struct img_unpack_result *res, struct sup_error **err);
 
+enum {
+	IMG_PATH_ABSOLUTE = -1,
+	IMG_PATH_DOTDOT = -2,
+	IMG_PATH_TOO_LONG = -3,
+};
+/* "./a//b/" -> "a/b" ("" is the top). Refused: absolute paths, and ".." unless
+ * resolve_dotdot, where it drops the previous component by name and may not climb above the
+ * top; components over 255 bytes; out of size. 0 or an IMG_PATH_ value. */
+int img_path_normalise(const char *in, char *out, size_t size, bool resolve_dotdot);
+
 /* openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV),
  * O_CLOEXEC added: path must stay beneath dirfd and follow no symlink. */
 int img_openat_beneath(int dirfd, const char *path, int flags);
