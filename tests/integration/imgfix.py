@@ -67,7 +67,7 @@ def http_get(url, headers=None):
 class Registry:
     """docker-registry serve on 127.0.0.1:<free port> with a temp storage dir."""
 
-    def __init__(self, work, auth_yaml="", extra_yaml=""):
+    def __init__(self, work, auth_yaml="", extra_yaml="", probe_scheme="http", ca=None):
         self.port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
         self.dir = tempfile.mkdtemp(prefix="reg-", dir=work)
@@ -98,7 +98,14 @@ http:
             if self.proc.poll() is not None:
                 raise Fail(f"registry exited: {open(self.log.name).read()[-2000:]}")
             try:
-                code, hdrs, _ = http_get(f"http://{self.addr}/v2/")
+                if probe_scheme == "https":
+                    import ssl
+                    ctx = ssl.create_default_context(cafile=ca)
+                    with urllib.request.urlopen(f"https://{self.addr}/v2/", timeout=5,
+                                                context=ctx) as r:
+                        code, hdrs = r.status, dict(r.headers)
+                else:
+                    code, hdrs, _ = http_get(f"http://{self.addr}/v2/")
             except OSError:
                 return False
             # ours: the API answers, and the process we started is still the one alive
@@ -282,6 +289,26 @@ def tar_dir(src):
 
 # ---- the helper
 
+def tls_registry(work):
+    """A registry on 127.0.0.1 over TLS with a certificate from a CA of its own: (registry,
+    ca.pem). Loopback means plain http to sup unless a mirror URL says https."""
+    d = tempfile.mkdtemp(prefix="tls-", dir=work)
+    ca, cakey = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
+    crt, key, csr = (os.path.join(d, n) for n in ("srv.pem", "srv.key", "srv.csr"))
+    ext = os.path.join(d, "ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=sup test CA", "-keyout", cakey, "-out", ca)
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", key, "-out", csr)
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey, "-CAcreateserial",
+        "-days", "2", "-extfile", ext, "-out", crt)
+    reg = Registry(work, auth_yaml=f"  tls:\n    certificate: {crt}\n    key: {key}\n",
+                   probe_scheme="https", ca=ca)
+    return reg, ca
+
+
 class Helper:
     """sup-image with a state dir of its own, run as supd runs it: JSON lines out."""
 
@@ -437,6 +464,7 @@ class FlakyProxy:
         self.upstream, self.mode, self.ignore_range = upstream, mode, ignore_range
         self.storage = storage
         self.seen = set()
+        self.forwarded = []  # requests that came as to a forward proxy
         self.log = []  # (host, method, path, range, authorization)
         self.srv = self._serve("127.0.0.1")
         self.port = self.srv.server_address[1]
@@ -466,6 +494,10 @@ class FlakyProxy:
     def handle(self, h, host):
         rng, auth = h.headers.get("Range"), h.headers.get("Authorization")
         self.log.append((host, h.command, h.path, rng, auth))
+        if h.path.startswith("http://"):  # used as a forward proxy: the URL names the server
+            rest = h.path[len("http://"):]
+            self.forwarded.append(rest)
+            h.path = "/" + rest.split("/", 1)[1]
         if host == "127.0.0.2":
             return self.serve_storage(h)
         first = "/blobs/" in h.path and h.path not in self.seen

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Fail, check, retry, run_tests  # noqa: E402
 from imgfix import (Entry, FlakyProxy, Helper, Registry, TokenIssuer, busybox_layer, files_layer,  # noqa: E402
                     free_port, make_tar, need_tools, oci_layout, random_layer, run, sha,
-                    tar_dir, umoci_image)
+                    tar_dir, tls_registry, umoci_image)
 
 W = None  # the world: registry and images shared by the tests
 
@@ -546,13 +546,44 @@ def test_registry_manners():
 
 
 def test_mirrors():
-    h = Helper(W.work, conf=f"Mirror=mirrored.invalid http://127.0.0.1:1\n"
-                            f"Mirror=mirrored.invalid http://{W.addr}/\n")
-    res, events = h.ok("pull", "mirrored.invalid/test/busybox:1")
+    h = Helper(W.work, conf=f"Mirror=127.0.0.1:1 http://127.0.0.1:1\n"
+                            f"Mirror=127.0.0.1:1 http://{W.addr}/\n")
+    res, events = h.ok("pull", "127.0.0.1:1/test/busybox:1")
     check(res["digest"] == skopeo_digest(W.ref()), "pulled through the second mirror")
     msgs = [e["message"] for e in events if e["type"] == "status"]
     check(any("mirror failed" in m for m in msgs), f"first mirror tried: {msgs}")
-    check("mirrored.invalid/test/busybox:1" in h.refs(), f"named as asked: {h.refs()}")
+    check("127.0.0.1:1/test/busybox:1" in h.refs(), f"named as asked: {h.refs()}")
+
+
+def test_tls_extra_ca_and_proxy():
+    reg, ca = tls_registry(W.work)
+    try:
+        reg.push(f"oci:{W.layout}:1", "test/tls:1")
+        mirror = f"Mirror=127.0.0.1:1 https://{reg.addr}\n"
+        # the registry's CA is not in the system bundle: refused, then added: pulled
+        h = Helper(W.work, conf=mirror + "Retries=0\n")
+        last, events = h.run("pull", "127.0.0.1:1/test/tls:1")
+        fails = [e["message"] for e in events if e["type"] == "status" and "mirror failed" in e["message"]]
+        check(fails and ("certificate" in fails[0].lower() or "SSL" in fails[0]),
+              f"unknown CA refused: {fails}")
+        h = Helper(W.work, conf=mirror + f"CACertificates={ca}\n")
+        res, _ = h.ok("pull", "127.0.0.1:1/test/tls:1")
+        check(res["digest"] == skopeo_digest(W.ref()), "pulled over TLS with the extra CA")
+    finally:
+        reg.stop()
+    # a forward proxy, from supd.conf and from the environment
+    px = FlakyProxy(W.addr)
+    try:
+        h = Helper(W.work, conf=f"Proxy=http://{px.addr}\n")
+        h.ok("pull", W.ref())
+        check(any(f.startswith(W.addr + "/v2/") for f in px.forwarded),
+              f"Proxy= used: {px.forwarded[:3]}")
+        px.forwarded.clear()
+        h = Helper(W.work)
+        h.ok("pull", W.ref(), env=dict(os.environ, http_proxy=f"http://{px.addr}"))
+        check(px.forwarded, "http_proxy from the environment used")
+    finally:
+        px.stop()
 
 
 def test_bad_references():
@@ -575,7 +606,8 @@ def main():
                    test_layer_compressions, test_many_layers_mount,
                    test_load_both_tarball_kinds,
                    test_rmi_and_gc_keep_layers_in_use, test_concurrent_pulls_share_layers,
-                   test_registry_manners, test_mirrors, test_bad_references])
+                   test_registry_manners, test_mirrors, test_tls_extra_ca_and_proxy,
+                   test_bad_references])
     finally:
         W.stop()
 
