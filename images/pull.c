@@ -231,11 +231,12 @@ static int fetch_config(struct pull *p, struct sup_error **err)
  * OCI media types. OCI tools (skopeo, umoci) only read OCI manifests from a layout. */
 static int convert_docker(struct pull *p, struct sup_error **err)
 {
-	json_t *layers = json_array(), *m;
+	json_t *layers, *m;
 	char *text;
 
 	if (strcmp(p->mdesc.media_type, MT_DOCKER_MANIFEST) != 0)
 		return 0;
+	layers = json_array();
 	for (size_t i = 0; i < p->m.n_layers; i++) {
 		const struct img_desc *d = &p->m.layers[i];
 		const char *mt = d->comp == IMG_COMP_GZIP   ? MT_OCI_LAYER "+gzip"

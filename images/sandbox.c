@@ -104,10 +104,11 @@ int img_sandbox_enter(struct sup_error **err)
 
 static json_t *result_json(const struct img_unpack_result *r, const struct sup_error *e)
 {
-	json_t *o, *impl = json_array();
+	json_t *o, *impl;
 
 	if (e)
 		return json_pack("{s:s}", "error", e->msg);
+	impl = json_array();
 	for (size_t i = 0; i < r->implicit.n; i++)
 		json_array_append_new(impl, json_string(r->implicit.v[i]));
 	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "diff_id", r->diff_id, "bytes",
@@ -136,15 +137,23 @@ static __attribute__((noreturn)) void child(int out, int blob_fd, int root_fd,
 {
 	struct img_unpack_result res;
 	struct sup_error *e = NULL;
+	json_t *j;
 	char *text;
+	int status;
 
 	memset(&res, 0, sizeof(res));
 	if (img_sandbox_enter(&e) == 0)
 		img_unpack_layer(blob_fd, root_fd, o, &res, &e);
-	text = json_dumps(result_json(&res, e), JSON_COMPACT);
+	j = result_json(&res, e);
+	text = json_dumps(j, JSON_COMPACT);
 	if (text)
 		write_all(out, text, strlen(text));
-	_exit(e ? 1 : 0);
+	status = e ? 1 : 0;
+	free(text);
+	json_decref(j);
+	img_unpack_result_free(&res);
+	sup_error_free(e);
+	_exit(status);
 }
 
 static int read_result(int fd, char **out, size_t *len, struct sup_error **err)
