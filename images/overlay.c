@@ -3,8 +3,11 @@
  * The new mount API takes one "lowerdir+" per layer (Linux 6.8+), so any number of layers
  * fits; older kernels get mount(2) with the options in one page, where the store's short
  * links (l/<16 hex>, relative to the store, which we chdir into) keep 200 layers in reach.
- * redirect_dir, metacopy and index are off: the lower layers are shared, read-only, and
- * must not be trusted to steer lookups.
+ * No redirects, no metacopy, no index: the lower layers are shared, read-only, and must not
+ * steer lookups. redirect_dir=nofollow rather than "off": with the module's default
+ * redirect_always_follow=Y, "off" means "follow" (and, without an upper, "on"), so lower
+ * layers' redirect xattrs would still be followed; nofollow neither creates nor follows them.
+ * (The unpacker also drops every trusted.* xattr a layer carries.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,8 +54,8 @@ static int mount_new_api(const struct img_overlay *ov, const char *target, unsig
 		return -1;
 	if ((ov->upper && (fs_set(fs, "upperdir", ov->upper, err) < 0 ||
 			   fs_set(fs, "workdir", ov->work, err) < 0)) ||
-	    fs_set(fs, "redirect_dir", "off", err) < 0 || fs_set(fs, "metacopy", "off", err) < 0 ||
-	    fs_set(fs, "index", "off", err) < 0)
+	    fs_set(fs, "redirect_dir", "nofollow", err) < 0 ||
+	    fs_set(fs, "metacopy", "off", err) < 0 || fs_set(fs, "index", "off", err) < 0)
 		return -1;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return sup_error_set(err, errno, "create overlay for %s", target);
@@ -108,7 +111,7 @@ static int mount_legacy(const struct img_overlay *ov, const char *target, unsign
 				      ov->upper, ov->work);
 	if (o < (size_t)page)
 		o += (size_t)snprintf(opts + o, (size_t)page - o,
-				      ",redirect_dir=off,metacopy=off,index=off");
+				      ",redirect_dir=nofollow,metacopy=off,index=off");
 	if (o >= (size_t)page)
 		return sup_error_set(err, E2BIG,
 				     "overlay on %s: %zu layers do not fit in one page "
@@ -133,6 +136,8 @@ int img_overlay_mount(const struct img_overlay *ov, const char *target, unsigned
 		return sup_error_set(err, 0, "overlay on %s: no layers", target);
 	if (ov->upper && !ov->work)
 		return sup_error_set(err, 0, "overlay on %s: upperdir without workdir", target);
+	if (ov->legacy)
+		return mount_legacy(ov, target, flags, err);
 	if (mount_new_api(ov, target, flags, &e) == 0)
 		return 0;
 	/* EINVAL on lowerdir+: a kernel before 6.8; ENOSYS: before fsopen (5.2) */

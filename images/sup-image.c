@@ -31,6 +31,7 @@ struct request {
 	const char *tag, *upper, *work;
 	int fd; /* load */
 	bool read_only;
+	bool legacy; /* mount: mount(2) with short links instead of the new mount API */
 };
 
 struct helper {
@@ -173,7 +174,8 @@ static int op_rmi(struct helper *h, struct request *rq, const struct img_ops *op
 static int op_mount(struct helper *h, struct request *rq, const struct img_ops *ops, json_t **res,
 		    struct sup_error **err)
 {
-	struct img_overlay ov = {.upper = rq->upper, .work = rq->work, .store = h->store.path};
+	struct img_overlay ov = {
+	    .upper = rq->upper, .work = rq->work, .store = h->store.path, .legacy = rq->legacy};
 	struct img_image im;
 	int r;
 
@@ -222,7 +224,7 @@ static void usage(FILE *f)
 		   "  inspect REF              an image's config and layer directories\n"
 		   "  rmi REF... [--keep DIGEST]...  untag, then collect garbage\n"
 		   "  gc [--keep DIGEST]...    remove what nothing names (keep: in use)\n"
-		   "  mount REF TARGET [--upper DIR --work DIR] [--read-only]\n"
+		   "  mount REF TARGET [--upper DIR --work DIR] [--read-only] [--legacy-mount]\n"
 		   "  request                  read the request as one JSON line on stdin\n"
 		   "Events and the result are JSON lines (docs/images.md).\n");
 }
@@ -230,13 +232,10 @@ static void usage(FILE *f)
 static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_error **err)
 {
 	static const struct option lo[] = {
-	    {"keep", required_argument, NULL, 'k'},
-	    {"tag", required_argument, NULL, 't'},
-	    {"fd", required_argument, NULL, 'f'},
-	    {"upper", required_argument, NULL, 'u'},
-	    {"work", required_argument, NULL, 'w'},
-	    {"read-only", no_argument, NULL, 'r'},
-	    {0},
+	    {"keep", required_argument, NULL, 'k'},   {"tag", required_argument, NULL, 't'},
+	    {"fd", required_argument, NULL, 'f'},     {"upper", required_argument, NULL, 'u'},
+	    {"work", required_argument, NULL, 'w'},   {"read-only", no_argument, NULL, 'r'},
+	    {"legacy-mount", no_argument, NULL, 'L'}, {0},
 	};
 	int c;
 
@@ -254,6 +253,8 @@ static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_
 			rq->work = optarg;
 		else if (c == 'r')
 			rq->read_only = true;
+		else if (c == 'L')
+			rq->legacy = true;
 		else if (c == '?')
 			return sup_error_set(err, 0, "%s: bad option", rq->op);
 	}

@@ -58,11 +58,12 @@ struct img_overlay {
 	const char *upper; /* NULL: read-only root */
 	const char *work;
 	const char *store; /* STATE/images: lets the mount(2) fallback use its short l/ links */
+	bool legacy;	   /* skip the new mount API (tests the fallback of kernels before 6.8) */
 };
 
 /* Mount the overlay on target: the new mount API with one "lowerdir+" per layer where the
  * kernel has it (6.8+), else mount(2) with short relative links (see images/overlay.c).
- * Always redirect_dir=off, metacopy=off, index=off. */
+ * Always redirect_dir=nofollow (the strict form of "off"), metacopy=off, index=off. */
 int img_overlay_mount(const struct img_overlay *ov, const char *target, unsigned long flags,
 		      struct sup_error **err);
 

@@ -52,6 +52,12 @@ def skopeo_digest(ref):
     return json.loads(out)["Digest"]
 
 
+def skopeo_layer_ids(ref):
+    """The diff_ids (hex) of an image in the registry."""
+    out = json.loads(run("skopeo", "inspect", "--config", "--tls-verify=false", f"docker://{ref}"))
+    return [d[7:] for d in out["rootfs"]["diff_ids"]]
+
+
 def layer_root(h, result, i):
     return result["layers"][i]["path"]
 
@@ -264,7 +270,11 @@ def test_killed_pull_resumes():
     # the next pull, without the rate limit, picks up where the first stopped
     with open(h.conf, "w") as f:
         f.write("[Images]\n")
+    # and an unpack killed half-way leaves a .tmp- tree that the next pull throws away
+    junk = os.path.join(h.store, "layers", ".tmp-" + skopeo_layer_ids(W.ref(repo="test/big"))[0])
+    os.makedirs(os.path.join(junk, "root/half"))
     res, events = h.ok("pull", W.ref(repo="test/big"))
+    check(not os.path.exists(junk), "the half-unpacked tree is gone")
     resumed = [e for e in events if e.get("state") == "resuming"]
     check(resumed and resumed[0]["done"] >= size - (1 << 20),
           f"resumed from the partial ({size} bytes): {resumed}")
@@ -320,6 +330,10 @@ def test_hostile_layers_refused():
                               make_tar([Entry("evil/pwned", data=b"x")])])
     check(last["type"] == "error" and "symlink" in last["message"], f"cross-layer: {last}")
     check(os.listdir(outside) == [], "cross-layer: nothing outside")
+    # a full filesystem: MinFreeSpace= more than there is
+    full = Helper(W.work, conf="MinFreeSpace=1000000G\n")
+    last, _ = load_layers(full, [make_tar([Entry("f", data=b"x")])])
+    check(last["type"] == "error" and "left free" in last["message"], f"free space: {last}")
     # absurd sizes: over MaxLayerSize
     small = Helper(W.work, conf="MaxLayerSize=1M\n")
     last, _ = load_layers(small, [make_tar([Entry("big", size=3 << 20)])])
@@ -369,6 +383,10 @@ def test_whiteouts_in_overlay():
     target = os.path.join(W.work, "mnt-wh")
     mount(h, name, target, "--read-only")
     try:
+        with open("/proc/self/mountinfo") as f:
+            line = [x for x in f if f" {target} " in x][0]
+        # "off" reads as "on" on a lower-only mount where redirect_always_follow=Y
+        check("redirect_dir=nofollow" in line and "metacopy=on" not in line, f"opts: {line}")
         have = set(os.listdir(target))
         check("d" not in have and "a" in have and "o" in have, f"root: {have}")
         check(os.listdir(os.path.join(target, "a")) == ["y"], "a/x whited out")
@@ -414,6 +432,16 @@ def test_many_layers_mount():
     mount(h, last["images"][0]["name"], target, "--read-only")
     try:
         check(len(os.listdir(target)) == 120, "all 120 layers visible")
+    finally:
+        umount(target)
+    # kernels before 6.8 (no lowerdir+): mount(2) with the store's short links in one page
+    mount(h, last["images"][0]["name"], target, "--read-only", "--legacy-mount")
+    try:
+        check(len(os.listdir(target)) == 120, "all 120 layers visible through mount(2)")
+        with open("/proc/self/mountinfo") as f:
+            line = [x for x in f if f" {target} " in x][0]
+        check("lowerdir=l/" in line and "redirect_dir=nofollow" in line,
+              f"options: {line[-300:]}")
     finally:
         umount(target)
 
