@@ -135,23 +135,7 @@ int img_image_unpack(struct img_store *s, struct img_image *im, const struct img
 	    .no_chown = geteuid() != 0,
 	};
 
-	for (size_t i = 0; i < im->manifest.n_layers; i++) {
-		const struct img_desc *d = &im->manifest.layers[i];
-		const char *diff_id = im->config.diff_ids.v[i];
-		struct img_unpack_result res;
-		int r;
-
-		img_emit(ops, json_pack("{s:s, s:s, s:s, s:s}", "type", "progress", "digest",
-					d->digest, "state", "unpacking", "diff_id", diff_id));
-		r = img_layer_ensure(s, d, diff_id, &o, &res, err);
-		if (r < 0)
-			return -1;
-		img_emit(ops, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "type", "progress",
-					"digest", d->digest, "state",
-					r == 1 ? "unpacked-before" : "unpacked", "bytes",
-					(json_int_t)res.bytes, "entries", (json_int_t)res.entries,
-					"skipped_devices", (json_int_t)res.skipped_devices));
-		img_unpack_result_free(&res);
-	}
+	if (img_layers_unpack(s, im->manifest.layers, &im->config.diff_ids, &o, ops, err) < 0)
+		return -1;
 	return img_layers_check_chain(s, &im->config.diff_ids, err);
 }

@@ -21,10 +21,12 @@ struct img_ops {
 	void *ctx;
 };
 
-/* Unpack blob into layers/<diff_id hex> unless it is there. 1 = was there, 0 = unpacked. */
-int img_layer_ensure(struct img_store *s, const struct img_desc *blob, const char *diff_id,
-		     const struct img_unpack_opts *o, struct img_unpack_result *res,
-		     struct sup_error **err);
+/* Unpack every layer that is not in layers/ yet, several at once (ConcurrentUnpacks=, default
+ * one per CPU up to 4), each in its sandboxed child; progress events per layer. A layer that
+ * another process is unpacking is waited for. */
+int img_layers_unpack(struct img_store *s, const struct img_desc *blobs,
+		      const struct strv *diff_ids, const struct img_unpack_opts *o,
+		      const struct img_ops *ops, struct sup_error **err);
 /* l/<16 hex> -> ../layers/<hex>/root */
 int img_layer_link(struct img_store *s, const char *diff_id, struct sup_error **err);
 /* A layer may not create directories where a layer below it has a symlink: in the overlay

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +20,8 @@
 #include "images.h"
 #include "unpack.h"
 
-static int lock_layer(struct img_store *s, const char *hex, struct sup_error **err)
+/* -2: another process holds it (only when !wait) */
+static int lock_layer(struct img_store *s, const char *hex, bool wait, struct sup_error **err)
 {
 	char name[80];
 	int fd;
@@ -27,11 +30,12 @@ static int lock_layer(struct img_store *s, const char *hex, struct sup_error **e
 	fd = openat(s->layers, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return sup_error_set(err, errno, "layer lock %s", hex);
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return sup_error_set(err, errno, "layer lock %s", hex);
-		}
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		close(fd);
+		return e == EWOULDBLOCK ? -2 : sup_error_set(err, e, "layer lock %s", hex);
 	}
 	return fd;
 }
@@ -65,69 +69,207 @@ static int write_implicit(int dirfd, const struct strv *implicit, struct sup_err
 	return 0;
 }
 
-/* Unpack into tmp (an empty directory under layers/) and check the result. */
-static int unpack_into(struct img_store *s, const char *tmp, const struct img_desc *blob,
-		       const char *diff_id, const struct img_unpack_opts *o,
-		       struct img_unpack_result *res, struct sup_error **err)
-{
-	_cleanup_close_ int dir = -1, root = -1, bfd = -1;
+enum job_state { JOB_WAITING, JOB_BUSY, JOB_RUNNING, JOB_DONE };
 
-	if (mkdirat(s->layers, tmp, 0700) < 0)
-		return sup_error_set(err, errno, "mkdir layers/%s", tmp);
-	dir = openat(s->layers, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dir < 0 || mkdirat(dir, "root", 0755) < 0)
-		return sup_error_set(err, errno, "mkdir layers/%s/root", tmp);
-	root = openat(dir, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	bfd = img_store_open_blob(s, blob->digest, err);
-	if (root < 0 || bfd < 0)
-		return *err ? -1 : sup_error_set(err, errno, "open layers/%s/root", tmp);
-	if (img_unpack_sandboxed(bfd, root, o, res, err) < 0)
-		return sup_error_wrap(err, "layer %s", blob->digest);
-	if (strcmp(res->diff_id, diff_id) != 0)
-		return sup_error_set(err, 0,
-				     "layer %s: uncompressed digest %s, but the image config says "
-				     "%s: nothing kept",
-				     blob->digest, res->diff_id, diff_id);
-	if (write_implicit(dir, &res->implicit, err) < 0)
+/* One layer's unpack, from taking its lock to renaming it into place. */
+struct layer_job {
+	const struct img_desc *blob;
+	const char *diff_id;
+	enum job_state state;
+	bool was_there;
+	int lock, dir, result_fd;
+	pid_t pid;
+	char tmp[80];
+	struct img_unpack_result res;
+};
+
+static int job_start(struct img_store *s, struct layer_job *j, const struct img_unpack_opts *o,
+		     struct sup_error **err)
+{
+	_cleanup_close_ int root = -1, bfd = -1;
+
+	snprintf(j->tmp, sizeof(j->tmp), ".tmp-%s", j->diff_id + 7);
+	/* left by an unpack that was killed: we hold the lock, so it is nobody's */
+	if (img_store_remove_tree(s, s->layers, j->tmp, err) < 0)
 		return -1;
-	/* one syncfs for the whole layer instead of an fsync per file */
-	if (syncfs(root) < 0)
-		return sup_error_set(err, errno, "syncfs layers/%s", tmp);
+	if (mkdirat(s->layers, j->tmp, 0700) < 0)
+		return sup_error_set(err, errno, "mkdir layers/%s", j->tmp);
+	j->dir = openat(s->layers, j->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (j->dir < 0 || mkdirat(j->dir, "root", 0755) < 0)
+		return sup_error_set(err, errno, "mkdir layers/%s/root", j->tmp);
+	root = openat(j->dir, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	bfd = img_store_open_blob(s, j->blob->digest, err);
+	if (root < 0 || bfd < 0)
+		return *err ? -1 : sup_error_set(err, errno, "open layers/%s/root", j->tmp);
+	if (img_unpack_spawn(bfd, root, o, &j->pid, &j->result_fd, err) < 0)
+		return -1;
+	j->state = JOB_RUNNING;
 	return 0;
 }
 
-int img_layer_ensure(struct img_store *s, const struct img_desc *blob, const char *diff_id,
-		     const struct img_unpack_opts *o, struct img_unpack_result *res,
-		     struct sup_error **err)
+/* Take the layer's lock and start its unpacker, unless the layer is there already. */
+static int job_begin(struct img_store *s, struct layer_job *j, const struct img_unpack_opts *o,
+		     bool wait, struct sup_error **err)
 {
-	const char *hex = diff_id + 7;
-	_cleanup_close_ int lock = -1;
-	char tmp[80];
-	int r;
+	j->dir = j->result_fd = -1;
+	if (!img_digest_valid(j->diff_id))
+		return sup_error_set(err, 0, "invalid diff_id \"%s\"", j->diff_id);
+	if (!img_store_has_layer(s, j->diff_id)) {
+		j->lock = lock_layer(s, j->diff_id + 7, wait, err);
+		if (j->lock == -2) {
+			j->state = JOB_BUSY;
+			return 0;
+		}
+		if (j->lock < 0)
+			return -1;
+		if (!img_store_has_layer(s, j->diff_id))
+			return job_start(s, j, o, err);
+		close(j->lock);
+		j->lock = -1;
+	}
+	j->state = JOB_DONE;
+	j->was_there = true;
+	return img_layer_link(s, j->diff_id, err);
+}
 
-	memset(res, 0, sizeof(*res));
-	if (!img_digest_valid(diff_id))
-		return sup_error_set(err, 0, "invalid diff_id \"%s\"", diff_id);
-	if (img_store_has_layer(s, diff_id))
-		return img_layer_link(s, diff_id, err) < 0 ? -1 : 1;
-	lock = lock_layer(s, hex, err);
-	if (lock < 0)
+static int job_check(struct img_store *s, struct layer_job *j, struct sup_error **err)
+{
+	if (img_unpack_collect(j->pid, j->result_fd, &j->res, err) < 0)
+		return sup_error_wrap(err, "layer %s", j->blob->digest);
+	if (strcmp(j->res.diff_id, j->diff_id) != 0)
+		return sup_error_set(err, 0,
+				     "layer %s: uncompressed digest %s, but the image config says "
+				     "%s: nothing kept",
+				     j->blob->digest, j->res.diff_id, j->diff_id);
+	if (write_implicit(j->dir, &j->res.implicit, err) < 0)
 		return -1;
-	if (img_store_has_layer(s, diff_id))
-		return img_layer_link(s, diff_id, err) < 0 ? -1 : 1;
-	snprintf(tmp, sizeof(tmp), ".tmp-%s", hex);
-	/* left by an unpack that was killed: we hold the lock, so it is nobody's */
-	if (img_store_remove_tree(s, s->layers, tmp, err) < 0)
-		return -1;
-	r = unpack_into(s, tmp, blob, diff_id, o, res, err);
-	if (r == 0 && renameat(s->layers, tmp, s->layers, hex) < 0)
-		r = sup_error_set(err, errno, "commit layer %s", hex);
+	/* one syncfs for the whole layer instead of an fsync per file */
+	if (syncfs(j->dir) < 0)
+		return sup_error_set(err, errno, "syncfs layers/%s", j->tmp);
+	if (renameat(s->layers, j->tmp, s->layers, j->diff_id + 7) < 0)
+		return sup_error_set(err, errno, "commit layer %s", j->diff_id);
+	fsync(s->layers);
+	return img_layer_link(s, j->diff_id, err);
+}
+
+/* Collect a running unpacker; on any failure nothing of the layer is kept. */
+static int job_end(struct img_store *s, struct layer_job *j, struct sup_error **err)
+{
+	int r = job_check(s, j, err);
+
 	if (r < 0) {
 		struct sup_error *e2 = NULL;
-		img_store_remove_tree(s, s->layers, tmp, &e2);
+		img_store_remove_tree(s, s->layers, j->tmp, &e2);
 		sup_error_free(e2);
-		return -1;
 	}
-	fsync(s->layers);
-	return img_layer_link(s, diff_id, err);
+	close(j->dir);
+	close(j->lock);
+	j->dir = j->lock = j->result_fd = -1;
+	j->state = JOB_DONE;
+	return r;
+}
+
+static void job_abort(struct img_store *s, struct layer_job *j)
+{
+	struct sup_error *e = NULL;
+
+	if (j->state == JOB_RUNNING) {
+		kill(j->pid, SIGKILL);
+		job_end(s, j, &e);
+		sup_error_free(e);
+	}
+	img_unpack_result_free(&j->res);
+}
+
+static void emit_layer(const struct img_ops *ops, const struct layer_job *j, const char *state)
+{
+	img_emit(ops, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "type", "progress", "digest",
+				j->blob->digest, "state", state, "diff_id", j->diff_id, "bytes",
+				(json_int_t)j->res.bytes, "entries", (json_int_t)j->res.entries,
+				"skipped_devices", (json_int_t)j->res.skipped_devices));
+}
+
+/* Wait for any running unpacker to finish and finish its layer. */
+static int reap_one(struct img_store *s, struct layer_job *jobs, size_t n,
+		    const struct img_ops *ops, struct sup_error **err)
+{
+	struct pollfd pfd[IMG_UNPACK_PARALLEL_MAX];
+	size_t idx[IMG_UNPACK_PARALLEL_MAX], k = 0;
+
+	for (size_t i = 0; i < n && k < IMG_UNPACK_PARALLEL_MAX; i++)
+		if (jobs[i].state == JOB_RUNNING) {
+			pfd[k] = (struct pollfd){.fd = jobs[i].result_fd, .events = POLLIN};
+			idx[k++] = i;
+		}
+	while (poll(pfd, k, -1) < 0)
+		if (errno != EINTR)
+			return sup_error_set(err, errno, "poll unpackers");
+	for (size_t i = 0; i < k; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (job_end(s, &jobs[idx[i]], err) < 0)
+			return -1;
+		emit_layer(ops, &jobs[idx[i]], "unpacked");
+		return 0;
+	}
+	return 0;
+}
+
+static int run_jobs(struct img_store *s, struct layer_job *jobs, size_t n,
+		    const struct img_unpack_opts *o, const struct img_ops *ops, unsigned parallel,
+		    struct sup_error **err)
+{
+	size_t next = 0, running = 0;
+
+	for (;;) {
+		while (running < parallel && next < n) {
+			struct layer_job *j = &jobs[next++];
+			if (job_begin(s, j, o, false, err) < 0)
+				return -1;
+			if (j->state == JOB_RUNNING && ++running)
+				emit_layer(ops, j, "unpacking");
+			else if (j->state == JOB_DONE)
+				emit_layer(ops, j, "unpacked-before");
+		}
+		if (!running)
+			break;
+		if (reap_one(s, jobs, n, ops, err) < 0)
+			return -1;
+		running--;
+	}
+	/* layers another process is unpacking: wait for it, holding no lock of our own */
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].state != JOB_BUSY)
+			continue;
+		if (job_begin(s, &jobs[i], o, true, err) < 0 ||
+		    (jobs[i].state == JOB_RUNNING && job_end(s, &jobs[i], err) < 0))
+			return -1;
+		emit_layer(ops, &jobs[i], jobs[i].was_there ? "unpacked-before" : "unpacked");
+	}
+	return 0;
+}
+
+int img_layers_unpack(struct img_store *s, const struct img_desc *blobs,
+		      const struct strv *diff_ids, const struct img_unpack_opts *o,
+		      const struct img_ops *ops, struct sup_error **err)
+{
+	struct layer_job *jobs = calloc(diff_ids->n ? diff_ids->n : 1, sizeof(*jobs));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned parallel = ops->set->unpack_parallel;
+	int r;
+
+	if (!jobs)
+		return sup_error_set(err, ENOMEM, "layer unpack");
+	if (!parallel)
+		parallel = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+	for (size_t i = 0; i < diff_ids->n; i++) {
+		jobs[i].blob = &blobs[i];
+		jobs[i].diff_id = diff_ids->v[i];
+		jobs[i].lock = jobs[i].dir = jobs[i].result_fd = -1;
+	}
+	r = run_jobs(s, jobs, diff_ids->n, o, ops, parallel, err);
+	for (size_t i = 0; i < diff_ids->n; i++)
+		job_abort(s, &jobs[i]);
+	free(jobs);
+	return r;
 }

@@ -220,32 +220,51 @@ static int parse_result(const char *text, size_t len, int status, struct img_unp
 	return 0;
 }
 
-int img_unpack_sandboxed(int blob_fd, int root_fd, const struct img_unpack_opts *o,
-			 struct img_unpack_result *res, struct sup_error **err)
+int img_unpack_spawn(int blob_fd, int root_fd, const struct img_unpack_opts *o, pid_t *pid,
+		     int *result_fd, struct sup_error **err)
 {
-	int p[2], status = 0, r;
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	pid_t pid;
+	int p[2];
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return sup_error_set(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
+	*pid = fork();
+	if (*pid < 0) {
 		close(p[0]);
 		close(p[1]);
 		return sup_error_set(err, errno, "fork unpacker");
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		close(p[0]);
 		child(p[1], blob_fd, root_fd, o);
 	}
 	close(p[1]);
-	r = read_result(p[0], &text, &len, err);
-	close(p[0]);
+	*result_fd = p[0];
+	return 0;
+}
+
+int img_unpack_collect(pid_t pid, int result_fd, struct img_unpack_result *res,
+		       struct sup_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int status = 0, r;
+
+	r = read_result(result_fd, &text, &len, err);
+	close(result_fd);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r < 0)
 		return -1;
 	return parse_result(text, len, status, res, err);
+}
+
+int img_unpack_sandboxed(int blob_fd, int root_fd, const struct img_unpack_opts *o,
+			 struct img_unpack_result *res, struct sup_error **err)
+{
+	pid_t pid;
+	int fd;
+
+	if (img_unpack_spawn(blob_fd, root_fd, o, &pid, &fd, err) < 0)
+		return -1;
+	return img_unpack_collect(pid, fd, res, err);
 }

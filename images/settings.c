@@ -111,6 +111,8 @@ int img_settings_set(struct img_settings *s, const char *key, const char *v, str
 		r = set_str(&s->no_proxy, v);
 	else if (!strcmp(key, "ConcurrentDownloads"))
 		r = set_uint(&s->concurrent, v, 1, 16);
+	else if (!strcmp(key, "ConcurrentUnpacks"))
+		r = set_uint(&s->unpack_parallel, v, 1, IMG_UNPACK_PARALLEL_MAX);
 	else if (!strcmp(key, "Retries"))
 		r = set_uint(&s->retries, v, 0, 20);
 	else if (!strcmp(key, "ConnectTimeoutSec"))

@@ -9,7 +9,8 @@
 #include "sup/image.h"
 #include "sup/strv.h"
 
-#define IMG_DEFAULT_AUTH_FILE "/etc/sup/auth.json"
+#define IMG_DEFAULT_AUTH_FILE	"/etc/sup/auth.json"
+#define IMG_UNPACK_PARALLEL_MAX 8
 
 struct img_settings {
 	struct strv mirrors;  /* "REGISTRY URL" pairs, in order */
@@ -17,8 +18,9 @@ struct img_settings {
 	char *auth_file;
 	char *ca_file; /* extra CA certificates (PEM), added to the system bundle */
 	char *proxy, *no_proxy;
-	unsigned concurrent; /* layers downloaded at once */
-	unsigned retries;    /* per request, on 429/5xx/broken connections */
+	unsigned concurrent;	  /* layers downloaded at once */
+	unsigned unpack_parallel; /* layers unpacked at once; 0: one per CPU, at most 4 */
+	unsigned retries;	  /* per request, on 429/5xx/broken connections */
 	uint64_t connect_timeout_usec, low_speed_usec;
 	uint64_t max_layer_size; /* uncompressed bytes per layer */
 	uint64_t min_free;	 /* bytes left free on the store's filesystem */

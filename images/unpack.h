@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sup/error.h"
 #include "sup/image.h"
@@ -50,6 +51,14 @@ int img_path_normalise(const char *in, char *out, size_t size, bool resolve_dotd
 /* openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV),
  * O_CLOEXEC added: path must stay beneath dirfd and follow no symlink. */
 int img_openat_beneath(int dirfd, const char *path, int flags);
+
+/* The same in two halves, so that several layers unpack at once: spawn returns the child's
+ * pid and the fd its result will come on (readable when it is done); collect reads it, reaps
+ * the child and closes the fd. */
+int img_unpack_spawn(int blob_fd, int root_fd, const struct img_unpack_opts *o, pid_t *pid,
+		     int *result_fd, struct sup_error **err);
+int img_unpack_collect(pid_t pid, int result_fd, struct img_unpack_result *res,
+		       struct sup_error **err);
 
 /* Enter the unpacker's sandbox (used by img_unpack_sandboxed's child). */
 int img_sandbox_enter(struct sup_error **err);
