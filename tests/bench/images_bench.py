@@ -11,8 +11,9 @@ the same run, RUNS times (default 3), alternating:
   b. `skopeo copy docker://... oci:DIR:tag` + `umoci unpack` into an empty directory, the pair
      that does the same job with the usual tools, wall time;
   c. unpack alone: sup-image pull again with the blobs already in the store but the unpacked
-     layers removed, against `tar -xf` of the same layer blobs (GNU tar, gzip via zlib's
-     gzip, --numeric-owner, same filesystem) followed by `sync -f`, since sup syncs too.
+     layers removed (layers unpacked in parallel, the default, and one at a time with
+     ConcurrentUnpacks=1), against `tar -xf` of the same layer blobs one after the other (GNU
+     tar, --numeric-owner, same filesystem) followed by `sync -f`, since sup syncs too.
 
 Prints a markdown table on stdout, progress on stderr. SUP_IMAGE points at the helper
 (default: $BUILD_DIR, then build/ of this tree). Everything runs on 127.0.0.1 and is removed.
@@ -141,7 +142,8 @@ def main():
 
 
 def measure(helper, reg, ref, layers, work):
-    res = {k: [] for k in ("sup", "rss", "pair", "skopeo", "umoci", "unpack", "tar", "tar_nosync")}
+    res = {k: [] for k in ("sup", "rss", "pair", "skopeo", "umoci", "unpack", "unpack1", "tar",
+                           "tar_nosync")}
     for i in range(RUNS):
         st = os.path.join(work, f"state{i}")
         cmd = [helper, "--state-dir", st, "--config", "/dev/null", "pull", ref]
@@ -163,6 +165,11 @@ def measure(helper, reg, ref, layers, work):
             shutil.rmtree(os.path.join(store, d))
         t3, _ = timed(cmd)
         res["unpack"].append(t3)
+        # and one layer at a time, as tar does below
+        for d in ("layers", "l"):
+            shutil.rmtree(os.path.join(store, d))
+        t4, _ = timed(cmd[:1] + ["--set", "ConcurrentUnpacks=1"] + cmd[1:])
+        res["unpack1"].append(t4)
         tdir = os.path.join(work, f"tar{i}")
         ts = []
         for j, layer in enumerate(layers):
@@ -176,7 +183,8 @@ def measure(helper, reg, ref, layers, work):
         subprocess.run(["sync", "-f", tdir], check=True)
         res["tar_nosync"].append(sum(ts))
         res["tar"].append(sum(ts) + time.monotonic() - t0)
-        note(f"run {i}: unpack only: sup {t3:.2f}s, tar -x {sum(ts):.2f}s (+sync {res['tar'][-1]:.2f}s)")
+        note(f"run {i}: unpack only: sup {t3:.2f}s (one at a time {t4:.2f}s), "
+             f"tar -x {sum(ts):.2f}s (+sync {res['tar'][-1]:.2f}s)")
         res["uncompressed"] = du(os.path.join(store, "layers"))
         for p in (st, oci, bundle, tdir):
             shutil.rmtree(p, ignore_errors=True)
@@ -197,6 +205,9 @@ def report(r, n_layers, comp, work):
           f"{mib / med['unpack']:.0f} MiB/s | tar -x + sync -f: {med['tar']:.2f} s = "
           f"{mib / med['tar']:.0f} MiB/s (without sync {med['tar_nosync']:.2f} s) | "
           f"{med['unpack'] / med['tar']:.2f}x tar's time |")
+    print(f"| unpack only, one layer at a time (ConcurrentUnpacks=1) | {med['unpack1']:.2f} s = "
+          f"{mib / med['unpack1']:.0f} MiB/s | (tar as above) | "
+          f"{med['unpack1'] / med['tar']:.2f}x tar's time |")
     print(f"| helper peak RSS during the pull | {max(r['rss']) / 1024:.1f} MiB | | |")
 
 
