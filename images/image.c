@@ -126,6 +126,19 @@ json_t *img_image_json(struct img_store *s, const struct img_image *im)
 	    c->working_dir, "user", c->user, "stop_signal", c->stop_signal, "layers", layers);
 }
 
+int img_image_lowers(struct img_store *s, const struct img_image *im, struct strv *lower,
+		     struct sup_error **err)
+{
+	for (size_t i = im->config.diff_ids.n; i-- > 0;) {
+		if (!img_store_has_layer(s, im->config.diff_ids.v[i]))
+			return sup_error_set(err, 0, "layer %s is not unpacked",
+					     im->config.diff_ids.v[i]);
+		if (strv_push_take(lower, img_store_layer_root(s, im->config.diff_ids.v[i])) < 0)
+			return sup_error_set(err, ENOMEM, "layer list");
+	}
+	return 0;
+}
+
 int img_image_unpack(struct img_store *s, struct img_image *im, const struct img_ops *ops,
 		     struct sup_error **err)
 {

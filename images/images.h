@@ -45,6 +45,9 @@ struct img_image {
 int img_image_open(struct img_store *s, const char *ref, struct img_image *im,
 		   struct sup_error **err);
 void img_image_close(struct img_image *im);
+/* The layer directories in overlayfs order (topmost first), for img_overlay_mount(). */
+int img_image_lowers(struct img_store *s, const struct img_image *im, struct strv *lower,
+		     struct sup_error **err);
 /* Unpack what is not unpacked yet and check the chain. */
 int img_image_unpack(struct img_store *s, struct img_image *im, const struct img_ops *ops,
 		     struct sup_error **err);

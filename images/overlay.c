@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -125,6 +126,29 @@ static int mount_legacy(const struct img_overlay *ov, const char *target, unsign
 	if (ov->store && cwd >= 0 && fchdir(cwd) < 0 && r == 0)
 		return sup_error_set(err, errno, "fchdir");
 	return r;
+}
+
+int img_overlay_prepare(const char *dir, struct img_overlay *ov, struct sup_error **err)
+{
+	char *upper = NULL, *work = NULL;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "mkdir %s", dir);
+	if (asprintf(&upper, "%s/upper", dir) < 0 || asprintf(&work, "%s/work", dir) < 0) {
+		free(upper);
+		return sup_error_set(err, ENOMEM, "unit dirs");
+	}
+	/* the upper directory is the container's root: 0755 like any root */
+	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(work, 0700) < 0 && errno != EEXIST)) {
+		int e = errno;
+		free(upper);
+		free(work);
+		return sup_error_set(err, e, "create the writable layer in %s", dir);
+	}
+	ov->upper = upper;
+	ov->work = work;
+	return 0;
 }
 
 int img_overlay_mount(const struct img_overlay *ov, const char *target, unsigned long flags,

@@ -31,7 +31,8 @@ struct request {
 	const char *tag, *upper, *work;
 	int fd; /* load */
 	bool read_only;
-	bool legacy; /* mount: mount(2) with short links instead of the new mount API */
+	bool legacy;	      /* mount: mount(2) with short links instead of the new mount API */
+	const char *unit_dir; /* mount: a unit's writable layer (upper/ and work/ in it) */
 };
 
 struct helper {
@@ -185,17 +186,20 @@ static int op_mount(struct helper *h, struct request *rq, const struct img_ops *
 	    img_image_open(&h->store, rq->args.v[0], &im, err) < 0)
 		return -1;
 	r = img_image_unpack(&h->store, &im, ops, err);
-	/* overlayfs lists the topmost layer first */
-	for (size_t i = im.config.diff_ids.n; r == 0 && i-- > 0;)
-		if (strv_push_take(&ov.lower,
-				   img_store_layer_root(&h->store, im.config.diff_ids.v[i])) < 0)
-			r = sup_error_set(err, ENOMEM, "mount");
+	if (r == 0)
+		r = img_image_lowers(&h->store, &im, &ov.lower, err);
+	if (r == 0 && rq->unit_dir)
+		r = img_overlay_prepare(rq->unit_dir, &ov, err);
 	if (r == 0)
 		r = img_overlay_mount(&ov, rq->args.v[1], rq->read_only ? MS_RDONLY : 0, err);
 	if (r == 0)
 		*res = json_pack("{s:s, s:s, s:I}", "target", rq->args.v[1], "digest",
 				 im.desc.digest, "layers", (json_int_t)ov.lower.n);
 	strv_free(&ov.lower);
+	if (rq->unit_dir) {
+		free((char *)ov.upper);
+		free((char *)ov.work);
+	}
 	img_image_close(&im);
 	return r;
 }
@@ -224,7 +228,8 @@ static void usage(FILE *f)
 		   "  inspect REF              an image's config and layer directories\n"
 		   "  rmi REF... [--keep DIGEST]...  untag, then collect garbage\n"
 		   "  gc [--keep DIGEST]...    remove what nothing names (keep: in use)\n"
-		   "  mount REF TARGET [--upper DIR --work DIR] [--read-only] [--legacy-mount]\n"
+		   "  mount REF TARGET [--unit-dir DIR | --upper DIR --work DIR] [--read-only]\n"
+		   "                           [--legacy-mount]\n"
 		   "  request                  read the request as one JSON line on stdin\n"
 		   "Events and the result are JSON lines (docs/images.md).\n");
 }
@@ -232,10 +237,15 @@ static void usage(FILE *f)
 static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_error **err)
 {
 	static const struct option lo[] = {
-	    {"keep", required_argument, NULL, 'k'},   {"tag", required_argument, NULL, 't'},
-	    {"fd", required_argument, NULL, 'f'},     {"upper", required_argument, NULL, 'u'},
-	    {"work", required_argument, NULL, 'w'},   {"read-only", no_argument, NULL, 'r'},
-	    {"legacy-mount", no_argument, NULL, 'L'}, {0},
+	    {"keep", required_argument, NULL, 'k'},
+	    {"tag", required_argument, NULL, 't'},
+	    {"fd", required_argument, NULL, 'f'},
+	    {"upper", required_argument, NULL, 'u'},
+	    {"work", required_argument, NULL, 'w'},
+	    {"read-only", no_argument, NULL, 'r'},
+	    {"legacy-mount", no_argument, NULL, 'L'},
+	    {"unit-dir", required_argument, NULL, 'U'},
+	    {0},
 	};
 	int c;
 
@@ -255,6 +265,8 @@ static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_
 			rq->read_only = true;
 		else if (c == 'L')
 			rq->legacy = true;
+		else if (c == 'U')
+			rq->unit_dir = optarg;
 		else if (c == '?')
 			return sup_error_set(err, 0, "%s: bad option", rq->op);
 	}
@@ -299,6 +311,7 @@ static int read_request(struct helper *h, struct request *rq, struct sup_error *
 	rq->tag = json_string_value(json_object_get(o, "tag"));
 	rq->upper = json_string_value(json_object_get(o, "upper"));
 	rq->work = json_string_value(json_object_get(o, "work"));
+	rq->unit_dir = json_string_value(json_object_get(o, "unit_dir"));
 	rq->read_only = json_is_true(json_object_get(o, "read_only"));
 	if (json_is_integer(json_object_get(o, "fd")))
 		rq->fd = (int)json_integer_value(json_object_get(o, "fd"));

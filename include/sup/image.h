@@ -61,6 +61,11 @@ struct img_overlay {
 	bool legacy;	   /* skip the new mount API (tests the fallback of kernels before 6.8) */
 };
 
+/* A unit's writable layer: DIR/upper and DIR/work, created if missing (DIR too, 0700) and
+ * kept as they are otherwise, so that the unit's changes survive restarts. Sets ov->upper and
+ * ov->work (malloc'd, the caller frees them). */
+int img_overlay_prepare(const char *dir, struct img_overlay *ov, struct sup_error **err);
+
 /* Mount the overlay on target: the new mount API with one "lowerdir+" per layer where the
  * kernel has it (6.8+), else mount(2) with short relative links (see images/overlay.c).
  * Always redirect_dir=nofollow (the strict form of "off"), metacopy=off, index=off. */

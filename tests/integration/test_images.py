@@ -406,6 +406,20 @@ def test_whiteouts_in_overlay():
     finally:
         umount(target)
     check(open(os.path.join(up, "a/y")).read() == "changed", "copy-up went to the upper dir")
+    # a unit's writable layer, kept across restarts (mounted twice)
+    unit = os.path.join(W.work, "unit-web")
+    mount(h, name, target, "--unit-dir", unit)
+    try:
+        with open(os.path.join(target, "a/state"), "w") as f:
+            f.write("1")
+    finally:
+        umount(target)
+    mount(h, name, target, "--unit-dir", unit)
+    try:
+        check(open(os.path.join(target, "a/state")).read() == "1", "changes kept")
+        check(sorted(os.listdir(unit)) == ["upper", "work"], f"unit dir: {os.listdir(unit)}")
+    finally:
+        umount(target)
     check(open(os.path.join(top, "../../" + os.path.basename(os.path.dirname(top)) +
                             "/root/o/new")).read() == "new", "the shared layer is untouched")
 
