@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +133,28 @@ static void write_all(int fd, const char *s, size_t n)
 	}
 }
 
+/* The child inherits every fd of the helper (the store's directories, registry connections,
+ * supd's event pipe, other unpackers' pipes): keep the blob, the layer directory and the
+ * result pipe as fds 3, 4 and 5, point 0-2 at /dev/null, close the rest. */
+static int keep_only(int *blob_fd, int *root_fd, int *out)
+{
+	int *fds[] = {blob_fd, root_fd, out};
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* everything moved above 63 first: no dup3 below overwrites what a later one reads */
+	if (nul < 0 || (nul = fcntl(nul, F_DUPFD_CLOEXEC, 64)) < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if ((*fds[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			return -1;
+	for (int i = 0; i < 3; i++)
+		if (dup3(nul, i, 0) < 0 || dup3(*fds[i], 3 + i, O_CLOEXEC) < 0)
+			return -1;
+	for (int i = 0; i < 3; i++)
+		*fds[i] = 3 + i;
+	return syscall(SYS_close_range, 6, ~0U, 0) < 0 ? -1 : 0;
+}
+
 static __attribute__((noreturn)) void child(int out, int blob_fd, int root_fd,
 					    const struct img_unpack_opts *o)
 {
@@ -142,6 +165,8 @@ static __attribute__((noreturn)) void child(int out, int blob_fd, int root_fd,
 	int status;
 
 	memset(&res, 0, sizeof(res));
+	if (keep_only(&blob_fd, &root_fd, &out) < 0)
+		_exit(127);
 	if (img_sandbox_enter(&e) == 0)
 		img_unpack_layer(blob_fd, root_fd, o, &res, &e);
 	j = result_json(&res, e);
