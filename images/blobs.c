@@ -357,9 +357,15 @@ int img_reg_fetch_blobs(struct img_reg *r, struct img_store *s, const struct img
 		sup_error_set(err, ENOMEM, "blob downloads");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (init_xfer(&xs[i], r, &descs[i], progress, ctx, err) < 0)
 			goto out;
+		/* the same blob twice (repeated empty layers are common): fetched once; a second
+		 * transfer would wait forever on the first one's lock on the partial */
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(descs[k].digest, descs[i].digest))
+				xs[i].state = X_DONE;
+	}
 	while (!*err && !all_done(xs, n)) {
 		long wait = launch(xs, n, m, s, &active, err);
 		CURLMsg *msg;

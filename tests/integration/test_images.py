@@ -437,6 +437,19 @@ def test_layer_compressions():
             check(f.read() == n * 1000, f"{n}: content")
 
 
+def test_repeated_layers():
+    """The same layer twice in one image (repeated empty layers are common), pulled."""
+    d = tempfile.mkdtemp(dir=W.work)
+    t1, t2 = make_tar([Entry("one", data=b"1")]), make_tar([Entry("two", data=b"2")])
+    oci_layout(d, [t1, t2, t1], ref="rep")
+    W.reg.push(f"oci:{d}:rep", "test/repeated:1")
+    h = Helper(W.work)
+    res, _ = h.ok("pull", W.ref(repo="test/repeated"))
+    check(len(res["layers"]) == 3 and res["layers"][0]["path"] == res["layers"][2]["path"],
+          f"layers: {res['layers']}")
+    check(len(h.layers()) == 2, f"unpacked once each: {h.layers()}")
+
+
 def test_many_layers_mount():
     h = Helper(W.work)
     tars = [make_tar([Entry(f"f{i:03}", data=str(i).encode())]) for i in range(120)]
@@ -645,7 +658,7 @@ def main():
                    test_multiarch_index, test_basic_auth, test_bearer_token_auth,
                    test_corrupt_blob_refused, test_killed_pull_resumes,
                    test_hostile_layers_refused, test_whiteouts_in_overlay,
-                   test_layer_compressions, test_many_layers_mount,
+                   test_layer_compressions, test_repeated_layers, test_many_layers_mount,
                    test_load_both_tarball_kinds,
                    test_rmi_and_gc_keep_layers_in_use, test_concurrent_pulls_share_layers,
                    test_registry_manners, test_mirrors, test_tls_extra_ca_and_proxy,
