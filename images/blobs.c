@@ -27,7 +27,7 @@ struct xfer {
 	struct curl_slist *hdrs;
 	char *url;
 	enum xfer_state state;
-	bool started_body, writing, too_big, bad_range, opened;
+	bool started_body, writing, too_big, bad_range, opened, waiting;
 	unsigned attempt, redirects, auths;
 	uint64_t due; /* monotonic usec of the next try */
 	char errbuf[CURL_ERROR_SIZE];
@@ -315,6 +315,16 @@ static long launch(struct xfer *xs, size_t n, CURLM *m, struct img_store *s, siz
 			continue;
 		if (!x->opened) {
 			int r = open_partial(x, s, err);
+			if (r == 2) {
+				/* another pull has it: look again shortly */
+				x->state = X_WAIT;
+				x->due = now + 100000;
+				next = x->due < next ? x->due : next;
+				if (x->progress && !x->waiting)
+					x->progress(x->ctx, x->d, 0, "waiting");
+				x->waiting = true;
+				continue;
+			}
 			if (r == 1) {
 				x->state = X_DONE;
 				if (x->progress)

@@ -213,9 +213,17 @@ int img_store_partial_open(struct img_store *s, const char *digest, struct img_p
 	p->fd = openat(s->tmp, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (p->fd < 0)
 		return sup_error_set(err, errno, "open partial blob %s", digest);
-	while (flock(p->fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return sup_error_set(err, errno, "lock partial blob %s", digest);
+	/* never wait here: a pull holding other partials while it waits could deadlock with one
+	 * waiting the other way round; the caller tries again later */
+	while (flock(p->fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK) {
+			img_store_partial_close(p);
+			return 2;
+		}
+		return sup_error_set(err, errno, "lock partial blob %s", digest);
+	}
 	/* the previous holder may have finished it meanwhile */
 	if (img_store_has_blob(s, digest)) {
 		img_store_partial_close(p);

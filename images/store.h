@@ -46,7 +46,7 @@ struct img_partial {
 	uint64_t have; /* bytes already there (resume) */
 };
 /* Returns 1 when the blob is already committed (nothing to do), 0 with p open and locked,
- * -1 on error. Waits while another process downloads the same blob. */
+ * 2 when another process is downloading it (try again later), -1 on error. */
 int img_store_partial_open(struct img_store *s, const char *digest, struct img_partial *p,
 			   struct sup_error **err);
 /* fsync and rename into blobs/ (the caller has verified the digest). */

@@ -543,6 +543,23 @@ def test_concurrent_pulls_share_layers():
     check(not h.partials(), "no partials")
     for ref in h.refs():
         json.loads(run("skopeo", "inspect", f"oci:{h.store}:{ref}"))
+    # the same two layers in opposite orders, downloads slowed down so that they overlap:
+    # each pull holds one partial while the other wants it (no waiting while holding)
+    d = tempfile.mkdtemp(dir=W.work)
+    a, b = (make_tar([Entry(n, data=os.urandom(2 << 20))]) for n in ("a", "b"))
+    oci_layout(d, [a, b], ref="ab")
+    W.reg.push(f"oci:{d}:ab", "test/order:ab")
+    d2 = tempfile.mkdtemp(dir=W.work)
+    oci_layout(d2, [b, a], ref="ba")
+    W.reg.push(f"oci:{d2}:ba", "test/order:ba")
+    h = Helper(W.work, conf="MaxDownloadRate=3M\n")
+    procs = [subprocess.Popen(h.cmd("pull", W.ref(t, "test/order")), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for t in ("ab", "ba", "ab", "ba")]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        last = json.loads(out.decode().splitlines()[-1])
+        check(p.returncode == 0 and last["type"] == "result", f"opposite orders: {last}")
+    check(len(h.layers()) == 2 and not h.partials(), f"{h.layers()} {h.partials()}")
 
 
 def test_registry_manners():
