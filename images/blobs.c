@@ -16,6 +16,8 @@
 #include "digest.h"
 #include "registry.h"
 
+#define IMG_WAITFDS_MAX 8
+
 enum xfer_state { X_QUEUED, X_ACTIVE, X_WAIT, X_DONE };
 
 struct xfer {
@@ -31,9 +33,24 @@ struct xfer {
 	unsigned attempt, redirects, auths;
 	uint64_t due; /* monotonic usec of the next try */
 	char errbuf[CURL_ERROR_SIZE];
-	img_progress_fn progress;
-	void *ctx;
+	const struct img_fetch_hooks *hk;
+	size_t index;
 };
+
+static void progress(struct xfer *x, uint64_t done, const char *state)
+{
+	if (x->hk && x->hk->progress)
+		x->hk->progress(x->hk->ctx, x->d, done, state);
+}
+
+/* The blob is in the store: tell the caller (a pull starts unpacking it). */
+static int committed(struct xfer *x, struct sup_error **err)
+{
+	x->state = X_DONE;
+	if (x->hk && x->hk->committed)
+		return x->hk->committed(x->hk->ctx, x->index, err);
+	return 0;
+}
 
 static uint64_t now_usec(void)
 {
@@ -107,8 +124,7 @@ static size_t blob_write(char *p, size_t size, size_t n, void *ud)
 	}
 	img_hasher_update(&x->h, p, len);
 	x->part.have += len;
-	if (x->progress)
-		x->progress(x->ctx, x->d, x->part.have, "downloading");
+	progress(x, x->part.have, "downloading");
 	return len;
 }
 
@@ -125,8 +141,8 @@ static int open_partial(struct xfer *x, struct img_store *s, struct sup_error **
 		return sup_error_set(err, errno, "truncate partial %s", x->d->digest);
 	if (img_hash_fd(x->part.fd, &x->h, x->part.have, err) < 0)
 		return -1;
-	if (x->part.have && x->progress)
-		x->progress(x->ctx, x->d, x->part.have, "resuming");
+	if (x->part.have)
+		progress(x, x->part.have, "resuming");
 	return 0;
 }
 
@@ -178,10 +194,8 @@ static int finish(struct xfer *x, struct img_store *s, struct sup_error **err)
 	}
 	if (img_store_partial_commit(s, &x->part, err) < 0)
 		return -1;
-	x->state = X_DONE;
-	if (x->progress)
-		x->progress(x->ctx, x->d, x->d->size, "done");
-	return 0;
+	progress(x, x->d->size, "done");
+	return committed(x, err);
 }
 
 static void schedule_retry(struct xfer *x, const char *retry_after)
@@ -192,8 +206,7 @@ static void schedule_retry(struct xfer *x, const char *retry_after)
 	x->r->retries++;
 	x->due = now_usec() + d;
 	x->state = X_WAIT;
-	if (x->progress)
-		x->progress(x->ctx, x->d, x->part.have, "retrying");
+	progress(x, x->part.have, "retrying");
 }
 
 static char *header_value(CURL *easy, const char *name)
@@ -268,15 +281,15 @@ static int complete(struct xfer *x, struct img_store *s, CURLcode res, struct su
 	return sup_error_set(err, 0, "blob %s: HTTP %ld from %s", x->d->digest, code, x->url);
 }
 
-static int init_xfer(struct xfer *x, struct img_reg *r, const struct img_desc *d,
-		     img_progress_fn progress, void *ctx, struct sup_error **err)
+static int init_xfer(struct xfer *x, struct img_reg *r, const struct img_desc *d, size_t index,
+		     const struct img_fetch_hooks *hk, struct sup_error **err)
 {
 	memset(x, 0, sizeof(*x));
 	x->r = r;
 	x->d = d;
+	x->index = index;
 	x->part.fd = -1;
-	x->progress = progress;
-	x->ctx = ctx;
+	x->hk = hk;
 	x->easy = curl_easy_init();
 	if (!x->easy || asprintf(&x->url, "%s/v2/%s/blobs/%s", r->base, r->repo, d->digest) < 0) {
 		x->url = NULL;
@@ -320,15 +333,14 @@ static long launch(struct xfer *xs, size_t n, CURLM *m, struct img_store *s, siz
 				x->state = X_WAIT;
 				x->due = now + 100000;
 				next = x->due < next ? x->due : next;
-				if (x->progress && !x->waiting)
-					x->progress(x->ctx, x->d, 0, "waiting");
+				if (!x->waiting)
+					progress(x, 0, "waiting");
 				x->waiting = true;
 				continue;
 			}
 			if (r == 1) {
-				x->state = X_DONE;
-				if (x->progress)
-					x->progress(x->ctx, x->d, x->d->size, "exists");
+				progress(x, x->d->size, "exists");
+				committed(x, err);
 				continue;
 			}
 			if (r < 0)
@@ -355,8 +367,20 @@ static bool all_done(const struct xfer *xs, size_t n)
 	return true;
 }
 
+/* Wait for the downloads and the caller's fds together. */
+static void wait_any(CURLM *m, const struct img_fetch_hooks *hk, long wait_ms)
+{
+	struct curl_waitfd w[IMG_WAITFDS_MAX];
+	int fds[IMG_WAITFDS_MAX];
+	size_t k = hk && hk->fds ? hk->fds(hk->ctx, fds, IMG_WAITFDS_MAX) : 0;
+
+	for (size_t i = 0; i < k; i++)
+		w[i] = (struct curl_waitfd){.fd = fds[i], .events = CURL_WAIT_POLLIN};
+	curl_multi_poll(m, w, (unsigned)k, (int)(wait_ms > 1000 ? 1000 : wait_ms), NULL);
+}
+
 int img_reg_fetch_blobs(struct img_reg *r, struct img_store *s, const struct img_desc *descs,
-			size_t n, img_progress_fn progress, void *ctx, struct sup_error **err)
+			size_t n, const struct img_fetch_hooks *hooks, struct sup_error **err)
 {
 	CURLM *m = curl_multi_init();
 	struct xfer *xs = calloc(n ? n : 1, sizeof(*xs));
@@ -368,7 +392,7 @@ int img_reg_fetch_blobs(struct img_reg *r, struct img_store *s, const struct img
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (init_xfer(&xs[i], r, &descs[i], progress, ctx, err) < 0)
+		if (init_xfer(&xs[i], r, &descs[i], i, hooks, err) < 0)
 			goto out;
 		/* the same blob twice (repeated empty layers are common): fetched once; a second
 		 * transfer would wait forever on the first one's lock on the partial */
@@ -394,7 +418,9 @@ int img_reg_fetch_blobs(struct img_reg *r, struct img_store *s, const struct img
 			complete(x, s, msg->data.result, err);
 		}
 		if (!*err && !all_done(xs, n))
-			curl_multi_poll(m, NULL, 0, (int)(wait > 1000 ? 1000 : wait), NULL);
+			wait_any(m, hooks, wait);
+		if (!*err && hooks && hooks->service)
+			hooks->service(hooks->ctx, err);
 	}
 out:
 	for (size_t i = 0; xs && i < n; i++)

@@ -142,13 +142,7 @@ int img_image_lowers(struct img_store *s, const struct img_image *im, struct str
 int img_image_unpack(struct img_store *s, struct img_image *im, const struct img_ops *ops,
 		     struct sup_error **err)
 {
-	struct img_unpack_opts o = {
-	    .max_size = ops->set->max_layer_size,
-	    .min_free = ops->set->min_free,
-	    .no_chown = geteuid() != 0,
-	};
-
-	if (img_layers_unpack(s, im->manifest.layers, &im->config.diff_ids, &o, ops, err) < 0)
+	if (img_layers_unpack(s, im->manifest.layers, &im->config.diff_ids, ops, err) < 0)
 		return -1;
 	return img_layers_check_chain(s, &im->config.diff_ids, err);
 }

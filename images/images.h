@@ -25,8 +25,25 @@ struct img_ops {
  * one per CPU up to 4), each in its sandboxed child; progress events per layer. A layer that
  * another process is unpacking is waited for. */
 int img_layers_unpack(struct img_store *s, const struct img_desc *blobs,
-		      const struct strv *diff_ids, const struct img_unpack_opts *o,
-		      const struct img_ops *ops, struct sup_error **err);
+		      const struct strv *diff_ids, const struct img_ops *ops,
+		      struct sup_error **err);
+
+/* The same, fed layer by layer while downloads go on (a pull adds each layer as its blob is
+ * committed and services the unpackers from its download loop). */
+struct img_unpacker;
+struct img_unpacker *img_unpacker_new(struct img_store *s, const struct img_ops *ops, size_t cap,
+				      struct sup_error **err);
+/* Queue a layer (blob must stay valid); starts it when a slot is free. */
+int img_unpacker_add(struct img_unpacker *u, const struct img_desc *blob, const char *diff_id,
+		     struct sup_error **err);
+/* The result fds of the running unpackers, to watch with other work. */
+size_t img_unpacker_fds(struct img_unpacker *u, int *fds, size_t max);
+/* Finish the layers whose unpacker is done and start queued ones; timeout_ms as poll(2). */
+int img_unpacker_service(struct img_unpacker *u, int timeout_ms, struct sup_error **err);
+/* Run every queued layer to the end. */
+int img_unpacker_finish(struct img_unpacker *u, struct sup_error **err);
+/* Kill what still runs (its layer is not kept) and free. */
+void img_unpacker_free(struct img_unpacker *u);
 /* l/<16 hex> -> ../layers/<hex>/root */
 int img_layer_link(struct img_store *s, const char *diff_id, struct sup_error **err);
 /* A layer may not create directories where a layer below it has a symlink: in the overlay

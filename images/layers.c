@@ -189,87 +189,139 @@ static void emit_layer(const struct img_ops *ops, const struct layer_job *j, con
 				"skipped_devices", (json_int_t)j->res.skipped_devices));
 }
 
-/* Wait for any running unpacker to finish and finish its layer. */
-static int reap_one(struct img_store *s, struct layer_job *jobs, size_t n,
-		    const struct img_ops *ops, struct sup_error **err)
+struct img_unpacker {
+	struct img_store *s;
+	struct img_unpack_opts o;
+	const struct img_ops *ops;
+	struct layer_job *jobs;
+	size_t n, cap, next; /* jobs added; the next one to start */
+	unsigned parallel, running;
+};
+
+struct img_unpacker *img_unpacker_new(struct img_store *s, const struct img_ops *ops, size_t cap,
+				      struct sup_error **err)
+{
+	struct img_unpacker *u = calloc(1, sizeof(*u));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!u || !(u->jobs = calloc(cap ? cap : 1, sizeof(*u->jobs)))) {
+		free(u);
+		sup_error_set(err, ENOMEM, "layer unpack");
+		return NULL;
+	}
+	u->s = s;
+	u->ops = ops;
+	u->cap = cap;
+	u->o = (struct img_unpack_opts){.max_size = ops->set->max_layer_size,
+					.min_free = ops->set->min_free,
+					.no_chown = geteuid() != 0};
+	u->parallel = ops->set->unpack_parallel;
+	if (!u->parallel)
+		u->parallel = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+	return u;
+}
+
+static int start_queued(struct img_unpacker *u, struct sup_error **err)
+{
+	while (u->running < u->parallel && u->next < u->n) {
+		struct layer_job *j = &u->jobs[u->next++];
+		if (job_begin(u->s, j, &u->o, false, err) < 0)
+			return -1;
+		if (j->state == JOB_RUNNING && ++u->running)
+			emit_layer(u->ops, j, "unpacking");
+		else if (j->state == JOB_DONE)
+			emit_layer(u->ops, j, "unpacked-before");
+	}
+	return 0;
+}
+
+int img_unpacker_add(struct img_unpacker *u, const struct img_desc *blob, const char *diff_id,
+		     struct sup_error **err)
+{
+	struct layer_job *j;
+
+	if (u->n == u->cap)
+		return sup_error_set(err, EINVAL, "layer unpack: too many layers");
+	j = &u->jobs[u->n++];
+	j->blob = blob;
+	j->diff_id = diff_id;
+	j->lock = j->dir = j->result_fd = -1;
+	return start_queued(u, err);
+}
+
+size_t img_unpacker_fds(struct img_unpacker *u, int *fds, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < u->n && k < max; i++)
+		if (u->jobs[i].state == JOB_RUNNING)
+			fds[k++] = u->jobs[i].result_fd;
+	return k;
+}
+
+int img_unpacker_service(struct img_unpacker *u, int timeout_ms, struct sup_error **err)
 {
 	struct pollfd pfd[IMG_UNPACK_PARALLEL_MAX];
 	size_t idx[IMG_UNPACK_PARALLEL_MAX], k = 0;
 
-	for (size_t i = 0; i < n && k < IMG_UNPACK_PARALLEL_MAX; i++)
-		if (jobs[i].state == JOB_RUNNING) {
-			pfd[k] = (struct pollfd){.fd = jobs[i].result_fd, .events = POLLIN};
+	for (size_t i = 0; i < u->n && k < IMG_UNPACK_PARALLEL_MAX; i++)
+		if (u->jobs[i].state == JOB_RUNNING) {
+			pfd[k] = (struct pollfd){.fd = u->jobs[i].result_fd, .events = POLLIN};
 			idx[k++] = i;
 		}
-	while (poll(pfd, k, -1) < 0)
+	while (k && poll(pfd, k, timeout_ms) < 0)
 		if (errno != EINTR)
 			return sup_error_set(err, errno, "poll unpackers");
 	for (size_t i = 0; i < k; i++) {
 		if (!pfd[i].revents)
 			continue;
-		if (job_end(s, &jobs[idx[i]], err) < 0)
+		u->running--;
+		if (job_end(u->s, &u->jobs[idx[i]], err) < 0)
 			return -1;
-		emit_layer(ops, &jobs[idx[i]], "unpacked");
-		return 0;
+		emit_layer(u->ops, &u->jobs[idx[i]], "unpacked");
+	}
+	return start_queued(u, err);
+}
+
+int img_unpacker_finish(struct img_unpacker *u, struct sup_error **err)
+{
+	while (u->running || u->next < u->n)
+		if (img_unpacker_service(u, -1, err) < 0)
+			return -1;
+	/* layers another process is unpacking: wait for it, holding no lock of our own */
+	for (size_t i = 0; i < u->n; i++) {
+		struct layer_job *j = &u->jobs[i];
+		if (j->state != JOB_BUSY)
+			continue;
+		if (job_begin(u->s, j, &u->o, true, err) < 0 ||
+		    (j->state == JOB_RUNNING && job_end(u->s, j, err) < 0))
+			return -1;
+		emit_layer(u->ops, j, j->was_there ? "unpacked-before" : "unpacked");
 	}
 	return 0;
 }
 
-static int run_jobs(struct img_store *s, struct layer_job *jobs, size_t n,
-		    const struct img_unpack_opts *o, const struct img_ops *ops, unsigned parallel,
-		    struct sup_error **err)
+void img_unpacker_free(struct img_unpacker *u)
 {
-	size_t next = 0, running = 0;
-
-	for (;;) {
-		while (running < parallel && next < n) {
-			struct layer_job *j = &jobs[next++];
-			if (job_begin(s, j, o, false, err) < 0)
-				return -1;
-			if (j->state == JOB_RUNNING && ++running)
-				emit_layer(ops, j, "unpacking");
-			else if (j->state == JOB_DONE)
-				emit_layer(ops, j, "unpacked-before");
-		}
-		if (!running)
-			break;
-		if (reap_one(s, jobs, n, ops, err) < 0)
-			return -1;
-		running--;
-	}
-	/* layers another process is unpacking: wait for it, holding no lock of our own */
-	for (size_t i = 0; i < n; i++) {
-		if (jobs[i].state != JOB_BUSY)
-			continue;
-		if (job_begin(s, &jobs[i], o, true, err) < 0 ||
-		    (jobs[i].state == JOB_RUNNING && job_end(s, &jobs[i], err) < 0))
-			return -1;
-		emit_layer(ops, &jobs[i], jobs[i].was_there ? "unpacked-before" : "unpacked");
-	}
-	return 0;
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->n; i++)
+		job_abort(u->s, &u->jobs[i]);
+	free(u->jobs);
+	free(u);
 }
 
 int img_layers_unpack(struct img_store *s, const struct img_desc *blobs,
-		      const struct strv *diff_ids, const struct img_unpack_opts *o,
-		      const struct img_ops *ops, struct sup_error **err)
+		      const struct strv *diff_ids, const struct img_ops *ops,
+		      struct sup_error **err)
 {
-	struct layer_job *jobs = calloc(diff_ids->n ? diff_ids->n : 1, sizeof(*jobs));
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned parallel = ops->set->unpack_parallel;
-	int r;
+	struct img_unpacker *u = img_unpacker_new(s, ops, diff_ids->n, err);
+	int r = u ? 0 : -1;
 
-	if (!jobs)
-		return sup_error_set(err, ENOMEM, "layer unpack");
-	if (!parallel)
-		parallel = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
-	for (size_t i = 0; i < diff_ids->n; i++) {
-		jobs[i].blob = &blobs[i];
-		jobs[i].diff_id = diff_ids->v[i];
-		jobs[i].lock = jobs[i].dir = jobs[i].result_fd = -1;
-	}
-	r = run_jobs(s, jobs, diff_ids->n, o, ops, parallel, err);
-	for (size_t i = 0; i < diff_ids->n; i++)
-		job_abort(s, &jobs[i]);
-	free(jobs);
+	for (size_t i = 0; r == 0 && i < diff_ids->n; i++)
+		r = img_unpacker_add(u, &blobs[i], diff_ids->v[i], err);
+	if (r == 0)
+		r = img_unpacker_finish(u, err);
+	img_unpacker_free(u);
 	return r;
 }

@@ -30,6 +30,8 @@ struct pull {
 	size_t mlen;
 	char source_digest[IMG_DIGEST_LEN + 1]; /* a converted Docker manifest's own digest */
 	uint64_t *last_emit;			/* per layer, monotonic ms */
+	struct img_unpacker *unpacker;
+	bool *added; /* layers handed to the unpacker */
 };
 
 static uint64_t now_ms(void)
@@ -207,8 +209,9 @@ static int fetch_config(struct pull *p, struct sup_error **err)
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	char want[96], have[96];
+	struct img_fetch_hooks hk = {.ctx = p, .progress = on_progress};
 
-	if (img_reg_fetch_blobs(&p->reg, p->s, &p->m.config, 1, on_progress, p, err) < 0 ||
+	if (img_reg_fetch_blobs(&p->reg, p->s, &p->m.config, 1, &hk, err) < 0 ||
 	    img_store_read_blob(p->s, p->m.config.digest, &buf, &len, err) < 0 ||
 	    img_config_parse(buf, len, &p->cfg, err) < 0)
 		return -1;
@@ -263,29 +266,65 @@ static int convert_docker(struct pull *p, struct sup_error **err)
 	return 0;
 }
 
-static int unpack_and_name(struct pull *p, json_t **result, struct sup_error **err)
+/* Download hooks: each layer goes to the unpacker as soon as its blob is committed. */
+static int hook_committed(void *ctx, size_t i, struct sup_error **err)
+{
+	struct pull *p = ctx;
+
+	p->added[i] = true;
+	return img_unpacker_add(p->unpacker, &p->m.layers[i], p->cfg.diff_ids.v[i], err);
+}
+
+static size_t hook_fds(void *ctx, int *fds, size_t max)
+{
+	return img_unpacker_fds(((struct pull *)ctx)->unpacker, fds, max);
+}
+
+static int hook_service(void *ctx, struct sup_error **err)
+{
+	return img_unpacker_service(((struct pull *)ctx)->unpacker, 0, err);
+}
+
+static int fetch_and_unpack(struct pull *p, struct sup_error **err)
+{
+	struct img_fetch_hooks hk = {p, on_progress, hook_committed, hook_fds, hook_service};
+
+	p->unpacker = img_unpacker_new(p->s, p->ops, p->m.n_layers, err);
+	p->added = calloc(p->m.n_layers + 1, sizeof(*p->added));
+	if (!p->unpacker || !p->added)
+		return *err ? -1 : sup_error_set(err, ENOMEM, "pull");
+	status(p, "fetching %zu layers", p->m.n_layers);
+	if (img_reg_fetch_blobs(&p->reg, p->s, p->m.layers, p->m.n_layers, &hk, err) < 0)
+		return -1;
+	/* a blob named twice was committed once: its second layer still needs its job */
+	for (size_t i = 0; i < p->m.n_layers; i++)
+		if (!p->added[i] &&
+		    img_unpacker_add(p->unpacker, &p->m.layers[i], p->cfg.diff_ids.v[i], err) < 0)
+			return -1;
+	if (img_unpacker_finish(p->unpacker, err) < 0)
+		return -1;
+	return img_layers_check_chain(p->s, &p->cfg.diff_ids, err);
+}
+
+/* Everything is in place: name the image in index.json, last. */
+static int name_image(struct pull *p, json_t **result, struct sup_error **err)
 {
 	struct img_image im;
 	int r;
 
-	if (convert_docker(p, err) < 0 ||
-	    img_store_put_blob(p->s, p->mdesc.digest, p->mdesc.size, p->mbody, p->mlen, err) < 0)
-		return -1;
 	if (img_image_open(p->s, p->mdesc.digest, &im, err) < 0)
 		return -1;
 	free(im.name);
 	im.name = strdup(p->name);
-	r = img_image_unpack(p->s, &im, p->ops, err);
-	if (r == 0)
-		r = img_store_set_ref(p->s, p->name, &p->mdesc, p->cfg.created,
-				      p->source_digest[0] ? p->source_digest : NULL, err);
+	r = img_store_set_ref(p->s, p->name, &p->mdesc, p->cfg.created,
+			      p->source_digest[0] ? p->source_digest : NULL, err);
 	if (r == 0) {
 		*result = img_image_json(p->s, &im);
 		json_object_set_new(*result, "requests", json_integer((json_int_t)p->reg.requests));
+		json_object_set_new(*result, "retries", json_integer((json_int_t)p->reg.retries));
 		if (p->source_digest[0])
 			json_object_set_new(*result, "source_digest",
 					    json_string(p->source_digest));
-		json_object_set_new(*result, "retries", json_integer((json_int_t)p->reg.retries));
 	}
 	img_image_close(&im);
 	return r;
@@ -302,6 +341,8 @@ static void pull_free(struct pull *p)
 	free(p->name);
 	free(p->mbody);
 	free(p->last_emit);
+	img_unpacker_free(p->unpacker);
+	free(p->added);
 }
 
 int img_pull(struct img_store *s, const char *refstr, const struct img_ops *ops, json_t **result,
@@ -324,10 +365,12 @@ int img_pull(struct img_store *s, const char *refstr, const struct img_ops *ops,
 		sup_error_set(err, ENOMEM, "pull");
 		goto out;
 	}
-	status(&p, "fetching %zu layers", p.m.n_layers);
-	if (img_reg_fetch_blobs(&p.reg, s, p.m.layers, p.m.n_layers, on_progress, &p, err) < 0)
+	/* the manifest blob goes in first (unnamed: gc cannot run while we hold the store) */
+	if (convert_docker(&p, err) < 0 ||
+	    img_store_put_blob(s, p.mdesc.digest, p.mdesc.size, p.mbody, p.mlen, err) < 0 ||
+	    fetch_and_unpack(&p, err) < 0)
 		goto out;
-	r = unpack_and_name(&p, result, err);
+	r = name_image(&p, result, err);
 out:
 	if (r < 0)
 		sup_error_wrap(err, "pull %s", p.name ? p.name : refstr);

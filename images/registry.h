@@ -66,12 +66,21 @@ void img_reg_close(struct img_reg *r);
 int img_reg_get(struct img_reg *r, const char *kind, const char *ref, const char *accept,
 		size_t max, struct img_http *out, struct sup_error **err);
 
+/* What a caller hooks into the download loop (every member may be NULL). */
+struct img_fetch_hooks {
+	void *ctx;
+	void (*progress)(void *ctx, const struct img_desc *d, uint64_t done, const char *state);
+	/* descs[i] is in the store now (fetched, or there before) */
+	int (*committed)(void *ctx, size_t i, struct sup_error **err);
+	/* fds to watch along with the downloads, and the call when one may be ready */
+	size_t (*fds)(void *ctx, int *fds, size_t max);
+	int (*service)(void *ctx, struct sup_error **err);
+};
+
 /* Blob downloads, several at once (curl multi), into the store's partial files, each
  * verified against its descriptor before it is committed. */
-typedef void (*img_progress_fn)(void *ctx, const struct img_desc *d, uint64_t done,
-				const char *state);
 int img_reg_fetch_blobs(struct img_reg *r, struct img_store *s, const struct img_desc *descs,
-			size_t n, img_progress_fn progress, void *ctx, struct sup_error **err);
+			size_t n, const struct img_fetch_hooks *hooks, struct sup_error **err);
 
 /* Internal to registry/blobs: curl options every request gets. */
 void img_reg_setup_easy(struct img_reg *r, void *easy);
