@@ -283,11 +283,16 @@ static int clear_slot(struct unpack *u, int dfd, const char *base, const char *e
 
 /* ---- metadata */
 
-/* Kept: user.* and security.capability. trusted.* would let a layer forge overlayfs's own
- * metadata (opaque, redirect, metacopy); other security.* belong to the host's LSM. */
+/* Dropped: trusted.* (a layer must not forge overlayfs's own metadata: opaque, redirect,
+ * metacopy) and security.* but security.capability (the host's LSM labels). The rest (user.*,
+ * system.posix_acl_*) is kept. */
 static bool xattr_allowed(const char *name)
 {
-	return !strncmp(name, "user.", 5) || !strcmp(name, "security.capability");
+	if (!strncmp(name, "trusted.", 8))
+		return false;
+	if (!strncmp(name, "security.", 9))
+		return !strcmp(name, "security.capability");
+	return *name != '\0';
 }
 
 static int set_xattrs(struct unpack *u, struct archive_entry *e, int fd, const char *entry)
