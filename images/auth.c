@@ -5,6 +5,7 @@
  * ("credsStore") are not run: the helper never executes programs named by a file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -79,18 +80,18 @@ int img_auth_lookup(const char *auth_file, const char *registry, char **user, ch
 	json_t *root, *auths, *e;
 	const char *key;
 	char host[256];
+	_cleanup_close_ int fd = -1;
 	int r = 0;
 
 	*user = *pass = NULL;
 	if (!auth_file)
 		auth_file = IMG_DEFAULT_AUTH_FILE;
-	root = json_load_file(auth_file, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		/* jansson reports a missing file as a text error; tell the two apart */
-		if (access(auth_file, F_OK) < 0 && errno == ENOENT)
-			return 0;
+	fd = open(auth_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : sup_error_set(err, errno, "open %s", auth_file);
+	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
 		return sup_error_set(err, 0, "%s: %s", auth_file, jerr.text);
-	}
 	auths = json_object_get(root, "auths");
 	json_object_foreach(auths, key, e)
 	{

@@ -32,7 +32,7 @@ static char entry_kind(int root, char *rel)
 		pfd = img_openat_beneath(root, rel, O_PATH | O_DIRECTORY);
 		*slash = '/';
 	} else {
-		pfd = dup(root);
+		pfd = fcntl(root, F_DUPFD_CLOEXEC, 0);
 	}
 	/* a symlink further up is this layer's own affair: nothing at rel here */
 	if (pfd < 0 || fstatat(pfd, slash ? slash + 1 : rel, &st, AT_SYMLINK_NOFOLLOW) < 0)

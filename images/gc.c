@@ -116,10 +116,13 @@ static bool hex_name(const char *n)
 
 static void sweep_blobs(struct img_store *s, struct marks *mk, struct img_gc_stats *st)
 {
-	_cleanup_closedir_ DIR *d = fdopendir(dup(s->blobs));
+	_cleanup_closedir_ DIR *d = fdopendir(fcntl(s->blobs, F_DUPFD_CLOEXEC, 0));
 	struct dirent *de;
 	char dg[IMG_DIGEST_LEN + 1];
 
+	/* the dup shares its offset with the store's fd: start from the top */
+	if (d)
+		rewinddir(d);
 	while (d && (de = readdir(d))) {
 		struct stat sb;
 		if (!hex_name(de->d_name))
@@ -144,12 +147,15 @@ static void drop_link(struct img_store *s, const char *hex)
 
 static void sweep_layers(struct img_store *s, struct marks *mk, struct img_gc_stats *st)
 {
-	_cleanup_closedir_ DIR *d = fdopendir(dup(s->layers));
+	_cleanup_closedir_ DIR *d = fdopendir(fcntl(s->layers, F_DUPFD_CLOEXEC, 0));
 	struct dirent *de;
 	char dg[IMG_DIGEST_LEN + 1];
 	struct strv doomed = {0};
 	struct sup_error *e = NULL;
 
+	/* the dup shares its offset with the store's fd: start from the top */
+	if (d)
+		rewinddir(d);
 	while (d && (de = readdir(d))) {
 		snprintf(dg, sizeof(dg), "sha256:%.64s", de->d_name);
 		if (hex_name(de->d_name) && strv_contains(&mk->layers, dg))
@@ -172,9 +178,12 @@ static void sweep_layers(struct img_store *s, struct marks *mk, struct img_gc_st
 
 static void sweep_tmp(struct img_store *s, struct img_gc_stats *st)
 {
-	_cleanup_closedir_ DIR *d = fdopendir(dup(s->tmp));
+	_cleanup_closedir_ DIR *d = fdopendir(fcntl(s->tmp, F_DUPFD_CLOEXEC, 0));
 	struct dirent *de;
 
+	/* the dup shares its offset with the store's fd: start from the top */
+	if (d)
+		rewinddir(d);
 	while (d && (de = readdir(d))) {
 		_cleanup_close_ int fd = -1;
 		if (de->d_name[0] == '.')

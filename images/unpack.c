@@ -199,7 +199,7 @@ static int refuse_walk(struct unpack *u, const char *entry, const char *dir, int
 /* Create the missing directories of rel one by one, never through a symlink. */
 static int make_parents(struct unpack *u, const char *entry, char *rel)
 {
-	_cleanup_close_ int cur = dup(u->root);
+	_cleanup_close_ int cur = fcntl(u->root, F_DUPFD_CLOEXEC, 0);
 	char *p = rel;
 
 	while (cur >= 0 && *p) {
@@ -362,7 +362,7 @@ static void apply_dir_times(struct unpack *u)
 	for (size_t i = 0; i < u->n_dirs; i++) {
 		int fd = u->dirs[i].path[0]
 			     ? img_openat_beneath(u->root, u->dirs[i].path, O_RDONLY | O_DIRECTORY)
-			     : dup(u->root);
+			     : fcntl(u->root, F_DUPFD_CLOEXEC, 0);
 		if (fd >= 0) {
 			futimens(fd, u->dirs[i].ts);
 			close(fd);
@@ -430,7 +430,8 @@ static int do_dir(struct unpack *u, struct archive_entry *e, int dfd, const char
 		return -1;
 	if (r == 0 && mkdirat(dfd, base, 0700) < 0)
 		return sup_error_set(u->err, errno, "entry \"%s\": mkdir", rel);
-	fd = rel[0] ? img_openat_beneath(dfd, base, O_RDONLY | O_DIRECTORY) : dup(u->root);
+	fd = rel[0] ? img_openat_beneath(dfd, base, O_RDONLY | O_DIRECTORY)
+		    : fcntl(u->root, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return refuse_walk(u, rel, rel, errno);
 	if (set_owner_mode(u, e, fd, rel) < 0 || set_xattrs(u, e, fd, rel) < 0)
