@@ -270,6 +270,9 @@ static int clear_slot(struct unpack *u, int dfd, const char *base, const char *e
 	if (S_ISDIR(st.st_mode)) {
 		if (keep_dir)
 			return 1;
+		/* the cached parent may be this very directory (unless it is dfd itself) */
+		if (dfd != u->cached_fd)
+			drop_cache(u);
 		if (unlinkat(dfd, base, AT_REMOVEDIR) < 0)
 			return sup_error_set(u->err, errno,
 					     "entry \"%s\": replaces a directory that is not empty",
@@ -420,6 +423,21 @@ static int do_file(struct unpack *u, struct archive_entry *e, int dfd, const cha
 	return 0;
 }
 
+/* A directory made for an earlier entry and listed by the layer afterwards is not implicit. */
+static void unmark_implicit(struct unpack *u, const char *rel)
+{
+	struct strv *im = &u->res->implicit;
+
+	for (size_t i = 0; i < im->n; i++) {
+		if (strcmp(im->v[i], rel) != 0)
+			continue;
+		free(im->v[i]);
+		memmove(&im->v[i], &im->v[i + 1], (im->n - i) * sizeof(char *));
+		im->n--;
+		return;
+	}
+}
+
 static int do_dir(struct unpack *u, struct archive_entry *e, int dfd, const char *base,
 		  const char *rel)
 {
@@ -436,6 +454,7 @@ static int do_dir(struct unpack *u, struct archive_entry *e, int dfd, const char
 		return refuse_walk(u, rel, rel, errno);
 	if (set_owner_mode(u, e, fd, rel) < 0 || set_xattrs(u, e, fd, rel) < 0)
 		return -1;
+	unmark_implicit(u, rel);
 	return remember_dir(u, rel, e);
 }
 

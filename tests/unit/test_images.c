@@ -666,6 +666,49 @@ START_TEST(test_unpack_refusals)
 }
 END_TEST
 
+/* A directory emptied of everything but an opaque marker, replaced by a symlink, written
+ * through: refused (the parent cache must not hand out the removed directory either). */
+START_TEST(test_unpack_replaced_dir)
+{
+	struct tarb t = tar_new();
+	struct img_unpack_result res;
+	struct sup_error *e = NULL;
+	char dir[] = "/tmp/sup-unpack-XXXXXX";
+
+	if (geteuid() != 0)
+		return;
+	tar_add(&t, "a/.wh..wh..opq", AE_IFREG, NULL, NULL, 0, NULL);
+	tar_add(&t, "a", AE_IFLNK, NULL, "/tmp", 0, NULL);
+	tar_add(&t, "a/sup-unpack-escape", AE_IFREG, "x", NULL, 0, NULL);
+	ck_assert_int_lt(tar_unpack(&t, dir, &res, &e), 0);
+	ck_assert_msg(strstr(e->msg, "symlink"), "%s", e->msg);
+	sup_error_free(e);
+	img_unpack_result_free(&res);
+	rm_rf(dir);
+	ck_assert_int_ne(access("/tmp/sup-unpack-escape", F_OK), 0);
+}
+END_TEST
+
+/* Content before its directory's own entry: the directory is not implicit after all. */
+START_TEST(test_unpack_late_dir_entry)
+{
+	struct tarb t = tar_new();
+	struct img_unpack_result res;
+	struct sup_error *e = NULL;
+	char dir[] = "/tmp/sup-unpack-XXXXXX";
+	int root;
+
+	tar_add(&t, "x/y/f", AE_IFREG, "f", NULL, 0, NULL);
+	tar_add(&t, "x/y", AE_IFDIR, NULL, NULL, 0, NULL);
+	root = tar_unpack(&t, dir, &res, &e);
+	ck_assert_msg(root >= 0, "%s", e ? e->msg : "");
+	ck_assert(strv_contains(&res.implicit, "x") && !strv_contains(&res.implicit, "x/y"));
+	img_unpack_result_free(&res);
+	close(root);
+	rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_unpack_size_cap)
 {
 	struct tarb t = tar_new();
@@ -710,6 +753,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_auth_lookup);
 	tcase_add_test(tc, test_unpack_whiteouts);
 	tcase_add_test(tc, test_unpack_refusals);
+	tcase_add_test(tc, test_unpack_replaced_dir);
+	tcase_add_test(tc, test_unpack_late_dir_entry);
 	tcase_add_test(tc, test_unpack_size_cap);
 	suite_add_tcase(s, tc);
 	return s;
