@@ -164,14 +164,29 @@ static int select_platform(struct pull *p, struct sup_error **err)
 	return 0;
 }
 
-static int resolve_at(struct pull *p, const char *base, struct sup_error **err)
+/* A mirror gets the credentials stored for its own host, never the mirrored registry's. */
+static void auth_name(const char *mirror, const char *registry, char *out, size_t size)
+{
+	const char *p = mirror ? strstr(mirror, "://") : NULL;
+
+	if (!p) {
+		snprintf(out, size, "%s", registry);
+		return;
+	}
+	p += 3;
+	snprintf(out, size, "%.*s", (int)strcspn(p, "/"), p);
+}
+
+static int resolve_at(struct pull *p, const char *mirror, const char *base, struct sup_error **err)
 {
 	const char *reference = p->ref.digest ? p->ref.digest : p->ref.tag;
+	char who[256];
 
 	if (p->reg_open)
 		img_reg_close(&p->reg);
 	p->reg_open = false;
-	if (img_reg_open(&p->reg, p->ops->set, p->ref.registry, base, p->ref.repo, err) < 0)
+	auth_name(mirror, p->ref.registry, who, sizeof(who));
+	if (img_reg_open(&p->reg, p->ops->set, who, base, p->ref.repo, err) < 0)
 		return -1;
 	p->reg_open = true;
 	status(p, "resolving at %s", base);
@@ -192,7 +207,7 @@ static int resolve(struct pull *p, struct sup_error **err)
 		_cleanup_free_ char *base = NULL;
 		if (endpoint_url(p, i < n ? mirrors[i] : NULL, &base) < 0)
 			return sup_error_set(err, ENOMEM, "url");
-		if (resolve_at(p, base, err) == 0)
+		if (resolve_at(p, i < n ? mirrors[i] : NULL, base, err) == 0)
 			return 0;
 		if (i < n) {
 			status(p, "mirror failed: %s", (*err)->msg);
