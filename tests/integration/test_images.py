@@ -282,6 +282,48 @@ def test_killed_pull_resumes():
     check(res["digest"] == skopeo_digest(W.ref(repo="test/big")), "verified whole image")
 
 
+def store_consistent(h):
+    """What a store must look like whatever was killed when: index.json whole, every blob
+    hashing to its name, every named image complete, every layer directory committed whole."""
+    with open(os.path.join(h.store, "index.json")) as f:
+        idx = json.load(f)
+    blobs = os.path.join(h.store, "blobs/sha256")
+    for name in os.listdir(blobs):
+        check(sha(open(os.path.join(blobs, name), "rb").read()) == "sha256:" + name,
+              f"blob {name} does not hash to its name")
+    for hx in h.layers():
+        d = os.path.join(h.store, "layers", hx)
+        check(os.path.isdir(os.path.join(d, "root")) and
+              os.path.isfile(os.path.join(d, "implicit")), f"layer {hx} incomplete")
+    for m in idx["manifests"]:
+        ref = m["annotations"]["org.opencontainers.image.ref.name"]
+        out = json.loads(run("skopeo", "inspect", f"oci:{h.store}:{ref}"))
+        for layer in out["Layers"]:
+            check(layer[7:] in h.blobs(), f"{ref}: layer {layer} missing")
+
+
+def test_killed_at_every_step():
+    """kill -9 of the helper after its 1st, 2nd, ... event line: the store stays consistent
+    each time, and the next pull completes."""
+    h = Helper(W.work, conf="ConcurrentDownloads=1\n")
+    for k in range(1, 60):
+        p = subprocess.Popen(h.cmd("pull", W.ref("2")), stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        lines = [p.stdout.readline() for _ in range(k)]
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        p.stdout.close()
+        store_consistent(h)
+        if any(b'"type":"result"' in x for x in lines):
+            break
+    check(k > 5, f"the pull finished after {k} events: too few kill points")
+    print(f"  killed at {k - 1} points", flush=True)
+    res, _ = h.ok("pull", W.ref("2"))
+    store_consistent(h)
+    check(W.ref("2") in h.refs(), "named at the end")
+
+
 def load_layers(h, tars, **kw):
     d = tempfile.mkdtemp(dir=W.work)
     oci_layout(d, tars, **kw)
@@ -673,7 +715,7 @@ def main():
     try:
         run_tests([test_pull_by_tag_oci, test_pull_by_digest_and_docker_schema2,
                    test_multiarch_index, test_basic_auth, test_bearer_token_auth,
-                   test_corrupt_blob_refused, test_killed_pull_resumes,
+                   test_corrupt_blob_refused, test_killed_pull_resumes, test_killed_at_every_step,
                    test_hostile_layers_refused, test_whiteouts_in_overlay,
                    test_layer_compressions, test_repeated_layers, test_many_layers_mount,
                    test_load_both_tarball_kinds,
