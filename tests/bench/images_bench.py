@@ -21,7 +21,6 @@ Prints a markdown table on stdout, progress on stderr. SUP_IMAGE points at the h
 
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess

@@ -427,7 +427,9 @@ class TokenIssuer:
             typ, _, rest = sc.partition(":")
             name, _, actions = rest.rpartition(":")
             if typ == "repository" and (user or not name.startswith("private/")):
-                acts = actions.split(",") if user else [a for a in actions.split(",") if a == "pull"]
+                acts = actions.split(",")
+                if not user:
+                    acts = [a for a in acts if a == "pull"]
                 access.append({"type": "repository", "name": name, "actions": acts})
         self.requests.append((user or "anonymous", ",".join(q.get("scope", []))))
         tok = self.mint(user or "", access)

@@ -15,10 +15,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Fail, check, retry, run_tests  # noqa: E402
-from imgfix import (Entry, FlakyProxy, Helper, Registry, TokenIssuer, busybox_layer, files_layer,  # noqa: E402
-                    free_port, make_tar, need_tools, oci_layout, random_layer, run, sha,
-                    tar_dir, tls_registry, umoci_image)
+from harness import check, retry, run_tests  # noqa: E402
+from imgfix import (Entry, FlakyProxy, Helper, Registry, TokenIssuer,  # noqa: E402
+                    busybox_layer, files_layer, make_tar, need_tools, oci_layout, random_layer,
+                    run, sha, tar_dir, tls_registry, umoci_image)
 
 W = None  # the world: registry and images shared by the tests
 
@@ -677,7 +677,8 @@ def test_tls_extra_ca_and_proxy():
         # the registry's CA is not in the system bundle: refused, then added: pulled
         h = Helper(W.work, conf=mirror + "Retries=0\n")
         last, events = h.run("pull", "127.0.0.1:1/test/tls:1")
-        fails = [e["message"] for e in events if e["type"] == "status" and "mirror failed" in e["message"]]
+        fails = [e["message"] for e in events
+                 if e["type"] == "status" and "mirror failed" in e["message"]]
         check(fails and ("certificate" in fails[0].lower() or "SSL" in fails[0]),
               f"unknown CA refused: {fails}")
         h = Helper(W.work, conf=mirror + f"CACertificates={ca}\n")
