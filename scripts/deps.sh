@@ -11,7 +11,8 @@ build="cmake make gcc libc6-dev pkg-config libev-dev libinih-dev libjansson-dev"
 test="check libsubunit-dev python3 util-linux procps iproute2 busybox-static clang clang-format \
 libclang-rt-14-dev valgrind s6 runit tini \
 qemu-system-x86 linux-image-amd64 cpio kmod xz-utils \
-prometheus"
+prometheus \
+docker-registry skopeo umoci apache2-utils openssl zstd"
 
 case "${1:-all}" in
 build) want=$build ;;
