@@ -19,7 +19,6 @@
 #include "core/children.h"
 #include "core/deps.h"
 #include "core/health.h"
-#include "core/notify.h"
 #include "core/reload.h"
 #include "core/service.h"
 #include "core/state.h"
@@ -173,13 +172,12 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 		return -1;
 	if (!c->socket_path)
 		c->socket_path = path_join(c->run_dir, "supd.sock");
-	c->notify_path = path_join(c->run_dir, "notify.sock");
 	c->control_gid = (gid_t)-1;
 	c->log_ring_bytes = 1 << 20;
 	c->log_file_max = 10 << 20;
 	c->log_file_keep = 3;
 	c->cgroup_favor = -1;
-	return c->socket_path && c->notify_path ? 0 : -1;
+	return c->socket_path ? 0 : -1;
 }
 
 static bool machine_init(void)
@@ -321,7 +319,7 @@ static int setup(struct sup_error **err)
 	observe();
 	ev_prepare_init(&sched, on_prepare);
 	ev_prepare_start(supd->loop, &sched);
-	if (setup_signals(err) < 0 || sup_notify_init(err) < 0 || sup_control_init(err) < 0)
+	if (setup_signals(err) < 0 || sup_control_init(err) < 0)
 		return -1;
 	if (supd->is_pid1)
 		machine_cgroups(); /* after the config: [Cgroup] Mode=v1 mounts the legacy layout */
@@ -358,7 +356,6 @@ int main(int argc, char **argv)
 		sup_boot_units();
 	ev_run(supd->loop, 0);
 	unlink(supd->conf.socket_path);
-	unlink(supd->conf.notify_path);
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();

@@ -17,7 +17,6 @@ struct supd_config {
 	char *state_dir;
 	char *run_dir;
 	char *socket_path;
-	char *notify_path;
 	gid_t control_gid; /* (gid_t)-1: root only */
 	size_t log_ring_bytes;
 	char *log_dir; /* NULL: no log files */

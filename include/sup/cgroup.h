@@ -63,6 +63,8 @@ struct cg_backend {
 	 * until frozen); force kills and thaws at once, frozen or not. */
 	int (*kill_begin)(struct cgroup *cg);
 	int (*kill_step)(struct cgroup *cg, bool force);
+	/* Is pid in it (or in a child cgroup of it)? */
+	bool (*has_pid)(struct cgroup *cg, pid_t pid);
 	/* 1 no process left, 0 some left, -1 error (treated as empty). */
 	int (*is_empty)(struct cgroup *cg);
 	/* rmdir (every hierarchy): 0, or -1 with errno (EBUSY: try again shortly). */
@@ -109,6 +111,8 @@ int cg_device_of(const char *path, unsigned *maj, unsigned *min);
 /* Signal every process of a cgroup and of its child cgroups: helper for signal on both
  * backends. */
 int cg_signal_procs(int dirfd, int sig);
+/* Is pid in the cgroup of dirfd or in one of its child cgroups? */
+bool cg_tree_has_pid(int dirfd, pid_t pid);
 /* rmdir parentfd/name, and first its child cgroups (a service may have made some): 0, or -1
  * with errno (EBUSY: something still runs in it). */
 int cg_remove_tree(int parentfd, const char *name);

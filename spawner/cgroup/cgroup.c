@@ -238,14 +238,14 @@ static int signal_child(int parentfd, const char *name, void *arg)
 	return n > 0 ? n : 0;
 }
 
-/* Signal each pid listed in dirfd's cgroup.procs, read in small bites (it can be long, and
- * this recurses: no large stack buffer). Returns the count signalled, or -1. */
-static int signal_procs(int dirfd, int sig)
+/* Call fn on each pid listed in dirfd's cgroup.procs, read in small bites (it can be long, and
+ * callers recurse: no large stack buffer). Stops early when fn returns non-zero (returned).
+ * -1 if the file cannot be read. */
+static int each_proc(int dirfd, int (*fn)(pid_t pid, void *arg), void *arg)
 {
 	_cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	char buf[1024];
 	size_t have = 0;
-	int sent = 0;
 
 	if (fd < 0)
 		return -1;
@@ -259,20 +259,77 @@ static int signal_procs(int dirfd, int sig)
 			return -1;
 		have += (size_t)n;
 		for (size_t i = 0; i < have; i++) {
+			long pid;
+			int r;
+
 			if (buf[i] != '\n' && !(n == 0 && i + 1 == have))
 				continue;
-			long pid = strtol(buf + start, NULL, 10);
-			if (pid > 0 && kill((pid_t)pid, sig) == 0)
-				sent++;
+			pid = strtol(buf + start, NULL, 10);
 			start = i + 1;
+			if (pid > 0 && (r = fn((pid_t)pid, arg)) != 0)
+				return r;
 		}
 		if (n == 0)
-			return sent;
+			return 0;
 		memmove(buf, buf + start, have - start);
 		have -= start;
 		if (have == sizeof(buf))
 			have = 0; /* not a pid list: drop it */
 	}
+}
+
+static int kill_one(pid_t pid, void *arg)
+{
+	int *a = arg; /* signal, count */
+
+	if (kill(pid, a[0]) == 0)
+		a[1]++;
+	return 0;
+}
+
+/* Signal each pid of dirfd's cgroup: the count signalled, or -1. */
+static int signal_procs(int dirfd, int sig)
+{
+	int a[2] = {sig, 0};
+
+	return each_proc(dirfd, kill_one, a) < 0 ? -1 : a[1];
+}
+
+static int is_pid(pid_t pid, void *arg)
+{
+	return pid == *(pid_t *)arg;
+}
+
+static int has_pid_child(int parentfd, const char *name, void *arg);
+
+static int has_pid_tree(int dirfd, pid_t pid, int depth)
+{
+	if (each_proc(dirfd, is_pid, &pid) == 1)
+		return 1;
+	if (depth < 32) {
+		struct {
+			pid_t pid;
+			int depth;
+		} a = {pid, depth + 1};
+		return each_child(dirfd, has_pid_child, &a) > 0;
+	}
+	return 0;
+}
+
+static int has_pid_child(int parentfd, const char *name, void *arg)
+{
+	const struct {
+		pid_t pid;
+		int depth;
+	} *a = arg;
+	_cleanup_close_ int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd >= 0 ? has_pid_tree(fd, a->pid, a->depth) : 0;
+}
+
+bool cg_tree_has_pid(int dirfd, pid_t pid)
+{
+	return has_pid_tree(dirfd, pid, 0) > 0;
 }
 
 static int signal_tree(int dirfd, int sig, int depth)

@@ -497,6 +497,11 @@ static int v1_kill_begin(struct cgroup *cg)
 	return 1;
 }
 
+static bool v1_has_pid(struct cgroup *cg, pid_t pid)
+{
+	return n_hiers && cg->fd[0] >= 0 && cg_tree_has_pid(cg->fd[0], pid);
+}
+
 static int v1_is_empty(struct cgroup *cg)
 {
 	char buf[64];
@@ -555,6 +560,7 @@ const struct cg_backend cg_backend_v1 = {
     .signal = v1_signal,
     .kill_begin = v1_kill_begin,
     .kill_step = v1_kill_step,
+    .has_pid = v1_has_pid,
     .is_empty = v1_is_empty,
     .remove = v1_remove,
     .event_fd = v1_event_fd,

@@ -366,6 +366,11 @@ static int v2_kill_begin(struct cgroup *cg)
 	return 1;
 }
 
+static bool v2_has_pid(struct cgroup *cg, pid_t pid)
+{
+	return cg_tree_has_pid(cg->fd, pid);
+}
+
 static int v2_is_empty(struct cgroup *cg)
 {
 	char buf[256];
@@ -410,6 +415,7 @@ const struct cg_backend cg_backend_v2 = {
     .signal = v2_signal,
     .kill_begin = v2_kill_begin,
     .kill_step = v2_kill_step,
+    .has_pid = v2_has_pid,
     .is_empty = v2_is_empty,
     .remove = v2_remove,
     .event_fd = v2_event_fd,

@@ -310,6 +310,11 @@ void sup_cg_observe(struct unit *u, const struct unit_change *c)
 	release(u);
 }
 
+bool sup_cg_has_pid(struct unit *u, pid_t pid)
+{
+	return cgb && u->cg && cgb->has_pid(u->cg, pid);
+}
+
 bool sup_cg_stats(struct unit *u, struct cg_stats *st)
 {
 	if (!cgb || !u->cg)

@@ -13,6 +13,7 @@
 #include "core/cgroups.h"
 #include "core/effects.h"
 #include "core/health.h"
+#include "core/notify.h"
 #include "core/service.h"
 #include "logs/output.h"
 #include "supd.h"
@@ -84,6 +85,7 @@ void unit_effects_init(struct unit *u)
 {
 	open_log_file(u);
 	u->health_fd = -1;
+	u->notify_fd = -1;
 	for (int t = 0; t < UNIT_TIMER__MAX; t++) {
 		ev_init(&u->timers[t], on_timer);
 		u->timers[t].data = u;
@@ -98,6 +100,7 @@ void unit_effects_free(struct unit *u)
 	sup_output_detach(u);
 	unit_exec_finish(u);
 	sup_cg_unit_free(u);
+	sup_notify_close(u);
 	for (int t = 0; t < UNIT_TIMER__MAX; t++)
 		ev_timer_stop(supd->loop, &u->timers[t]);
 }

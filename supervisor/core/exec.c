@@ -12,6 +12,7 @@
 #include "sup/spawn.h"
 #include "core/cgroups.h"
 #include "core/effects.h"
+#include "core/notify.h"
 #include "core/service.h"
 #include "logs/output.h"
 #include "supd.h"
@@ -57,9 +58,14 @@ static int build_env(const struct unit *u, struct strv *env)
 			return -1;
 	if (!getenv("PATH") && env_set(env, "PATH=" DEFAULT_PATH) < 0)
 		return -1;
-	snprintf(buf, sizeof(buf), "NOTIFY_SOCKET=%s", supd->conf.notify_path);
-	if (env_set(env, buf) < 0)
-		return -1;
+	if (u->notify_fd >= 0) {
+		char path[PATH_MAX];
+		if (sup_notify_path(u, path, sizeof(path)) == 0) {
+			snprintf(buf, sizeof(buf), "NOTIFY_SOCKET=%s", path);
+			if (env_set(env, buf) < 0)
+				return -1;
+		}
+	}
 	snprintf(buf, sizeof(buf), "SUP_UNIT=%s", u->name);
 	if (env_set(env, buf) < 0)
 		return -1;
@@ -166,6 +172,8 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 
 	req.clone3_errno = &clone3_errno;
 	sup_output_detach(u);
+	if (sup_notify_prepare(u, err) < 0)
+		return -1;
 	if (build_env(u, &env) < 0) {
 		strv_free(&env);
 		return sup_error_set(err, ENOMEM, "build environment");

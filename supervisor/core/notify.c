@@ -1,10 +1,15 @@
 /*
- * The sd_notify socket: one datagram socket for all units. A message counts only if the
- * kernel-supplied credentials (SCM_CREDENTIALS) put the sender in a unit's process group
- * or session: a process cannot speak for a unit it does not belong to.
+ * sd_notify: one datagram socket per unit that asks for one (Type=notify, WatchdogSec=,
+ * NotifyAccess=), at RUN-DIR/unit/NAME/notify, given to it as $NOTIFY_SOCKET. A message is
+ * the unit's because it arrived on the unit's socket, and counts only if the kernel-supplied
+ * credentials (SCM_CREDENTIALS) put its sender inside the unit: the main process, its process
+ * group or session, or its cgroup (checked by pid, not by the cgroup's name). A sender outside
+ * supd's pid namespace arrives with pid 0 and counts for nobody.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,67 +20,33 @@
 
 #include "sup/cleanup.h"
 #include "sup/log.h"
-#include "core/children.h"
+#include "core/cgroups.h"
 #include "core/effects.h"
 #include "core/notify.h"
 #include "core/service.h"
 #include "supd.h"
 
-static int notify_fd = -1;
-static ev_io notify_io;
-
 #define NOTIFY_MAX 4096
 
-static struct unit *unit_of_pid(pid_t pid)
+/* Does the sender belong to u? */
+static bool sender_in_unit(const struct unit *u, pid_t pid)
 {
-	struct sup_child *c = pid > 0 ? sup_child_find(pid) : NULL;
-
-	return c && c->kind == CHILD_MAIN ? sup_container_of(c, struct unit, main) : NULL;
-}
-
-/* A sender that left the unit's session (a daemon that setsid()s) is still in its cgroup:
- * SUBTREE/UNIT, the last component of its path in /proc/PID/cgroup. */
-static struct unit *unit_of_cgroup(pid_t pid)
-{
-	char path[64], line[1024];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *slash = strrchr(line, '/');
-		struct unit *u;
-
-		if (!slash)
-			continue;
-		slash[strcspn(slash, "\n")] = '\0';
-		u = unit_find(slash + 1);
-		if (u && u->cg && u->main.pid)
-			return u;
-	}
-	return NULL;
-}
-
-/* The unit a sender belongs to: its main process, or in its process group or session (both
- * named after the main pid: setsid at spawn), or in its cgroup. */
-static struct unit *unit_of_sender(pid_t pid)
-{
-	struct unit *u;
 	pid_t pgid, sid;
 
 	if (pid <= 0)
-		return NULL; /* from outside supd's pid namespace: nobody's */
-	if ((u = unit_of_pid(pid)))
-		return u;
+		return false;
+	if (pid == u->main.pid)
+		return true;
+	if (u->cfg && u->cfg->notify_access == UNIT_NOTIFY_MAIN)
+		return false;
+	if (u->cfg && u->cfg->notify_access == UNIT_NOTIFY_NONE)
+		return false;
 	pgid = getpgid(pid);
 	sid = getsid(pid);
-	if ((u = unit_of_pid(pgid)) || (u = unit_of_pid(sid)))
-		return u;
-	u = unit_of_cgroup(pid);
-	if (!u)
-		sup_debug(NULL, "notify: pid %d: process group %d, session %d, in no unit's cgroup",
-			  (int)pid, (int)pgid, (int)sid);
-	return u;
+	if (u->pgid > 0 && (pgid == u->pgid || sid == u->pgid))
+		return true;
+	/* a daemon that setsid()s or a double fork is still in the unit's cgroup */
+	return sup_cg_has_pid((struct unit *)u, pid);
 }
 
 static void handle_line(struct unit *u, const char *line)
@@ -128,34 +99,34 @@ static struct ucred *find_creds(struct msghdr *mh)
 
 static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
 {
+	struct unit *u = sup_container_of(w, struct unit, notify_io);
 	static char buf[NOTIFY_MAX + 1];
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
 	} control;
 
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && u->notify_fd >= 0; i++) {
 		struct iovec iov = {.iov_base = buf, .iov_len = NOTIFY_MAX};
 		struct msghdr mh = {.msg_iov = &iov,
 				    .msg_iovlen = 1,
 				    .msg_control = &control,
 				    .msg_controllen = sizeof(control)};
-		ssize_t n = recvmsg(notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+		ssize_t n = recvmsg(u->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
 		struct ucred *cred;
-		struct unit *u;
 
 		if (n < 0)
 			return;
 		close_passed_fds(&mh);
 		cred = find_creds(&mh);
 		if (!cred || n > NOTIFY_MAX || (mh.msg_flags & MSG_CTRUNC)) {
-			sup_debug(NULL,
+			sup_debug(u->name,
 				  "notify: dropped a message without credentials or too long");
 			continue;
 		}
-		u = unit_of_sender(cred->pid);
-		if (!u) {
-			sup_debug(NULL, "notify: message from pid %d, which belongs to no unit",
+		if (!sender_in_unit(u, cred->pid)) {
+			sup_debug(u->name,
+				  "notify: a message from pid %d, not of the unit: ignored",
 				  (int)cred->pid);
 			continue;
 		}
@@ -164,29 +135,92 @@ static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int sup_notify_init(struct sup_error **err)
+bool sup_notify_wanted(const struct unit *u)
+{
+	return u->cfg && (u->cfg->type == UNIT_TYPE_NOTIFY || u->cfg->watchdog_usec ||
+			  u->cfg->notify_access == UNIT_NOTIFY_MAIN ||
+			  u->cfg->notify_access == UNIT_NOTIFY_EXEC);
+}
+
+int sup_notify_path(const struct unit *u, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/unit/%s/notify", supd->conf.run_dir, u->name);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The socket is there and still ours (a deleted or replaced file is made again). */
+static bool socket_intact(const struct unit *u, const char *path)
+{
+	struct stat st;
+
+	return u->notify_fd >= 0 && stat(path, &st) == 0 && st.st_ino == u->notify_ino;
+}
+
+static int bind_socket(struct unit *u, const char *path, struct sup_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int one = 1;
-	int fd;
+	int one = 1, fd;
+	struct stat st;
 
-	if (strlen(supd->conf.notify_path) >= sizeof(sa.sun_path))
-		return sup_error_set(err, ENAMETOOLONG, "notify socket %s", supd->conf.notify_path);
-	strcpy(sa.sun_path, supd->conf.notify_path);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sup_error_set(err, ENAMETOOLONG, "notify socket %s", path);
+	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return sup_error_set(err, errno, "create notify socket");
-	unlink(sa.sun_path);
+	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 || stat(path, &st) < 0) {
 		int e = errno;
 		close(fd);
-		return sup_error_set(err, e, "bind notify socket %s", sa.sun_path);
+		return sup_error_set(err, e, "bind notify socket %s", path);
 	}
-	/* services may run as any user: anyone may send, credentials decide */
-	chmod(sa.sun_path, 0666);
-	notify_fd = fd;
-	ev_io_init(&notify_io, on_notify, fd, EV_READ);
-	ev_io_start(supd->loop, &notify_io);
+	/* services run as any user: anyone may send, the sender's credentials decide */
+	chmod(path, 0666);
+	sup_notify_close(u);
+	u->notify_fd = fd;
+	u->notify_ino = st.st_ino;
+	ev_io_init(&u->notify_io, on_notify, fd, EV_READ);
+	ev_io_start(supd->loop, &u->notify_io);
 	return 0;
+}
+
+int sup_notify_prepare(struct unit *u, struct sup_error **err)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+
+	if (!sup_notify_wanted(u)) {
+		sup_notify_close(u);
+		return 0;
+	}
+	if (sup_notify_path(u, path, sizeof(path)) < 0)
+		return sup_error_set(err, ENAMETOOLONG, "notify socket of %s", u->name);
+	if (socket_intact(u, path))
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/unit", supd->conf.run_dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create %s", dir);
+	snprintf(dir, sizeof(dir), "%s/unit/%s", supd->conf.run_dir, u->name);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create %s", dir);
+	return bind_socket(u, path, err);
+}
+
+void sup_notify_close(struct unit *u)
+{
+	char path[PATH_MAX];
+
+	if (u->notify_fd < 0)
+		return;
+	ev_io_stop(supd->loop, &u->notify_io);
+	close(u->notify_fd);
+	u->notify_fd = -1;
+	if (sup_notify_path(u, path, sizeof(path)) == 0) {
+		struct stat st;
+		if (stat(path, &st) == 0 && st.st_ino == u->notify_ino)
+			unlink(path);
+		*strrchr(path, '/') = '\0';
+		rmdir(path);
+	}
 }

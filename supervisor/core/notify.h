@@ -1,9 +1,20 @@
-/* The sd_notify socket: READY=1, STATUS=, WATCHDOG=1 from a unit's processes. */
+/* sd_notify: a datagram socket per unit that asks for one (notify.c). */
 #ifndef SUP_CORE_NOTIFY_H
 #define SUP_CORE_NOTIFY_H
 
-#include "sup/error.h"
+#include <stdbool.h>
+#include <stddef.h>
 
-int sup_notify_init(struct sup_error **err);
+#include "sup/error.h"
+#include "core/unit.h"
+
+/* Type=notify, WatchdogSec= or NotifyAccess=main|exec: the unit gets $NOTIFY_SOCKET. */
+bool sup_notify_wanted(const struct unit *u);
+/* RUN-DIR/unit/NAME/notify. -1 if it does not fit. */
+int sup_notify_path(const struct unit *u, char *buf, size_t size);
+/* Before a spawn: the unit's socket, made (again, if its file was deleted) or closed when the
+ * unit no longer asks for one. */
+int sup_notify_prepare(struct unit *u, struct sup_error **err);
+void sup_notify_close(struct unit *u);
 
 #endif

@@ -145,7 +145,10 @@ struct unit {
 	struct last_exit last_exit;
 	int exit_wstatus;  /* of the main process, kept while the cgroup drains */
 	char *status_text; /* STATUS= from sd_notify */
-	ev_io spawn_io;	   /* sync pipe of a spawn in progress (exec.c) */
+	int notify_fd;	   /* its notify socket (notify.c), -1 if none */
+	ino_t notify_ino;  /* the socket file's inode: a deleted one is made again */
+	ev_io notify_io;
+	ev_io spawn_io; /* sync pipe of a spawn in progress (exec.c) */
 	int spawn_fd;
 
 	ev_timer timers[UNIT_TIMER__MAX];
