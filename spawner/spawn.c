@@ -161,11 +161,10 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	reset_signals();
 	reset_oom_score();
 	if (req->nofile_soft) {
-		struct rlimit rl;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		struct rlimit rl = {req->nofile_soft, req->nofile_hard};
+		if (!rl.rlim_max && getrlimit(RLIMIT_NOFILE, &rl) == 0)
 			rl.rlim_cur = req->nofile_soft;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (req->new_session && setsid() < 0)
 		child_fail(fd, errno, 126, "setsid");

@@ -1,5 +1,6 @@
 /* supd: the supervisor. Arguments, set-up, the signal path, the loop, and the way out. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "sup/cleanup.h"
+#include "sup/fileio.h"
 #include "sup/log.h"
 #include "control/control.h"
 #include "core/cgroups.h"
@@ -288,15 +290,39 @@ static int setup_signals(struct sup_error **err)
 }
 
 /* Room for many control clients and capture pipes; units get the limit back (spawn.c). */
+/*
+ * Room for thousands of units (each holds a few fds: output pipes, an OOM eventfd, a notify
+ * socket) and many control clients. As PID 1 the kernel gives supd 1024/4096; with
+ * CAP_SYS_RESOURCE the hard limit can go up to fs.nr_open. Units get the limits supd started
+ * with back (spawn.c), as systemd gives its services their own.
+ */
+#define NOFILE_WANT (1UL << 20)
+
 static void raise_nofile(void)
 {
-	struct rlimit rl;
+	struct rlimit old, rl;
+	char buf[32];
+	unsigned long want = NOFILE_WANT;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		supd->nofile_soft = rl.rlim_cur;
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &old) < 0)
+		return;
+	if (sup_read_at(AT_FDCWD, "/proc/sys/fs/nr_open", buf, sizeof(buf)) > 0 &&
+	    strtoul(buf, NULL, 10) < want)
+		want = strtoul(buf, NULL, 10);
+	rl.rlim_cur = rl.rlim_max = want > old.rlim_max ? want : old.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) <
+	    0) { /* no CAP_SYS_RESOURCE: what the hard limit allows */
+		rl.rlim_cur = rl.rlim_max = old.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl = old;
 	}
+	supd->nofile_soft = old.rlim_cur;
+	supd->nofile_hard = old.rlim_max;
+	if (rl.rlim_cur != old.rlim_cur || rl.rlim_max != old.rlim_max)
+		sup_info(NULL, "open files limit %llu (was %llu, hard %llu); units get %llu/%llu",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)old.rlim_cur,
+			 (unsigned long long)old.rlim_max, (unsigned long long)old.rlim_cur,
+			 (unsigned long long)old.rlim_max);
 }
 
 static int setup(struct sup_error **err)

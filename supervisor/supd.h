@@ -41,7 +41,8 @@ struct supd {
 	int exit_status; /* supd's own exit status at shutdown */
 	bool is_pid1;
 	char *load_error;	   /* the units directory could not be read */
-	unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit supd started with (0: unchanged) */
+	unsigned long nofile_soft; /* RLIMIT_NOFILE supd started with, given back to units */
+	unsigned long nofile_hard;
 };
 
 extern struct supd *supd;

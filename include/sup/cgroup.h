@@ -95,9 +95,12 @@ int cg_write(int dirfd, const char *file, const char *fmt, ...)
 /* Read a whole small file into buf (NUL-terminated); length, or -1. */
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size);
 /* The same through an fd kept open in *fdp (opened on first use, read again from offset 0):
- * stats re-read the same files of every unit, and an open costs more than the read. */
+ * stats re-read the same files of every unit, and an open costs more than the read. A budget
+ * bounds how many such fds supd keeps: past it, reads are uncached. */
 ssize_t cg_read_cached(int *fdp, int dirfd, const char *file, char *buf, size_t size);
 uint64_t cg_read_u64_cached(int *fdp, int dirfd, const char *file);
+/* Close an fd of the cache (and give its place in the budget back). */
+void cg_cache_close(int *fdp);
 /* "key value" lines: the value of key, or CG_NA. */
 uint64_t cg_keyed(const char *text, const char *key);
 /* Read one number; CG_NA if absent or not a number. */

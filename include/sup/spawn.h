@@ -26,7 +26,8 @@ struct spawn_request {
 	bool new_session;	   /* setsid(): the unit gets its own process group */
 	bool controlling_tty;	   /* with new_session: stdin (a tty) becomes the session's
 				    * controlling terminal, taken from any other (a console shell) */
-	unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit to restore; 0 = keep */
+	unsigned long nofile_soft; /* RLIMIT_NOFILE to restore (0 = keep): supd's is raised */
+	unsigned long nofile_hard;
 	/*
 	 * The unit's cgroup: the process is in it before it runs an instruction of the service.
 	 * into_cgroup: clone3(CLONE_INTO_CGROUP) with cgroup_fd (cgroup v2, kernel >= 5.7);

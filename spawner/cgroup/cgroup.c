@@ -57,17 +57,33 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
 	return sup_read_at(dirfd, file, buf, size);
 }
 
+/* Stats files kept open across reads, at most this many for the whole of supd: a stats or
+ * metrics client reading the same units again pays one pread per figure, and thousands of
+ * idle units hold no fd for it. */
+#define CACHE_BUDGET 1024
+static unsigned cache_used;
+
 ssize_t cg_read_cached(int *fdp, int dirfd, const char *file, char *buf, size_t size)
 {
-	ssize_t n;
-
 	if (*fdp < 0) {
+		if (cache_used >= CACHE_BUDGET)
+			return cg_read(dirfd, file, buf, size);
 		*fdp = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
 		if (*fdp < 0)
 			return cg_read(dirfd, file, buf, size); /* out of fds: uncached */
+		cache_used++;
 	}
-	n = sup_pread_all(*fdp, buf, size);
-	return n;
+	return sup_pread_all(*fdp, buf, size);
+}
+
+void cg_cache_close(int *fdp)
+{
+	if (*fdp < 0)
+		return;
+	close(*fdp);
+	*fdp = -1;
+	if (cache_used > 0)
+		cache_used--;
 }
 
 static uint64_t parse_u64(const char *buf)

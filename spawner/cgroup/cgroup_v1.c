@@ -74,12 +74,49 @@ struct cgroup {
 	uint64_t oom_kills;
 };
 
-static int hier_fd(const struct cgroup *cg, unsigned ctrl)
+/*
+ * A unit's directory in a hierarchy is opened when an operation needs it and closed when the
+ * operation ends (dirs_release): keeping seven directory fds per unit open would make fds, not
+ * memory, what bounds the number of units. Files read or written once per operation are
+ * reached through the subtree's fd as "UNIT/FILE" without opening the directory at all.
+ */
+static int dir_at(struct cgroup *cg, size_t i)
+{
+	if (cg->fd[i] < 0)
+		cg->fd[i] = openat(hiers[i].subfd, cg->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return cg->fd[i];
+}
+
+static int hier_fd(struct cgroup *cg, unsigned ctrl)
 {
 	for (size_t i = 0; i < n_hiers; i++)
 		if (hiers[i].ctrls & ctrl)
-			return cg->fd[i];
+			return dir_at(cg, i);
 	return -1;
+}
+
+static int hier_index(unsigned ctrl)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (hiers[i].ctrls & ctrl)
+			return (int)i;
+	return -1;
+}
+
+static void dirs_release(struct cgroup *cg)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (cg->fd[i] >= 0) {
+			close(cg->fd[i]);
+			cg->fd[i] = -1;
+		}
+}
+
+/* "UNIT/FILE" into buf, for use with hiers[i].subfd */
+static const char *upath(const struct cgroup *cg, const char *file, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", cg->name, file);
+	return buf;
 }
 
 /* cpuset: a new group has no CPUs or memory nodes until given its parent's. */
@@ -174,19 +211,19 @@ static void v1_free(struct cgroup *cg)
 	if (cg->oom_fd >= 0)
 		close(cg->oom_fd);
 	for (int i = 0; i < SF__MAX; i++)
-		if (cg->sf[i] >= 0)
-			close(cg->sf[i]);
+		cg_cache_close(&cg->sf[i]);
 	free(cg->name);
 	free(cg);
 }
 
 static uint64_t oom_count(struct cgroup *cg)
 {
-	int memfd = hier_fd(cg, C_MEMORY);
-	char buf[256];
+	int h = hier_index(C_MEMORY);
+	char buf[256], p[PATH_MAX];
 
-	if (memfd < 0 ||
-	    cg_read_cached(&cg->sf[SF_OOM], memfd, "memory.oom_control", buf, sizeof(buf)) < 0)
+	if (h < 0 ||
+	    cg_read_cached(&cg->sf[SF_OOM], hiers[h].subfd,
+			   upath(cg, "memory.oom_control", p, sizeof(p)), buf, sizeof(buf)) < 0)
 		return CG_NA;
 	return cg_keyed(buf, "oom_kill");
 }
@@ -216,8 +253,7 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 			v1_free(cg);
 			return NULL;
 		}
-		cg->fd[i] = openat(hiers[i].subfd, unit, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cg->fd[i] < 0) {
+		if (dir_at(cg, i) < 0) {
 			sup_error_set(err, errno, "open cgroup %s/.../%s", hiers[i].mnt, unit);
 			v1_free(cg);
 			return NULL;
@@ -238,10 +274,16 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 				close(cg->efd);
 			cg->efd = -1;
 		}
+		/* the registration lives as long as the eventfd: the control file's fd is not
+		 * needed once it is made */
+		if (cg->oom_fd >= 0)
+			close(cg->oom_fd);
+		cg->oom_fd = -1;
 		cg->oom_kills = oom_count(cg);
 		if (cg->oom_kills == CG_NA)
 			cg->oom_kills = 0;
 	}
+	dirs_release(cg);
 	return cg;
 }
 
@@ -252,8 +294,11 @@ static int v1_clone_fd(struct cgroup *cg)
 
 static int v1_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
 {
+	char p[PATH_MAX];
+
 	for (size_t i = 0; i < n_hiers; i++)
-		if (cg_write(cg->fd[i], "cgroup.procs", "%d", (int)pid) < 0)
+		if (cg_write(hiers[i].subfd, upath(cg, "cgroup.procs", p, sizeof(p)), "%d",
+			     (int)pid) < 0)
 			return sup_error_set(err, errno, "put pid %d in cgroup %s/.../%s", (int)pid,
 					     hiers[i].mnt, cg->name);
 	return 0;
@@ -388,20 +433,23 @@ static void v1_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 		  warn, ctx);
 	bandwidth(blkio, "blkio.throttle.write_bps_device", "IOWriteBandwidthMax", &r->io_write_bw,
 		  warn, ctx);
+	dirs_release(cg);
 }
 
 /* blkio "MAJ:MIN Read N" lines: the sum of one operation over every device. */
 /* "MAJ:MIN Read N" lines: the Read and the Write totals over every device, one read. */
-static void blkio_sum(int fd, int *cache, const char *file, uint64_t *rd, uint64_t *wr)
+static void blkio_sum(struct cgroup *cg, int slot, const char *file, uint64_t *rd, uint64_t *wr)
 {
-	char buf[8192];
+	int h = hier_index(C_BLKIO);
+	char buf[8192], p[PATH_MAX];
 
 	*rd = *wr = CG_NA;
-	if (fd < 0 || cg_read_cached(cache, fd, file, buf, sizeof(buf)) < 0)
+	if (h < 0 || cg_read_cached(&cg->sf[slot], hiers[h].subfd, upath(cg, file, p, sizeof(p)),
+				    buf, sizeof(buf)) < 0)
 		return;
 	*rd = *wr = 0;
-	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		char *sp = strchr(p, ' ');
+	for (char *q = buf; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : NULL) {
+		char *sp = strchr(q, ' ');
 		if (sp && strncmp(sp + 1, "Read ", 5) == 0)
 			*rd += strtoull(sp + 6, NULL, 10);
 		else if (sp && strncmp(sp + 1, "Write ", 6) == 0)
@@ -414,43 +462,46 @@ static uint64_t ns_to_us(uint64_t ns)
 	return ns == CG_NA ? CG_NA : ns / 1000;
 }
 
+/* One figure of the unit's cgroup in the hierarchy of ctrl, through the stat fd cache. */
+static uint64_t figure(struct cgroup *cg, unsigned ctrl, int slot, const char *file)
+{
+	int h = hier_index(ctrl);
+	char p[PATH_MAX];
+
+	return h < 0 ? CG_NA
+		     : cg_read_u64_cached(&cg->sf[slot], hiers[h].subfd,
+					  upath(cg, file, p, sizeof(p)));
+}
+
 static void v1_stats(struct cgroup *cg, struct cg_stats *st)
 {
-	int acct = hier_fd(cg, C_CPUACCT), mem = hier_fd(cg, C_MEMORY), pids = hier_fd(cg, C_PIDS);
-	int blkio = hier_fd(cg, C_BLKIO);
 	uint64_t k;
 
 	memset(st, 0xff, sizeof(*st)); /* CG_NA everywhere */
-	if (acct >= 0) {
-		st->cpu_usage_usec =
-		    ns_to_us(cg_read_u64_cached(&cg->sf[SF_USAGE], acct, "cpuacct.usage"));
-		st->cpu_user_usec =
-		    ns_to_us(cg_read_u64_cached(&cg->sf[SF_USER], acct, "cpuacct.usage_user"));
-		st->cpu_system_usec =
-		    ns_to_us(cg_read_u64_cached(&cg->sf[SF_SYS], acct, "cpuacct.usage_sys"));
-	}
-	if (mem >= 0) {
-		st->memory_current =
-		    cg_read_u64_cached(&cg->sf[SF_MEM], mem, "memory.usage_in_bytes");
-		st->memory_peak =
-		    cg_read_u64_cached(&cg->sf[SF_MEM_MAX], mem, "memory.max_usage_in_bytes");
+	st->cpu_usage_usec = ns_to_us(figure(cg, C_CPUACCT, SF_USAGE, "cpuacct.usage"));
+	st->cpu_user_usec = ns_to_us(figure(cg, C_CPUACCT, SF_USER, "cpuacct.usage_user"));
+	st->cpu_system_usec = ns_to_us(figure(cg, C_CPUACCT, SF_SYS, "cpuacct.usage_sys"));
+	st->memory_current = figure(cg, C_MEMORY, SF_MEM, "memory.usage_in_bytes");
+	st->memory_peak = figure(cg, C_MEMORY, SF_MEM_MAX, "memory.max_usage_in_bytes");
+	if (hier_index(C_MEMORY) >= 0) {
 		k = oom_count(cg);
 		if (k != CG_NA && k > cg->oom_kills)
 			cg->oom_kills = k;
 		st->oom_kills = cg->oom_kills;
 	}
-	if (pids >= 0)
-		st->pids_current = cg_read_u64_cached(&cg->sf[SF_PIDS], pids, "pids.current");
-	blkio_sum(blkio, &cg->sf[SF_IO_BYTES], "blkio.throttle.io_service_bytes_recursive",
-		  &st->io_read_bytes, &st->io_write_bytes);
-	blkio_sum(blkio, &cg->sf[SF_IO_OPS], "blkio.throttle.io_serviced_recursive",
-		  &st->io_read_ops, &st->io_write_ops);
+	st->pids_current = figure(cg, C_PIDS, SF_PIDS, "pids.current");
+	blkio_sum(cg, SF_IO_BYTES, "blkio.throttle.io_service_bytes_recursive", &st->io_read_bytes,
+		  &st->io_write_bytes);
+	blkio_sum(cg, SF_IO_OPS, "blkio.throttle.io_serviced_recursive", &st->io_read_ops,
+		  &st->io_write_ops);
 }
 
 static int v1_signal(struct cgroup *cg, int sig)
 {
-	int fd = n_hiers ? cg->fd[0] : -1;
-	return fd < 0 ? -1 : cg_signal_procs(fd, sig);
+	int fd = n_hiers ? dir_at(cg, 0) : -1, r = fd < 0 ? -1 : cg_signal_procs(fd, sig);
+
+	dirs_release(cg);
+	return r;
 }
 
 static bool v1_frozen(int fz)
@@ -467,12 +518,12 @@ static void kill_passes(int fd)
 		;
 }
 
-static int v1_kill_step(struct cgroup *cg, bool force)
+static int kill_step(struct cgroup *cg, bool force)
 {
 	int fz = hier_fd(cg, C_FREEZER);
 
 	if (fz < 0) {
-		kill_passes(n_hiers ? cg->fd[0] : -1);
+		kill_passes(n_hiers ? dir_at(cg, 0) : -1);
 		return 1;
 	}
 	if (!force && !v1_frozen(fz))
@@ -485,6 +536,14 @@ static int v1_kill_step(struct cgroup *cg, bool force)
 	return 1;
 }
 
+static int v1_kill_step(struct cgroup *cg, bool force)
+{
+	int r = kill_step(cg, force);
+
+	dirs_release(cg);
+	return r;
+}
+
 /* Freezing is quick but not instant, and v1 has no event for it: the caller polls
  * kill_step() from a timer, never waiting here. */
 static int v1_kill_begin(struct cgroup *cg)
@@ -493,25 +552,27 @@ static int v1_kill_begin(struct cgroup *cg)
 
 	if (fz >= 0 && cg_write(fz, "freezer.state", "FROZEN") == 0)
 		return v1_kill_step(cg, false);
-	kill_passes(n_hiers ? cg->fd[0] : -1);
+	kill_passes(n_hiers ? dir_at(cg, 0) : -1);
+	dirs_release(cg);
 	return 1;
 }
 
 static bool v1_has_pid(struct cgroup *cg, pid_t pid)
 {
-	return n_hiers && cg->fd[0] >= 0 && cg_tree_has_pid(cg->fd[0], pid);
+	bool r = n_hiers && dir_at(cg, 0) >= 0 && cg_tree_has_pid(cg->fd[0], pid);
+
+	dirs_release(cg);
+	return r;
 }
 
 static int v1_is_empty(struct cgroup *cg)
 {
-	char buf[64];
+	char buf[64], p[PATH_MAX];
 
-	for (size_t i = 0; i < n_hiers; i++) {
-		ssize_t n =
-		    cg->fd[i] >= 0 ? cg_read(cg->fd[i], "cgroup.procs", buf, sizeof(buf)) : -1;
-		if (n > 0)
+	for (size_t i = 0; i < n_hiers; i++)
+		if (cg_read(hiers[i].subfd, upath(cg, "cgroup.procs", p, sizeof(p)), buf,
+			    sizeof(buf)) > 0)
 			return 0;
-	}
 	return 1;
 }
 

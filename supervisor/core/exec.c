@@ -166,6 +166,7 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 	    .stdin_fd = -1,
 	    .new_session = true,
 	    .nofile_soft = supd->nofile_soft,
+	    .nofile_hard = supd->nofile_hard,
 	};
 	int sync_fd, clone3_errno = -1;
 	pid_t pid;
@@ -217,6 +218,7 @@ int unit_exec_health(struct unit *u, struct sup_error **err)
 	    .stderr_fd = -1,
 	    .new_session = true,
 	    .nofile_soft = supd->nofile_soft,
+	    .nofile_hard = supd->nofile_hard,
 	};
 	int sync_fd;
 	pid_t pid;

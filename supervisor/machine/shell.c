@@ -90,6 +90,7 @@ static pid_t spawn_shell(void)
 	    .new_session = true,
 	    .controlling_tty = true,
 	    .nofile_soft = supd->nofile_soft,
+	    .nofile_hard = supd->nofile_hard,
 	    .cgroup_fd = -1,
 	};
 	int sync_fd;
