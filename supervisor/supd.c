@@ -25,12 +25,14 @@
 #include "core/service.h"
 #include "core/state.h"
 #include "sup/strv.h"
+#include "logs/logfile.h"
 #include "machine/machine.h"
 #include "metrics/metrics_http.h"
 #include "supd.h"
 
 static int signal_fd = -1;
 static ev_io signal_io;
+static ev_io logfile_io;
 static ev_prepare sched;
 
 static void usage(FILE *f)
@@ -247,6 +249,12 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		sup_sched_pass();
 }
 
+/* The log-file writer closed files: their handles are freed here, on the loop. */
+static void on_logfile(struct ev_loop *loop, ev_io *w, int revents)
+{
+	logfile_collect();
+}
+
 static void all_down(void)
 {
 	ev_break(supd->loop, EVBREAK_ALL);
@@ -343,6 +351,9 @@ static int setup(struct sup_error **err)
 	if (!supd->loop)
 		return sup_error_set(err, 0, "create the event loop");
 	observe();
+	ev_io_init(&logfile_io, on_logfile, logfile_event_fd(), EV_READ);
+	if (logfile_event_fd() >= 0)
+		ev_io_start(supd->loop, &logfile_io);
 	ev_prepare_init(&sched, on_prepare);
 	ev_prepare_start(supd->loop, &sched);
 	if (setup_signals(err) < 0 || sup_control_init(err) < 0)
@@ -386,6 +397,8 @@ int main(int argc, char **argv)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();
 	for_each_unit(u) sup_cg_unit_free(u);
+	if (!logfile_sync(2000))
+		sup_warn(NULL, "log files: the disk did not take the last lines within 2s");
 	sup_cg_fini();
 	sup_info(NULL, "exiting with status %d", supd->exit_status);
 	return supd->exit_status;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "logbuf.h"
+#include "logfile.h"
 
 #define ALIGN8(x)      (((x) + 7) & ~(size_t)7)
 #define REC_SIZE(len)  ALIGN8(sizeof(struct log_line) + (size_t)(len) + 1)
@@ -40,13 +41,9 @@ struct partial {
 	size_t len, size;
 };
 
-struct logfile {
-	char *path;
-	char *from, *to; /* scratch for path.N names */
-	int fd;
-	uint64_t size, max_size;
-	unsigned keep;
-	uint64_t lost; /* lines not written since the file failed */
+/* The unit's log file: written by logfile.c's thread; here, the line's format. */
+struct fileout {
+	struct logfile *h; /* NULL: no file */
 	time_t stamp_sec;
 	char stamp[STAMP_LEN]; /* "YYYY-MM-DDTHH:MM:SS" of stamp_sec */
 };
@@ -60,7 +57,7 @@ struct logbuf {
 	size_t line_max;
 	uint64_t last_seq, dropped;
 	struct partial part[NSTREAMS];
-	struct logfile file;
+	struct fileout file;
 };
 
 static const char *const stream_names[NSTREAMS] = {"stdout", "stderr", "supd"};
@@ -82,7 +79,6 @@ struct logbuf *logbuf_new(size_t max_bytes)
 		lb->line_max = lb->data_size - sizeof(struct log_line) - 1;
 	lb->data = malloc(lb->data_size);
 	lb->idx = malloc(lb->idx_size * sizeof(*lb->idx));
-	lb->file.fd = -1;
 	if (!lb->data || !lb->idx) {
 		logbuf_free(lb);
 		errno = ENOMEM;
@@ -91,15 +87,10 @@ struct logbuf *logbuf_new(size_t max_bytes)
 	return lb;
 }
 
-static void file_close(struct logfile *f)
+static void file_close(struct fileout *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-	free(f->path);
-	free(f->from);
-	free(f->to);
-	f->path = f->from = f->to = NULL;
+	logfile_close(f->h);
+	f->h = NULL;
 }
 
 void logbuf_free(struct logbuf *lb)
@@ -154,7 +145,7 @@ static size_t ring_reserve(struct logbuf *lb, size_t size)
 	return lb->wpos;
 }
 
-static void format_stamp(struct logfile *f, uint64_t ts_usec, char *out)
+static void format_stamp(struct fileout *f, uint64_t ts_usec, char *out)
 {
 	time_t sec = (time_t)(ts_usec / 1000000);
 	struct tm tm;
@@ -171,90 +162,55 @@ static void format_stamp(struct logfile *f, uint64_t ts_usec, char *out)
 static void store_raw(struct logbuf *lb, enum log_stream s, uint64_t ts, const char *text,
 		      size_t len);
 
-static void file_failed(struct logbuf *lb, const char *what, int err, uint64_t ts)
+/* The file failed (reported by the writer thread): one note in the ring, and no more file. */
+static void file_check(struct logbuf *lb, uint64_t ts)
 {
-	struct logfile *f = &lb->file;
+	struct fileout *f = &lb->file;
 	char note[LOST_NOTE_SIZE];
-	int n;
+	const char *what;
+	int err, n;
 
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-	f->lost++;
-	/* into the ring only: the file is off now */
-	n = snprintf(note, sizeof(note), "log file %s: %s: %s; no longer written", f->path, what,
-		     strerror(err));
+	if (!f->h || !logfile_failed(f->h, &what, &err))
+		return;
+	n = snprintf(note, sizeof(note), "log file %s: %s: %s; no longer written",
+		     logfile_path(f->h), what, strerror(err));
+	file_close(f);
 	if (n > 0)
 		store_raw(lb, LOG_STREAM_SUPD, ts, note,
 			  (size_t)n < sizeof(note) ? (size_t)n : sizeof(note) - 1);
 }
 
-/* path -> path.1 -> ... -> path.keep (the old path.keep is replaced, i.e. dropped). */
-static int file_rotate(struct logfile *f)
-{
-	size_t plen = strlen(f->path);
-
-	close(f->fd);
-	f->fd = -1;
-	for (unsigned i = f->keep; i > 1; i--) {
-		snprintf(f->from, plen + 12, "%s.%u", f->path, i - 1);
-		snprintf(f->to, plen + 12, "%s.%u", f->path, i);
-		rename(f->from, f->to); /* ENOENT: fewer files so far */
-	}
-	if (f->keep > 0) {
-		snprintf(f->to, plen + 12, "%s.1", f->path);
-		rename(f->path, f->to);
-	}
-	f->fd = open(f->path,
-		     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		     FILE_MODE);
-	f->size = 0;
-	return f->fd < 0 ? -1 : 0;
-}
-
-/* "STAMP STREAM TEXT\n" in one writev: with O_APPEND, lines of concurrent writers stay whole. */
+/* "STAMP STREAM TEXT\n", formatted here and appended by the writer thread in one write. */
 static void file_write(struct logbuf *lb, const struct log_line *l)
 {
-	struct logfile *f = &lb->file;
+	struct fileout *f = &lb->file;
 	const char *name = stream_names[l->stream];
-	char stamp[STAMP_LEN + 16];
-	struct iovec iov[5];
-	size_t need;
-	ssize_t w;
+	char stamp[STAMP_LEN + 16], small[512], *line = small;
+	size_t sl, nl, need;
 
-	if (f->fd < 0) {
-		if (f->path)
-			f->lost++;
+	if (!f->h)
 		return;
-	}
 	format_stamp(f, l->ts_usec, stamp);
-	iov[0] = (struct iovec){stamp, strlen(stamp)};
-	iov[1] = (struct iovec){(void *)name, strlen(name)};
-	iov[2] = (struct iovec){(void *)" ", 1};
-	iov[3] = (struct iovec){(void *)l->text, l->len};
-	iov[4] = (struct iovec){(void *)"\n", 1};
-	need = iov[0].iov_len + iov[1].iov_len + 1 + l->len + 1;
-	if (f->max_size && f->size > 0 && f->size + need > f->max_size && file_rotate(f) < 0) {
-		file_failed(lb, "rotate", errno, l->ts_usec);
+	sl = strlen(stamp);
+	nl = strlen(name);
+	need = sl + nl + 1 + l->len + 1;
+	if (need > sizeof(small) && !(line = malloc(need)))
 		return;
-	}
-	do
-		w = writev(f->fd, iov, 5);
-	while (w < 0 && errno == EINTR);
-	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		f->lost++; /* a full FIFO: drop the line, never block */
-		return;
-	}
-	if (w >= 0)
-		f->size += (uint64_t)w;
-	if (w < 0 || (size_t)w != need)
-		file_failed(lb, "write", w < 0 ? errno : ENOSPC, l->ts_usec);
+	memcpy(line, stamp, sl);
+	memcpy(line + sl, name, nl);
+	line[sl + nl] = ' ';
+	memcpy(line + sl + nl + 1, l->text, l->len);
+	line[need - 1] = '\n';
+	logfile_write(f->h, line, need);
+	if (line != small)
+		free(line);
 }
 
 /* One line of at most line_max bytes: into the ring, then the file. */
 static void store_raw(struct logbuf *lb, enum log_stream s, uint64_t ts, const char *text,
 		      size_t len)
 {
+	file_check(lb, ts);
 	struct log_line *l;
 	size_t off;
 
@@ -451,37 +407,14 @@ void logbuf_note(struct logbuf *lb, uint64_t now_usec, const char *fmt, ...)
 
 int logbuf_set_file(struct logbuf *lb, const char *path, uint64_t max_size, unsigned keep)
 {
-	struct logfile *f = &lb->file;
-	size_t plen;
-	struct stat st;
-
-	file_close(f);
-	f->lost = 0;
+	file_close(&lb->file);
 	if (!path)
 		return 0;
-	plen = strlen(path);
-	f->path = strdup(path);
-	f->from = malloc(plen + 12); /* ".4294967295" + NUL */
-	f->to = malloc(plen + 12);
-	if (!f->path || !f->from || !f->to) {
-		file_close(f);
+	lb->file.h = logfile_open(path, max_size, keep);
+	if (!lb->file.h) {
 		errno = ENOMEM;
 		return -1;
 	}
-	f->max_size = max_size == UINT64_MAX ? 0 : max_size;
-	f->keep = keep;
-	f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		     FILE_MODE);
-	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
-		int e = errno;
-
-		file_close(f);
-		errno = e;
-		return -1;
-	}
-	f->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	if (!S_ISREG(st.st_mode))
-		f->max_size = 0; /* a FIFO or a tty: nothing to rotate */
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * Captured output of one unit: raw bytes from its pipes split into lines, kept in a
  * bounded in-memory ring (oldest evicted and counted), optionally appended to a file
- * with size-based rotation. No syscalls but the optional file's open/write/rename.
+ * with size-based rotation by logfile.c's writer thread. No syscalls.
  */
 #ifndef SUP_LOGBUF_H
 #define SUP_LOGBUF_H
@@ -33,8 +33,9 @@ void logbuf_free(struct logbuf *lb);
 
 /*
  * Also append every line to path ("2026-11-29T05:49:13.123456Z stdout text\n"), rotating
- * to path.1 .. path.keep when it would exceed max_size. Returns -1 with errno if the file
- * cannot be opened; lines still go to the ring.
+ * to path.1 .. path.keep when it would exceed max_size. The file is opened and written by the
+ * log-file thread: a failure (open, write, rotate) comes back as one note in the ring, and
+ * lines still go to the ring. -1 only on ENOMEM.
  */
 int logbuf_set_file(struct logbuf *lb, const char *path, uint64_t max_size, unsigned keep);
 
