@@ -347,6 +347,7 @@ static int parse_seccomp(struct unit_ctx *x, const char *value, void *field)
 		t->seccomp = UNIT_SECCOMP_UNCONFINED;
 	} else if (value[0] == '/') {
 		t->seccomp = UNIT_SECCOMP_PROFILE;
+		t->seccomp_line = x->p->line;
 		return unit_set_string(x, &t->seccomp_profile, value);
 	} else {
 		return unit_invalid(x, value, false);

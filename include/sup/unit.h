@@ -188,6 +188,7 @@ struct unit_container {
 	int no_new_privs;    /* -1: the default (yes for a container, no otherwise) */
 	enum unit_seccomp seccomp;
 	char *seccomp_profile;
+	unsigned long seccomp_line; /* where Seccomp= was given (not compared) */
 	enum unit_network network;
 	char *network_unit; /* Network=container:UNIT */
 	char *address;	    /* runtime pending */
@@ -396,6 +397,9 @@ int unit_set_parse_next(const char *dir, struct unit_set *set, struct sup_error 
 int unit_set_finish(const char *dir, struct unit_set *set, struct sup_error **err);
 void unit_set_free(struct unit_set *set);
 struct unit_entry *unit_set_find(struct unit_set *set, const char *name);
+/* A check outside the parser (supd's: a Seccomp= profile) failed: the entry becomes a bad
+ * unit with text ("PATH:LINE: KEY: ...") as its error. */
+void unit_entry_fail(struct unit_entry *e, const char *text);
 struct unit_template *unit_set_find_template(struct unit_set *set, const char *name);
 /*
  * NAME@INSTANCE for a start request or a dependency: its entry, created from the template

@@ -9,6 +9,7 @@
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "control/client.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/reload.h"
 #include "core/service.h"
@@ -106,6 +107,7 @@ json_t *sup_unit_status_json(struct unit *u)
 						  : "healthy"));
 	json_object_set_new(o, "state_since_s",
 			    json_real((double)(now_mono() - u->state_mono) / 1e6));
+	sup_ct_status_json(u, o); /* namespaces, root, init pid; "pid" is the service's */
 	return o;
 }
 

@@ -35,6 +35,9 @@ int unit_exec_main(struct unit *u, struct sup_error **err);
 /* The main process is gone: read the last word of its set-up (a failure report) and close
  * the sync pipe. */
 void unit_exec_finish(struct unit *u);
+/* The main process was reaped with wstatus: the service's own, when a container init
+ * reported it (an init cannot die of a signal itself). */
+int unit_exec_wstatus(struct unit *u, int wstatus);
 /* Spawn the health check: u->health.pid set. */
 int unit_exec_health(struct unit *u, struct sup_error **err);
 /* The health check is gone: if it could not even be executed, why (into buf, true). Closes
