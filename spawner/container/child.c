@@ -59,9 +59,6 @@ void spawn_container_main(int sync, const struct spawn_request *req)
 	const char *cwd = req->cwd ? req->cwd : "/";
 	struct ct_ids ids;
 
-	/* /proc/PID/exe of this process is supd's binary: no process of the container may
-	 * open it (CVE-2019-5736) */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	spawn_child_prepare(sync, req);
 	close_others(sync, c);
 	if (c->join_pidfd >= 0) {
@@ -71,6 +68,10 @@ void spawn_container_main(int sync, const struct spawn_request *req)
 		ct_enter_namespaces(sync, c);
 		ct_rootfs(sync, c);
 	}
+	/* /proc/PID/exe of this process is supd's binary: no process of the container may open
+	 * it (CVE-2019-5736). Not before: our own /proc/self files would be root's of the host,
+	 * out of reach in a user namespace (timens_offsets, the mount targets). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* a pid namespace joined applies to children only: the exec helper forks too */
 	if ((c->join_pidfd >= 0 && (c->ns & UNIT_NS_PID)) || (c->join_pidfd < 0 && c->init))
 		if (ct_init_fork(sync) == 0 && setsid() < 0)

@@ -9,10 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sup/fileio.h"
 #include "container.h"
 
 int ct_fail_pipe = -1;
@@ -52,6 +56,26 @@ static void __attribute__((noreturn)) serve(int sync, pid_t svc, const sigset_t 
 	}
 }
 
+/* ps in the container shows "sup-init", not supd's command line: the argument area of our
+ * copy of supd's memory rewritten (as setproctitle does), and the thread's name. */
+static void rename_self(void)
+{
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+
+	prctl(PR_SET_NAME, "sup-init", 0, 0, 0);
+	if (sup_read_at(AT_FDCWD, "/proc/self/stat", buf, sizeof(buf)) <= 0 ||
+	    !(p = strrchr(buf, ')')))
+		return;
+	/* arg_start and arg_end are fields 48 and 49; field 2 ended at the ')' */
+	for (int field = 2; field < 48 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start + 9)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, "sup-init", 9);
+}
+
 pid_t ct_init_fork(int sync)
 {
 	sigset_t all, none;
@@ -73,6 +97,7 @@ pid_t ct_init_fork(int sync)
 		return 0;
 	}
 	close(x[1]);
+	rename_self();
 	if (service_execd(x[0]))
 		ct_report(sync, SPAWN_REPORT_EXECD, 0, NULL);
 	serve(sync, svc, &all);

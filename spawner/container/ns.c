@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +137,9 @@ void ct_enter_namespaces(int sync, const struct spawn_container *c)
 {
 	if ((c->ns & UNIT_NS_USER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		ct_fail(sync, errno, "become root in the user namespace");
+	/* the change of uid made us non-dumpable, and /proc/self the host root's: we need it
+	 * (timens_offsets, mount targets) until the root is built */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	if ((c->ns & UNIT_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		ct_fail(sync, errno, "unshare the cgroup namespace");
 	if (c->ns & UNIT_NS_TIME)
