@@ -25,7 +25,8 @@
 
 void ct_report(int sync, int kind, int errnum, const char *msg)
 {
-	struct spawn_failure f = {.kind = kind, .errnum = errnum, .exit_code = 126};
+	struct spawn_failure f = {
+	    .kind = kind, .errnum = errnum, .exit_code = errnum == ENOENT ? 127 : 126};
 
 	if (msg)
 		snprintf(f.msg, sizeof(f.msg), "%s", msg);

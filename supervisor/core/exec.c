@@ -275,3 +275,48 @@ bool unit_health_exec_error(struct unit *u, char *buf, size_t size)
 	u->health_fd = -1;
 	return failed;
 }
+
+int unit_exec_command(struct unit *u, char *const *argv, const int fds[3], int pty_sock,
+		      struct unit_exec_proc *out, struct sup_error **err)
+{
+	struct strv env = {0};
+	struct ct_spawn cs;
+	struct spawn_request req = {
+	    .unit = u->name,
+	    .argv = argv,
+	    .env_files = &u->cfg->environment_file,
+	    .cwd = u->cfg->working_directory,
+	    .user = u->cfg->user,
+	    .group = u->cfg->group,
+	    .stdin_fd = fds[0],
+	    .stdout_fd = fds[1],
+	    .stderr_fd = fds[2],
+	    .new_session = true,
+	    .nofile_soft = supd->nofile_soft,
+	};
+	pid_t pid = -1;
+
+	req.pidfd = &out->pidfd;
+	if (build_env(u, &env) < 0) {
+		strv_free(&env);
+		return sup_error_set(err, ENOMEM, "build environment");
+	}
+	if (sup_ct_join(u, &cs, &req, &env, err) == 0) {
+		/* a plain unit on a terminal: no namespace, but the pty step */
+		if (pty_sock >= 0 && !req.container) {
+			cs.c.join_pidfd = -1;
+			req.container = &cs.c;
+		}
+		if (req.container)
+			cs.c.pty_sock = pty_sock;
+		req.envp = env.v;
+		sup_cg_join(u, &req);
+		pid = spawn_process(&req, &out->sync_fd, err);
+	}
+	sup_ct_spawn_free(&cs);
+	strv_free(&env);
+	if (pid < 0)
+		return -1;
+	out->pid = pid;
+	return 0;
+}

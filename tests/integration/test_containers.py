@@ -200,6 +200,51 @@ def test_notify_in_a_container():
               f"only the unit's socket is bound in: {out}")
 
 
+def test_exec():
+    units = {"c": "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root() + "\n",
+             "p": "[Service]\nExec=/bin/sleep 1000\n"}
+    with Supd(units) as s:
+        s.wait_state("c", "running")
+        s.wait_state("p", "running")
+        r = s.ctl("exec", "c", "--", "/bin/sh", "-c", "ps -o pid,comm; hostname; exit 7")
+        check(r.returncode == 7, f"the exit status is CMD's: {r.returncode} {r.stderr}")
+        check("1 sup-init" in r.stdout and "sleep" in r.stdout and r.stdout.count("\n") <= 6,
+              f"the same view as the service: {r.stdout}")
+        r = s.ctl("exec", "c", "/bin/nope")
+        check(r.returncode == 127 and "exec /bin/nope: ENOENT" in r.stderr, r)
+        r = s.ctl("exec", "c", "/bin/sh", input="echo from-stdin\n")
+        check(r.returncode == 0 and "from-stdin" in r.stdout, r)
+        r = s.ctl("exec", "p", "--", "/bin/sh", "-c", "cat /proc/self/cgroup; exit 3")
+        check(r.returncode == 3 and "/p\n" in r.stdout, f"a plain unit: its cgroup: {r}")
+        r = s.ctl("exec", "nope", "/bin/true")
+        check(r.returncode == 3, f"no such unit: {r}")
+
+
+def test_exec_on_a_terminal():
+    with Supd({"c": "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root()
+               + "\n"}) as s:
+        s.wait_state("c", "running")
+        import pty
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp(roots.os.environ.get("SUPCTL", "supctl"),
+                      ["supctl", "--socket", s.socket, "exec", "c", "--", "/bin/sh", "-c",
+                       "tty; read x; echo got-$x; exit 4"])
+        out = b""
+        deadline = time.monotonic() + 10
+        while b"/dev/pts/0" not in out and time.monotonic() < deadline:
+            out += os.read(fd, 1024)
+        os.write(fd, b"yes\r")
+        while b"got-yes" not in out and time.monotonic() < deadline:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                break
+        _, st = os.waitpid(pid, 0)
+        check(b"/dev/pts/0" in out, f"a pty of the container's devpts: {out}")
+        check(b"got-yes" in out and os.waitstatus_to_exitcode(st) == 4, f"{out} {st}")
+
+
 def test_real_daemon_from_debian():
     deb = roots.debian()
     with Supd({"redis": "[Service]\nExec=/usr/bin/redis-server --port 16379 --save '' "
@@ -224,5 +269,6 @@ if __name__ == "__main__":
                test_bad_seccomp_profile_is_an_error_at_load,
                test_bind_target_symlink_out_of_the_root_is_refused,
                test_time_namespace_and_user_namespace, test_sandboxed_plain_unit,
-               test_status_shows_the_container, test_notify_in_a_container,
+               test_status_shows_the_container, test_notify_in_a_container, test_exec,
+               test_exec_on_a_terminal,
                test_real_daemon_from_debian])
