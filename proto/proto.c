@@ -44,6 +44,7 @@ static const struct {
     [SUP_CMD_REBOOT] = {"reboot", true, UNITS_NONE},
     [SUP_CMD_STATS] = {"stats", false, UNITS_ANY},
     [SUP_CMD_METRICS] = {"metrics", false, UNITS_NONE},
+    [SUP_CMD_EXEC] = {"exec", true, UNITS_ONE},
 };
 
 const char *sup_cmd_name(enum sup_cmd c)
@@ -351,6 +352,35 @@ static int parse_options(json_t *root, struct sup_request *req, int *code, struc
 	return 0;
 }
 
+/* exec: "argv" (strings, at least one), "tty", "fds" (up to 3 fd numbers of the caller) */
+static int parse_exec(json_t *root, struct sup_request *req, int *code, struct sup_error **err)
+{
+	json_t *argv = json_object_get(root, "argv"), *fds = json_object_get(root, "fds"), *v;
+	size_t i;
+
+	if (req->cmd != SUP_CMD_EXEC)
+		return 0;
+	if (!json_is_array(argv) || json_array_size(argv) == 0 || json_array_size(argv) > 4096)
+		return bad(code, err, "\"argv\" must be a list of 1 to 4096 strings");
+	json_array_foreach(argv, i, v)
+	{
+		if (!json_is_string(v) || strv_push(&req->argv, json_string_value(v)) < 0)
+			return bad(code, err, "\"argv\" must hold strings");
+	}
+	if (parse_bool(root, "tty", &req->tty, code, err) < 0)
+		return -1;
+	if (fds && (!json_is_array(fds) || json_array_size(fds) > 3))
+		return bad(code, err, "\"fds\" must be a list of at most 3 fd numbers");
+	json_array_foreach(fds, i, v)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 65535)
+			return bad(code, err, "\"fds\" must hold fd numbers");
+		req->fds[req->n_fds++] = (int)json_integer_value(v);
+	}
+	return 0;
+}
+
 /*
  * Returns -2 when the payload is not a JSON object at all (a protocol error: the connection
  * is out of step and should be closed), -1 when it is an object but not a valid request.
@@ -377,7 +407,7 @@ int sup_request_parse(const char *payload, size_t len, struct sup_request *req, 
 	}
 	if (!r &&
 	    (parse_header(root, req, code, err) < 0 || parse_units(root, req, code, err) < 0 ||
-	     parse_options(root, req, code, err) < 0))
+	     parse_options(root, req, code, err) < 0 || parse_exec(root, req, code, err) < 0))
 		r = -1;
 	json_decref(root);
 	if (r < 0) {
@@ -391,6 +421,7 @@ int sup_request_parse(const char *payload, size_t len, struct sup_request *req, 
 void sup_request_free(struct sup_request *req)
 {
 	strv_free(&req->units);
+	strv_free(&req->argv);
 }
 
 json_t *sup_request_to_json(const struct sup_request *req)
@@ -413,6 +444,16 @@ json_t *sup_request_to_json(const struct sup_request *req)
 	if (req->cmd == SUP_CMD_LOGS) {
 		r |= json_object_set_new(o, "lines", json_integer(req->lines));
 		r |= json_object_set_new(o, "follow", json_boolean(req->follow));
+	}
+	if (req->cmd == SUP_CMD_EXEC) {
+		json_t *argv = json_array(), *fds = json_array();
+		for (size_t i = 0; argv && i < req->argv.n; i++)
+			r |= json_array_append_new(argv, json_string(req->argv.v[i]));
+		for (int i = 0; fds && i < req->n_fds; i++)
+			r |= json_array_append_new(fds, json_integer(req->fds[i]));
+		r |= json_object_set_new(o, "argv", argv);
+		r |= json_object_set_new(o, "fds", fds);
+		r |= json_object_set_new(o, "tty", json_boolean(req->tty));
 	}
 	if (r) {
 		json_decref(o);

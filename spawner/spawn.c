@@ -18,13 +18,12 @@
 
 #include "sup/cleanup.h"
 #include "sup/spawn.h"
+#include "container/container.h"
+#include "container/sys.h"
+#include "child.h"
 #include "envfile.h"
 
 extern char **environ;
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 int spawn_exec_exit_code(int errnum)
 {
@@ -32,8 +31,7 @@ int spawn_exec_exit_code(int errnum)
 }
 
 /* In the child: send what failed and leave. Never returns. */
-static void __attribute__((noreturn, format(printf, 4, 5)))
-child_fail(int fd, int errnum, int code, const char *fmt, ...)
+void child_fail(int fd, int errnum, int code, const char *fmt, ...)
 {
 	struct spawn_failure f = {.errnum = errnum, .exit_code = code};
 	va_list ap;
@@ -154,7 +152,8 @@ static void reset_oom_score(void)
 	}
 }
 
-static void __attribute__((noreturn)) child_main(int fd, const struct spawn_request *req)
+/* The first steps of every child: signals, OOM score, limits, session, stdio, environment. */
+void spawn_child_prepare(int fd, const struct spawn_request *req)
 {
 	struct sup_error *err = NULL;
 
@@ -173,6 +172,11 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	environ = (char **)req->envp;
 	if (req->env_files && envfile_apply(req->env_files, &err) < 0)
 		child_fail(fd, err->errnum, 126, "%s", err->msg);
+}
+
+static void __attribute__((noreturn)) child_main(int fd, const struct spawn_request *req)
+{
+	spawn_child_prepare(fd, req);
 	setup_user(fd, req);
 	if (chdir(req->cwd ? req->cwd : "/") < 0)
 		child_fail(fd, errno, 126, "chdir to '%s'", req->cwd ? req->cwd : "/");
@@ -182,24 +186,37 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	child_fail(fd, errno, spawn_exec_exit_code(errno), "exec %s", req->argv[0]);
 }
 
-/* clone3 with CLONE_INTO_CGROUP: like fork, born in the cgroup. -1 with errno if refused. */
-static pid_t clone_into_cgroup(int cgroup_fd)
+/*
+ * The one way a child is made: clone3 with the container's namespace flags, CLONE_PIDFD, and
+ * CLONE_INTO_CGROUP when the hierarchy allows it (then the child is born in the unit's
+ * cgroup). -1 with errno if the kernel refuses; fork() only where there is no clone3.
+ */
+static pid_t clone_child(unsigned long flags, int cgroup_fd, int *pidfd)
 {
-#if defined(SYS_clone3) && defined(CLONE_INTO_CGROUP)
-	struct clone_args args = {
-	    .flags = CLONE_INTO_CGROUP,
+	struct sup_clone_args args = {
+	    .flags = flags | CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)pidfd,
 	    .exit_signal = SIGCHLD,
-	    .cgroup = (uint64_t)cgroup_fd,
 	};
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
+	pid_t pid;
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	*pidfd = -1;
+	pid = sys_clone3(&args);
+	if (pid < 0 && errno == ENOSYS && !flags && cgroup_fd < 0) {
+		pid = fork();
+		if (pid > 0)
+			*pidfd = sys_pidfd_open(pid);
+	}
+	return pid;
 }
 
-/* In the child: wait until the parent has put us in the cgroup (an int: 0 or its errno). */
-static void wait_for_cgroup(int sync, int go)
+/* In the child: wait until the parent is done with us (cgroup, id maps): an int, 0 or the
+ * errno of what failed. */
+static void wait_for_parent(int sync, int go)
 {
 	int e = EIO;
 	ssize_t n;
@@ -211,69 +228,110 @@ static void wait_for_cgroup(int sync, int go)
 	if (n != (ssize_t)sizeof(e))
 		e = EIO;
 	if (e)
-		child_fail(sync, e, 126, "join the unit's cgroup");
+		child_fail(sync, e, 126, "join the unit's cgroup or write its id maps");
+}
+
+struct spawn_fds {
+	int p[2];  /* report: child -> parent */
+	int go[2]; /* release: parent -> child, when the parent has work after the clone */
+};
+
+static void close_pair(int *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
+}
+
+static void __attribute__((noreturn))
+run_child(struct spawn_fds *f, const struct spawn_request *req)
+{
+	close(f->p[0]);
+	if (f->go[0] >= 0) {
+		close(f->go[1]);
+		wait_for_parent(f->p[1], f->go[0]);
+	}
+	if (req->container)
+		spawn_container_main(f->p[1], req);
+	child_main(f->p[1], req);
+}
+
+/* In the parent, after the clone: the id maps, the cgroup (when clone3 could not place the
+ * child), then release the child. Never waits for the child. */
+static void release_child(struct spawn_fds *f, const struct spawn_request *req, pid_t pid,
+			  bool place)
+{
+	struct sup_error *perr = NULL;
+	int e = 0;
+
+	if (f->go[0] < 0)
+		return;
+	close(f->go[0]);
+	if (req->container && ct_write_id_maps(pid, req->container) < 0)
+		e = errno ? errno : EIO;
+	if (!e && place && req->place(pid, req->place_arg, &perr) < 0) {
+		e = perr && perr->errnum ? perr->errnum : EIO;
+		sup_error_free(perr);
+	}
+	if (write(f->go[1], &e, sizeof(e)) < 0) {
+		/* the child is gone already: its exit says so */
+	}
+	close(f->go[1]);
+	f->go[0] = f->go[1] = -1;
 }
 
 pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_error **err)
 {
-	int p[2], go[2] = {-1, -1};
+	struct spawn_fds f = {{-1, -1}, {-1, -1}};
+	unsigned long flags = req->container ? ct_clone_flags(req->container) : 0;
+	bool into = req->place && req->into_cgroup && req->cgroup_fd >= 0, place = false;
+	int pidfd = -1;
 	pid_t pid = -1;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (pipe2(f.p, O_CLOEXEC) < 0)
 		return sup_error_set(err, errno, "create sync pipe");
-	if (req->place && req->into_cgroup && req->cgroup_fd >= 0) {
-		pid = clone_into_cgroup(req->cgroup_fd);
-		if (pid == 0) {
-			close(p[0]);
-			child_main(p[1], req);
-		}
+	/* a user namespace needs its maps written before the child goes on */
+	if (((flags & CLONE_NEWUSER) || (req->place && !into)) && pipe2(f.go, O_CLOEXEC) < 0)
+		goto fail;
+	if (into) {
+		pid = clone_child(flags, req->cgroup_fd, &pidfd);
 		if (req->clone3_errno)
 			*req->clone3_errno = pid < 0 ? errno : 0;
 	}
-	if (pid < 0 && req->place && pipe2(go, O_CLOEXEC) < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		return sup_error_set(err, e, "create cgroup pipe");
+	if (pid < 0 && req->place) {
+		place = true;
+		if (f.go[0] < 0 && pipe2(f.go, O_CLOEXEC) < 0)
+			goto fail;
 	}
 	if (pid < 0)
-		pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		if (go[0] >= 0) {
-			close(go[0]);
-			close(go[1]);
-		}
-		return sup_error_set(err, e, "fork");
-	}
-	if (pid == 0) {
-		close(p[0]);
-		if (go[0] >= 0) {
-			close(go[1]);
-			wait_for_cgroup(p[1], go[0]);
-		}
-		child_main(p[1], req);
-	}
-	if (go[0] >= 0) {
-		struct sup_error *perr = NULL;
-		int e = 0;
-
-		close(go[0]);
-		if (req->place(pid, req->place_arg, &perr) < 0) {
-			e = perr && perr->errnum ? perr->errnum : EIO;
-			sup_error_free(perr);
-		}
-		if (write(go[1], &e, sizeof(e)) < 0) {
-			/* the child is gone already: its exit says so */
-		}
-		close(go[1]);
-	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	*sync_fd = p[0];
+		pid = clone_child(flags, -1, &pidfd);
+	if (pid < 0)
+		goto fail;
+	if (pid == 0)
+		run_child(&f, req);
+	release_child(&f, req, pid, place);
+	close(f.p[1]);
+	fcntl(f.p[0], F_SETFL, O_NONBLOCK);
+	*sync_fd = f.p[0];
+	if (req->pidfd)
+		*req->pidfd = pidfd;
+	else if (pidfd >= 0)
+		close(pidfd);
 	return pid;
+fail : {
+	int e = errno;
+	close_pair(f.p);
+	close_pair(f.go);
+	return sup_error_set(err, e, "%s", flags ? "clone3 (new namespaces)" : "fork");
+}
+}
+
+int spawn_signal(int pidfd, pid_t pid, int sig)
+{
+	if (pidfd >= 0)
+		return sys_pidfd_send_signal(pidfd, sig);
+	return kill(pid, sig);
 }
 
 int spawn_read_result(int sync_fd, struct spawn_failure *f)
@@ -295,5 +353,5 @@ int spawn_read_result(int sync_fd, struct spawn_failure *f)
 		return 1;
 	}
 	f->msg[sizeof(f->msg) - 1] = '\0';
-	return 1;
+	return f->kind == SPAWN_REPORT_EXECD ? 2 : f->kind == SPAWN_REPORT_STATUS ? 3 : 1;
 }

@@ -79,8 +79,35 @@ static void check_health(struct unit_parser *p)
 				     "0 with HealthCmd= set; allowed: a duration above 0");
 }
 
+/* [Container]: the default namespaces, and what only makes sense with another key. */
+static void check_container(struct unit_parser *p)
+{
+	struct unit_container *t = &p->c->ct;
+	unsigned ns;
+
+	if (t->enabled && !unit_key_line(p, "Namespaces"))
+		t->namespaces |= UNIT_NS_DEFAULT;
+	ns = unit_container_namespaces(p->c);
+	if (t->image && t->root_directory && usable(p, "Image"))
+		unit_problem(p, unit_key_line(p, "RootDirectory"), "RootDirectory",
+			     "cannot be used with Image=; allowed: one of the two");
+	if (t->time_offset_usec && !(ns & UNIT_NS_TIME) && usable(p, "TimeOffsetSec"))
+		unit_problem(p, unit_key_line(p, "TimeOffsetSec"), "TimeOffsetSec",
+			     "needs the time namespace; allowed: 0, or time in Namespaces=");
+	if (t->hostname && !(ns & UNIT_NS_UTS) && usable(p, "Hostname"))
+		unit_problem(p, unit_key_line(p, "Hostname"), "Hostname",
+			     "needs the uts namespace; allowed: uts in Namespaces=");
+	if (t->userns == UNIT_USERNS_DEFAULT && (ns & UNIT_NS_USER))
+		t->userns = UNIT_USERNS_AUTO;
+	if (!t->enabled && (t->ambient & ~t->caps) && t->caps_set && usable(p, "Capabilities"))
+		unit_problem(
+		    p, unit_key_line(p, "AmbientCapabilities"), "AmbientCapabilities",
+		    "names capabilities outside the bounding set; allowed: a subset of it");
+}
+
 void unit_check_config(struct unit_parser *p)
 {
+	check_container(p);
 	check_exec(p);
 	check_pid_file(p);
 	check_oneshot(p);

@@ -44,6 +44,10 @@ void unit_config_defaults(struct unit_config *c)
 	c->runtime_directory_mode = c->state_directory_mode = 0755;
 	c->res.memory_max = c->res.memory_high = c->res.memory_swap_max = UNIT_RES_UNSET;
 	c->res.pids_max = UNIT_RES_UNSET;
+	c->ct.caps = UNIT_CAPS_DOCKER;
+	c->ct.no_new_privs = -1;
+	c->ct.init = true;
+	c->ct.shm_size = 64ULL << 20;
 }
 
 /* Every member but name, dialect and [Resources], by kind: one list for freeing and comparing. */
@@ -114,6 +118,34 @@ static const struct field {
     F(F_PLAIN, runtime_directory_mode),
     F(F_STRV, state_directory),
     F(F_PLAIN, state_directory_mode),
+    F(F_PLAIN, ct.enabled),
+    F(F_STR, ct.image),
+    F(F_STR, ct.root_directory),
+    F(F_PLAIN, ct.read_only_root),
+    F(F_PLAIN, ct.namespaces),
+    F(F_STR, ct.hostname),
+    F(F_PLAIN, ct.userns),
+    F(F_PLAIN, ct.userns_host),
+    F(F_PLAIN, ct.userns_inside),
+    F(F_PLAIN, ct.userns_count),
+    F(F_STRV, ct.bind),
+    F(F_STRV, ct.bind_ro),
+    F(F_STRV, ct.tmpfs),
+    F(F_PLAIN, ct.tmpfs_set),
+    F(F_PLAIN, ct.caps),
+    F(F_PLAIN, ct.caps_set),
+    F(F_PLAIN, ct.ambient),
+    F(F_PLAIN, ct.no_new_privs),
+    F(F_PLAIN, ct.seccomp),
+    F(F_STR, ct.seccomp_profile),
+    F(F_PLAIN, ct.network),
+    F(F_STR, ct.network_unit),
+    F(F_STR, ct.address),
+    F(F_STRV, ct.publish),
+    F(F_PLAIN, ct.time_offset_usec),
+    F(F_PLAIN, ct.init),
+    F(F_PLAIN, ct.shm_size),
+    F(F_STRV, ct.devices),
 };
 
 static void free_commands(struct unit_commands *l)

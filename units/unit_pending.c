@@ -144,7 +144,29 @@ static bool variables(const struct unit_parser *p)
 	       unit_argv_has_variables(&p->c->exec);
 }
 
+static bool image(const struct unit_parser *p)
+{
+	return p->c->ct.image != NULL;
+}
+static bool network_later(const struct unit_parser *p)
+{
+	return p->c->ct.network == UNIT_NETWORK_BRIDGE ||
+	       p->c->ct.network == UNIT_NETWORK_CONTAINER;
+}
+static bool address(const struct unit_parser *p)
+{
+	return p->c->ct.address != NULL;
+}
+static bool publish(const struct unit_parser *p)
+{
+	return p->c->ct.publish.n > 0;
+}
+
 static const struct pending pending[] = {
+    {"Image", image, "Image=", "the images issue's unit step"},
+    {"Network", network_later, "Network=bridge and Network=container:UNIT", "the networking issue"},
+    {"Address", address, "Address=", "the networking issue"},
+    {"Publish", publish, "Publish=", "the networking issue"},
     {"ExecStartPre", start_pre, "ExecStartPre=", SM},
     {"ExecStartPost", start_post, "ExecStartPost=", SM},
     {"ExecStop", stop, "ExecStop=", SM},

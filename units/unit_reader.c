@@ -74,7 +74,7 @@ static bool assemble(struct unit_parser *p)
 	return cont;
 }
 
-#define SECTIONS "[Unit], [Service], [Resources], [Install]"
+#define SECTIONS "[Unit], [Service], [Resources], [Container], [Install]"
 
 static void section_header(struct unit_parser *p, char *s)
 {
@@ -95,6 +95,8 @@ static void section_header(struct unit_parser *p, char *s)
 	*end = '\0';
 	p->section = unit_section_lookup(s + 1);
 	*end = ']';
+	if (p->section && strcmp(p->section, "Container") == 0)
+		p->c->ct.enabled = true; /* even empty: a container with the defaults */
 	if (p->section)
 		return;
 	if (strncmp(s + 1, "X-", 2) == 0)

@@ -89,6 +89,14 @@ void unit_entry_set_bad(struct unit_entry *e)
 		e->error = strdup("bad unit");
 }
 
+void unit_entry_fail(struct unit_entry *e, const char *text)
+{
+	const char *colon = strstr(text, ": ");
+
+	unit_entry_add_error(e, text, colon ? (size_t)(colon - text) + 2 : 0);
+	unit_entry_set_bad(e);
+}
+
 /* The entry's config, problems and error from parsing text as unit e->name. */
 static void parse_entry(struct unit_entry *e, const char *path, const char *text, size_t len)
 {

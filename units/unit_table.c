@@ -91,6 +91,7 @@ static const struct unit_enum notify_access_values[] = {
 #define SV S_SERVICE
 #define R  (S_RESOURCES | S_SERVICE) /* resource keys may stand in [Service], as in systemd */
 #define I  S_INSTALL
+#define C  S_CONTAINER
 
 #define DURATION "a duration such as 500ms, 10s, 2min, 1h, 1min 30s, or a number of seconds"
 #define UNITS                                                                                      \
@@ -112,6 +113,9 @@ static const struct unit_enum notify_access_values[] = {
 #define SHUTDOWN   "supd stops every unit at shutdown"
 #define NO_INSTALL "sup has no install step: every unit in the units directory is started"
 #define SECCOMP	   "[Container] Seccomp= (a profile file)"
+#define BINDS                                                                                      \
+	"HOSTPATH[:CONTAINERPATH], absolute paths without . or .. (a - before one: the source "    \
+	"may be missing)"
 
 static const struct unit_key keys[] = {
     /* [Unit] */
@@ -280,14 +284,19 @@ static const struct unit_key keys[] = {
     REFUSED(R, "Delegate", "supd does not delegate a unit's cgroup"),
 
     /* systemd's sandboxing: refused until [Container] maps them (docs/units.md) */
-    SANDBOX("NoNewPrivileges", "[Container] NoNewPrivileges=", true, false),
-    SANDBOX("CapabilityBoundingSet", "[Container] Capabilities=", false, false),
-    SANDBOX("AmbientCapabilities", "[Container] Capabilities=", false, true),
-    SANDBOX("PrivateTmp", "[Container] Tmpfs=/tmp", true, false),
-    SANDBOX("PrivateNetwork", "[Container] Network=none", true, false),
-    SANDBOX("ReadOnlyPaths", "[Container] BindReadOnly=", false, true),
-    SANDBOX("ReadOnlyDirectories", "[Container] BindReadOnly=", false, true),
-    SANDBOX("ProtectSystem", "[Container] ReadOnlyRoot= and BindReadOnly=", true, false),
+    /* systemd's sandboxing mapped onto [Container]: each adds only what it asks for */
+    KEY(SV | C, "NoNewPrivileges", t_nnp, ct.no_new_privs, BOOL, NULL),
+    ALIAS(SV, "CapabilityBoundingSet", "Capabilities", t_caps, ct.caps,
+	  "capability names (CAP_ optional), ~NAMES for all but those, or all", 0),
+    KEY(SV | C, "AmbientCapabilities", t_ambient, ct.ambient, "capability names (CAP_ optional)",
+	NULL),
+    KEY(SV, "PrivateTmp", t_private_tmp, ct.tmpfs_set, BOOL, NULL),
+    KEY(SV, "PrivateNetwork", t_private_network, ct.namespaces, BOOL, NULL),
+    KEY(SV, "ReadOnlyPaths", t_ro_paths, ct.bind_ro,
+	"absolute paths without . or .. (a - before one: it may be missing)", NULL),
+    ALIAS(SV, "ReadOnlyDirectories", "ReadOnlyPaths", t_ro_paths, ct.bind_ro,
+	  "absolute paths without . or .. (a - before one: it may be missing)", 0),
+    KEY(SV, "ProtectSystem", t_protect_system, ct.read_only_root, "yes, no, full, strict", NULL),
     SANDBOX("ProtectHome", "[Container] Tmpfs= over /home, /root and /run/user", true, false),
     SANDBOX("PrivateDevices", "[Container] Devices= (a private /dev)", true, false),
     SANDBOX("DevicePolicy", "[Container] Devices=", false, true),
@@ -302,7 +311,6 @@ static const struct unit_key keys[] = {
     SANDBOX("TemporaryFileSystem", "[Container] Tmpfs=", false, true),
     SANDBOX("BindPaths", "[Container] Bind=", false, true),
     SANDBOX("BindReadOnlyPaths", "[Container] BindReadOnly=", false, true),
-    SANDBOX("RootDirectory", "[Container] RootDirectory=", false, true),
     SANDBOX("PrivateUsers", "[Container] UserNamespace=", true, false),
     SANDBOX("PrivateIPC", "[Container] Namespaces= ipc", true, false),
     SANDBOX("PrivateMounts", "[Container] Namespaces= mnt", true, false),
@@ -336,6 +344,35 @@ static const struct unit_key keys[] = {
     SANDBOX("SecureBits", NULL, false, true),
     SANDBOX("KeyringMode", NULL, false, false),
 
+    /* [Container] */
+    KEY(C, "Image", t_text, ct.image, "an image reference, e.g. docker.io/library/redis:7", NULL),
+    KEY(C, "RootDirectory", t_path, ct.root_directory, "an absolute path", NULL),
+    KEY(C, "ReadOnlyRoot", t_bool, ct.read_only_root, BOOL, NULL),
+    KEY(C, "Namespaces", t_namespaces, ct.namespaces,
+	"space-separated pid net mnt uts ipc user cgroup time", NULL),
+    KEY(C, "Hostname", t_hostname, ct.hostname,
+	"a host name of at most 64 letters, digits, - and .", NULL),
+    KEY(C, "UserNamespace", t_userns, ct.userns,
+	"auto, or HOST:CONTAINER:COUNT (numbers; the ranges below 2^32)", NULL),
+    KEY(C, "Bind", t_binds, ct.bind, BINDS, NULL),
+    KEY(C, "BindReadOnly", t_binds, ct.bind_ro, BINDS, NULL),
+    KEY(C, "Tmpfs", t_tmpfs, ct.tmpfs,
+	"absolute paths, each with :OPTIONS (size=SIZE, mode=OCTAL, noexec, nosuid, nodev, ro) "
+	"if wanted",
+	NULL),
+    KEY(C, "Capabilities", t_caps, ct.caps, "capability names (CAP_ optional), or all", NULL),
+    KEY(C, "Seccomp", t_seccomp, ct.seccomp,
+	"default, unconfined, or the absolute path of an OCI/Docker JSON profile", NULL),
+    KEY(C, "Network", t_network, ct.network, "none, host, bridge, container:UNIT", NULL),
+    KEY(C, "Address", t_text, ct.address, "an IPv4 address with its prefix, e.g. 10.88.0.5/16",
+	NULL),
+    KEY(C, "Publish", t_words, ct.publish, "[HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp or /udp]", NULL),
+    KEY(C, "TimeOffsetSec", t_offset, ct.time_offset_usec,
+	"a duration, with a - before it for the past (e.g. -1h)", NULL),
+    KEY(C, "Init", t_bool, ct.init, BOOL, NULL),
+    KEY(C, "ShmSize", t_shm, ct.shm_size, "a size of at least 4K (K, M, G), e.g. 64M", NULL),
+    KEY(C, "Devices", t_devices, ct.devices, "a device path under /dev and its access: rwm", NULL),
+
     /* [Install]: no effect under sup */
     IGNORED(I, "WantedBy", NO_INSTALL),
     IGNORED(I, "RequiredBy", NO_INSTALL),
@@ -351,10 +388,8 @@ static const struct section {
 	const char *name;
 	unsigned bit;
 } sections[] = {
-    {"Unit", S_UNIT},
-    {"Service", S_SERVICE},
-    {"Resources", S_RESOURCES},
-    {"Install", S_INSTALL},
+    {"Unit", S_UNIT},	    {"Service", S_SERVICE},	{"Resources", S_RESOURCES},
+    {"Install", S_INSTALL}, {"Container", S_CONTAINER},
 };
 
 const char *unit_section_lookup(const char *name)

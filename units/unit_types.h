@@ -30,6 +30,7 @@ struct value_type {
 #define S_SERVICE   0x2u
 #define S_RESOURCES 0x4u
 #define S_INSTALL   0x8u
+#define S_CONTAINER 0x10u
 
 /* Key flags. */
 #define K_INFINITY	0x1u /* durations: "infinity" allowed */
@@ -79,6 +80,10 @@ extern const struct value_type t_exec, t_argv, t_commands, t_exit_set, t_rlimit,
 extern const struct value_type t_units;
 /* unit_types_systemd.c: keys that only warn, that are refused, sandboxing, fixed behaviours */
 extern const struct value_type t_ignored, t_refused, t_sandbox, t_fixed;
+/* unit_types_container.c: [Container], and the systemd sandboxing keys mapped onto it */
+extern const struct value_type t_namespaces, t_userns, t_binds, t_tmpfs, t_caps, t_ambient, t_nnp,
+    t_seccomp, t_network, t_hostname, t_offset, t_shm, t_devices, t_private_tmp,
+    t_private_network, t_ro_paths, t_protect_system, t_words;
 
 /* t_fixed: the one value sup's behaviour matches; another value warns or is refused. */
 struct fixed {

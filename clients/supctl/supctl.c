@@ -94,7 +94,8 @@ static const struct command commands[] = {
      "a live view of stats, sorted by CPU (q quits)"},
     {"metrics", run_metrics, SUP_CMD_METRICS, ARGS_NONE, 0, "",
      "Prometheus text exposition of every unit"},
-    {"exec", NULL, 0, ARGS_NONE, 0, "UNIT -- CMD...", "run a command inside a unit"},
+    {"exec", NULL, SUP_CMD_EXEC, ARGS_NONE, 0, "UNIT [--] CMD...",
+     "run a command inside a running unit: its namespaces, root, cgroup, user"},
     {"pull", NULL, 0, ARGS_NONE, 0, "IMAGE", "pull an image"},
     {"images", NULL, 0, ARGS_NONE, 0, "", "list images"},
     {"rmi", NULL, 0, ARGS_NONE, 0, "IMAGE", "remove an image"},
@@ -742,6 +743,24 @@ int main(int argc, char **argv)
 	bool help = false, version = false;
 	int r;
 
+	/* exec: everything after UNIT is the command's, options included */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "exec") == 0) {
+			const char *sock = getenv("SUP_SOCKET") && *getenv("SUP_SOCKET")
+					       ? getenv("SUP_SOCKET")
+					       : DEFAULT_SOCKET;
+			for (int j = 1; j < i; j++)
+				if (strcmp(argv[j], "--socket") == 0 && j + 1 < i)
+					sock = argv[j + 1];
+				else if (strncmp(argv[j], "--socket=", 9) == 0)
+					sock = argv[j] + 9;
+			return supctl_exec(sock, argc - i - 1, argv + i + 1);
+		}
+		if (argv[i][0] != '-')
+			break;
+		if (strcmp(argv[i], "--socket") == 0)
+			i++;
+	}
 	r = parse_args(argc, argv, &o, &help, &version);
 	if (r)
 		goto out;

@@ -40,6 +40,7 @@ enum sup_cmd {
 	SUP_CMD_REBOOT,
 	SUP_CMD_STATS,
 	SUP_CMD_METRICS,
+	SUP_CMD_EXEC,
 	SUP_CMD__MAX,
 };
 
@@ -78,6 +79,12 @@ struct sup_request {
 	bool wait;   /* default true */
 	int lines;   /* default 50; 0 = all */
 	bool follow; /* default false */
+	/* exec: the command, whether the caller is on a terminal, and the caller's fds supd
+	 * takes (pidfd_getfd): stdin, stdout, stderr; or, with tty, one socket for the pty */
+	struct strv argv;
+	bool tty;
+	int fds[3];
+	int n_fds;
 };
 
 /*

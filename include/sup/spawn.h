@@ -7,10 +7,66 @@
 #define SUP_SPAWN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "sup/error.h"
 #include "sup/strv.h"
+
+/* A mount of a container: a bind from the host (src) or a tmpfs (src NULL). */
+struct spawn_mount {
+	const char *src;
+	const char *dst;  /* inside the root */
+	const char *opts; /* tmpfs options ("size=1M,mode=1777"), or NULL */
+	bool ro;
+	bool optional; /* a missing source is skipped */
+};
+
+/* One line of an id map: COUNT ids from INSIDE are HOST's. count 0: no map. */
+struct spawn_idmap {
+	uint32_t inside, host, count;
+};
+
+/* A seccomp filter compiled by the parent (spawner/container/seccomp.c). */
+struct spawn_bpf {
+	void *filter; /* struct sock_filter[len] */
+	unsigned short len;
+};
+
+/*
+ * Isolation for the child (spawner/container/): namespaces, the root, mounts, capabilities,
+ * no_new_privs, seccomp, the container init. Made by the caller from the unit's config.
+ */
+struct spawn_container {
+	unsigned ns;	   /* UNIT_NS_* */
+	bool full;	   /* a [Container] unit: pivot_root, fresh /proc /sys /dev, masked paths */
+	const char *root;  /* the directory to pivot into */
+	bool root_is_host; /* root is an empty staging directory: the host's / is bound there */
+	bool read_only_root;
+	const char *hostname; /* with the uts namespace */
+	bool init;	      /* a minimal init is PID 1 and the service its child */
+	struct spawn_idmap uid, gid;
+	bool idmapped; /* user namespace: the root and binds are mounted id-mapped */
+	const struct spawn_mount *mounts;
+	size_t n_mounts;
+	uint64_t shm_size;
+	int64_t time_offset_usec; /* with the time namespace: monotonic and boottime */
+	bool caps_set;		  /* else every capability stays */
+	uint64_t caps, ambient;
+	bool no_new_privs;
+	const struct spawn_bpf *seccomp; /* NULL: unconfined */
+	const char *notify_socket;	 /* a host socket bound at SPAWN_NOTIFY_PATH */
+	char *const *devices;		 /* extra device nodes, "/dev/PATH rwm" */
+	size_t n_devices;
+	/* Exec into a running container: join the namespaces of this process (its pidfd) and
+	 * take its root, instead of making new ones. -1: a new container. */
+	int join_pidfd;
+	/* For exec on a terminal: a unix socket to send the pty's master to (SCM_RIGHTS);
+	 * the command gets the pty's slave as its stdio. -1: none. */
+	int pty_sock;
+};
+
+#define SPAWN_NOTIFY_PATH "/run/host/notify"
 
 struct spawn_request {
 	const char *unit;	      /* for messages */
@@ -41,12 +97,23 @@ struct spawn_request {
 	/* out (may be NULL), set when into_cgroup: 0 if clone3 placed the child, else the errno
 	 * it was refused with (the fork-then-place fallback ran) */
 	int *clone3_errno;
+	/* a container (spawner/container/), or NULL for a plain process */
+	const struct spawn_container *container;
+	int *pidfd; /* out (may be NULL): a pidfd of the child (CLONE_PIDFD), or -1 */
 };
 
 #define SPAWN_MSG_MAX 512
 
-/* What a failed child sends back. */
+/* What a child sends back: a failure; from a container init also that the service exec'd,
+ * and the service's wait status when it ended. */
+enum spawn_report {
+	SPAWN_REPORT_FAILED,
+	SPAWN_REPORT_EXECD,
+	SPAWN_REPORT_STATUS, /* errnum holds the service's wait status */
+};
+
 struct spawn_failure {
+	int kind; /* enum spawn_report */
 	int errnum;
 	int exit_code; /* 126/127, as tini and shells do */
 	char msg[SPAWN_MSG_MAX];
@@ -60,9 +127,22 @@ pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_er
 
 /*
  * Read the outcome from a sync fd that polled readable: 0 = exec'd (EOF), 1 = the child
- * failed (*f filled), -1 = nothing yet (EAGAIN).
+ * failed (*f filled), -1 = nothing yet (EAGAIN). From a container's sync fd, 2 = the service
+ * exec'd, 3 = its wait status (f->errnum); EOF there means the container init is gone.
  */
 int spawn_read_result(int sync_fd, struct spawn_failure *f);
+
+/* Compile the seccomp filter of a unit: Docker's default allow-list (minus the rules of the
+ * capabilities it lacks), or an OCI/Docker JSON profile file. 0, or -1 with *err. */
+int spawn_seccomp_compile(const char *profile, uint64_t caps, struct spawn_bpf *out,
+			  struct sup_error **err);
+void spawn_bpf_free(struct spawn_bpf *b);
+/* Check a JSON profile (syntax, actions, operators, architectures): at load, so that a bad
+ * file is the unit's error, not a failed start. */
+int spawn_seccomp_check(const char *profile, struct sup_error **err);
+
+/* Send sig through a pidfd when there is one (no pid reuse race), else by pid. */
+int spawn_signal(int pidfd, pid_t pid, int sig);
 
 /* Exit status a shell uses when exec fails with errnum. */
 int spawn_exec_exit_code(int errnum);

@@ -126,6 +126,85 @@ struct unit_rlimit {
 
 #define UNIT_INT_UNSET (-2147483647 - 1) /* Nice=, OOMScoreAdjust= not given */
 
+/* [Container] Namespaces=: which namespaces a unit gets. */
+#define UNIT_NS_PID    0x01u
+#define UNIT_NS_NET    0x02u
+#define UNIT_NS_MNT    0x04u
+#define UNIT_NS_UTS    0x08u
+#define UNIT_NS_IPC    0x10u
+#define UNIT_NS_USER   0x20u
+#define UNIT_NS_CGROUP 0x40u
+#define UNIT_NS_TIME   0x80u
+#define UNIT_NS_DEFAULT                                                                            \
+	(UNIT_NS_PID | UNIT_NS_NET | UNIT_NS_MNT | UNIT_NS_UTS | UNIT_NS_IPC | UNIT_NS_CGROUP)
+
+enum unit_userns {
+	UNIT_USERNS_DEFAULT, /* off unless Namespaces= lists user, then auto */
+	UNIT_USERNS_AUTO,    /* a private range of 65536 ids chosen by supd, stable per unit */
+	UNIT_USERNS_MAP,     /* HOST:CONTAINER:COUNT */
+};
+
+enum unit_seccomp {
+	UNIT_SECCOMP_DEFAULT,	 /* an allow-list equivalent to Docker's default profile */
+	UNIT_SECCOMP_UNCONFINED, /* none */
+	UNIT_SECCOMP_PROFILE,	 /* an OCI/Docker JSON profile file */
+};
+
+enum unit_network {
+	UNIT_NETWORK_NONE,	/* its own net namespace, lo up */
+	UNIT_NETWORK_HOST,	/* the host's */
+	UNIT_NETWORK_BRIDGE,	/* runtime pending: the networking issue */
+	UNIT_NETWORK_CONTAINER, /* runtime pending: another unit's */
+};
+
+/* Docker's default capability set (14): what a container keeps unless Capabilities= says. */
+#define UNIT_CAPS_DOCKER                                                                           \
+	((1ULL << 0) | (1ULL << 1) | (1ULL << 3) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) |       \
+	 (1ULL << 7) | (1ULL << 8) | (1ULL << 10) | (1ULL << 13) | (1ULL << 18) | (1ULL << 27) |   \
+	 (1ULL << 29) | (1ULL << 31))
+#define UNIT_CAP_MAX 40 /* CAP_CHECKPOINT_RESTORE: the last one capabilities(7) names */
+
+/*
+ * [Container]: with the section (enabled), the unit is a full container with the spec's
+ * defaults. Without it, systemd's sandboxing keys (NoNewPrivileges=, PrivateTmp=, ...) set
+ * single fields here, and the unit gets only the isolation those ask for.
+ */
+struct unit_container {
+	bool enabled; /* a [Container] section was given */
+	char *image;  /* runtime pending: the images issue */
+	char *root_directory;
+	bool read_only_root;
+	unsigned namespaces; /* UNIT_NS_*; a container's default is UNIT_NS_DEFAULT */
+	char *hostname;	     /* NULL: the unit's name */
+	enum unit_userns userns;
+	uint32_t userns_host, userns_inside, userns_count; /* UNIT_USERNS_MAP */
+	struct strv bind; /* "HOST:CONTAINER" (CONTAINER defaulted to HOST); "-" first: optional */
+	struct strv bind_ro; /* the same, mounted read-only */
+	struct strv tmpfs;   /* "PATH" or "PATH:OPTIONS" */
+	bool tmpfs_set;	     /* Tmpfs= given (else /tmp and /run for a container) */
+	uint64_t caps;	     /* the bounding set, one bit per capability */
+	bool caps_set;	     /* Capabilities= (or CapabilityBoundingSet=) given */
+	uint64_t ambient;    /* AmbientCapabilities= */
+	int no_new_privs;    /* -1: the default (yes for a container, no otherwise) */
+	enum unit_seccomp seccomp;
+	char *seccomp_profile;
+	unsigned long seccomp_line; /* where Seccomp= was given (not compared) */
+	enum unit_network network;
+	char *network_unit; /* Network=container:UNIT */
+	char *address;	    /* runtime pending */
+	struct strv publish;
+	int64_t time_offset_usec;
+	bool init;	     /* Init=: a minimal init is PID 1 of the pid namespace */
+	uint64_t shm_size;   /* /dev/shm */
+	struct strv devices; /* "/dev/PATH rwm" */
+};
+
+struct unit_config;
+/* Whether the unit gets any isolation at all: a container, or a systemd sandboxing key. */
+bool unit_container_wanted(const struct unit_config *c);
+/* The namespaces a unit gets (Network= and the implied mnt and user namespaces counted). */
+unsigned unit_container_namespaces(const struct unit_config *c);
+
 /* Where a unit was named in a dependency list, for messages: "PATH:LINE: Requires: ...". */
 struct unit_dep_origin {
 	const char *key; /* the canonical key, a static string: "Requires", "After", ... */
@@ -203,6 +282,9 @@ struct unit_config {
 
 	/* [Resources]: cgroup limits (spawner/cgroup_*.c map them to v2 or v1 files) */
 	struct unit_resources res;
+
+	/* [Container], and systemd's sandboxing keys mapped onto it */
+	struct unit_container ct;
 };
 
 /* Fill c with the spec's defaults (name and path untouched). */
@@ -315,6 +397,9 @@ int unit_set_parse_next(const char *dir, struct unit_set *set, struct sup_error 
 int unit_set_finish(const char *dir, struct unit_set *set, struct sup_error **err);
 void unit_set_free(struct unit_set *set);
 struct unit_entry *unit_set_find(struct unit_set *set, const char *name);
+/* A check outside the parser (supd's: a Seccomp= profile) failed: the entry becomes a bad
+ * unit with text ("PATH:LINE: KEY: ...") as its error. */
+void unit_entry_fail(struct unit_entry *e, const char *text);
 struct unit_template *unit_set_find_template(struct unit_set *set, const char *name);
 /*
  * NAME@INSTANCE for a start request or a dependency: its entry, created from the template
@@ -363,5 +448,11 @@ int unit_parse_argv(const char *s, struct strv *argv, const char **why);
 /* Names for enums and signals (static strings). */
 const char *unit_type_name(enum unit_type t);
 const char *unit_restart_name(enum unit_restart r);
+/* capabilities(7) names: "CAP_NET_ADMIN" for 12; NULL past UNIT_CAP_MAX. */
+const char *unit_cap_name(unsigned cap);
+/* "net_admin", "CAP_NET_ADMIN" (any case): its number, or -1. */
+int unit_cap_from_name(const char *s);
+/* "pid net mnt" for a UNIT_NS_* mask, into buf. */
+const char *unit_ns_names(unsigned mask, char *buf, size_t size);
 
 #endif

@@ -29,6 +29,9 @@ struct client {
 	bool reloading;
 	struct list wait_link; /* on the list of waiting clients */
 
+	/* supctl exec: the command running for this client (control/exec.c) */
+	struct ctl_exec *exec;
+
 	/* logs -f */
 	struct unit *follow;
 	struct list follow_link;
@@ -45,6 +48,9 @@ void sup_client_follow(struct client *c, struct unit *u);
 /* Park the client until its request settles (sup_wait_result) or the reload ends. */
 void sup_client_wait(struct client *c);
 void sup_client_wait_reload(struct client *c);
+/* exec.c: run a command in a unit (NULL: the client waits for its end); the client goes */
+json_t *sup_exec_command(struct client *c, struct sup_request *req);
+void sup_exec_client_gone(struct client *c);
 /* A JSON string from bytes that may not be UTF-8. */
 json_t *sup_json_text(const char *s, size_t n);
 

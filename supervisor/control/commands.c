@@ -9,6 +9,7 @@
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "control/client.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/reload.h"
 #include "core/service.h"
@@ -106,6 +107,7 @@ json_t *sup_unit_status_json(struct unit *u)
 						  : "healthy"));
 	json_object_set_new(o, "state_since_s",
 			    json_real((double)(now_mono() - u->state_mono) / 1e6));
+	sup_ct_status_json(u, o); /* namespaces, root, init pid; "pid" is the service's */
 	return o;
 }
 
@@ -284,10 +286,13 @@ static json_t *cmd_metrics(struct client *c, struct sup_request *req)
 typedef json_t *(*command_fn)(struct client *c, struct sup_request *req);
 
 static const command_fn handlers[SUP_CMD__MAX] = {
-    [SUP_CMD_STATUS] = cmd_status, [SUP_CMD_START] = cmd_start,	    [SUP_CMD_STOP] = cmd_stop,
-    [SUP_CMD_RESTART] = cmd_start, [SUP_CMD_RESET] = cmd_reset,	    [SUP_CMD_RELOAD] = cmd_reload,
-    [SUP_CMD_LOGS] = cmd_logs,	   [SUP_CMD_VERSION] = cmd_version, [SUP_CMD_POWEROFF] = cmd_power,
-    [SUP_CMD_REBOOT] = cmd_power,  [SUP_CMD_STATS] = cmd_stats,	    [SUP_CMD_METRICS] = cmd_metrics,
+    [SUP_CMD_STATUS] = cmd_status,     [SUP_CMD_START] = cmd_start,
+    [SUP_CMD_STOP] = cmd_stop,	       [SUP_CMD_RESTART] = cmd_start,
+    [SUP_CMD_RESET] = cmd_reset,       [SUP_CMD_RELOAD] = cmd_reload,
+    [SUP_CMD_LOGS] = cmd_logs,	       [SUP_CMD_VERSION] = cmd_version,
+    [SUP_CMD_POWEROFF] = cmd_power,    [SUP_CMD_REBOOT] = cmd_power,
+    [SUP_CMD_STATS] = cmd_stats,       [SUP_CMD_METRICS] = cmd_metrics,
+    [SUP_CMD_EXEC] = sup_exec_command,
 };
 
 /* What may still be asked once shutdown has begun: reading, and poweroff/reboot again. */

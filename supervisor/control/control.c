@@ -35,6 +35,7 @@ static void client_close(struct client *c)
 	if (c->follow)
 		list_del(&c->follow_link);
 	list_del(&c->wait_link);
+	sup_exec_client_gone(c);
 	close(c->fd);
 	list_del(&c->link);
 	n_clients--;
@@ -46,7 +47,7 @@ static void client_close(struct client *c)
 
 static bool busy(const struct client *c)
 {
-	return c->waiting || c->reloading || c->follow;
+	return c->waiting || c->reloading || c->follow || c->exec;
 }
 
 static void update_watchers(struct client *c)

@@ -1,5 +1,9 @@
 /* The table of processes supd waits for: a hash by pid, so reaping is O(1) per exit. */
+#include <errno.h>
+#include <unistd.h>
+
 #include "sup/cleanup.h"
+#include "sup/spawn.h"
 #include "core/children.h"
 
 static struct sup_hash by_pid;
@@ -30,8 +34,24 @@ struct sup_child *sup_child_find(pid_t pid)
 	return NULL;
 }
 
+void sup_child_set_pidfd(struct sup_child *c, int pidfd)
+{
+	if (c->has_pidfd)
+		close(c->pidfd);
+	c->pidfd = pidfd;
+	c->has_pidfd = pidfd >= 0;
+}
+
+int sup_child_signal(struct sup_child *c, int sig)
+{
+	if (!c->pid)
+		return errno = ESRCH, -1;
+	return spawn_signal(c->has_pidfd ? c->pidfd : -1, c->pid, sig);
+}
+
 void sup_child_forget(struct sup_child *c)
 {
+	sup_child_set_pidfd(c, -1);
 	if (!c->pid || sup_child_find(c->pid) != c)
 		return;
 	sup_hash_del(&by_pid, &c->node);

@@ -14,6 +14,10 @@
 /* Register c under pid; c->pid is set, and cleared again before c->reaped() is called. */
 void sup_child_add(struct sup_child *c, pid_t pid, enum child_kind kind,
 		   void (*reaped)(struct sup_child *c, int wstatus));
+/* Keep c's pidfd (closed when c is forgotten or reaped); -1 closes the one it had. */
+void sup_child_set_pidfd(struct sup_child *c, int pidfd);
+/* Signal c through its pidfd, else by pid. */
+int sup_child_signal(struct sup_child *c, int sig);
 /* Forget c without waiting for it (its exit will be reaped as an orphan). */
 void sup_child_forget(struct sup_child *c);
 struct sup_child *sup_child_find(pid_t pid);

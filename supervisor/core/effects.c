@@ -11,6 +11,8 @@
 #include "sup/log.h"
 #include "control/control.h"
 #include "core/cgroups.h"
+#include "core/children.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/health.h"
 #include "core/notify.h"
@@ -99,6 +101,7 @@ void unit_effects_free(struct unit *u)
 	unit_health_exec_error(u, NULL, 0);
 	sup_output_detach(u);
 	unit_exec_finish(u);
+	sup_ct_free(u);
 	sup_cg_unit_free(u);
 	sup_notify_close(u);
 	for (int t = 0; t < UNIT_TIMER__MAX; t++)
@@ -120,13 +123,19 @@ void unit_kill(struct unit *u, int sig, enum unit_kill_who who)
 	switch (who) {
 	case KILL_MAIN:
 		if (u->main.pid > 0)
-			kill(u->main.pid, sig);
+			sup_child_signal(&u->main, sig);
 		break;
 	case KILL_HEALTH:
 		if (u->health.pid > 0)
 			kill(-u->health.pid, sig);
 		break;
 	case KILL_UNIT:
+		/* a container's init forwards the signal to the service, as Docker's stop; the
+		 * rest of the pid namespace dies with the init */
+		if (u->ct && u->ct->init && sig != SIGKILL && u->main.pid > 0) {
+			sup_child_signal(&u->main, sig);
+			break;
+		}
 		/* with a cgroup: every process of the unit, whatever its process group, once */
 		if (!sup_cg_signal(u, sig))
 			kill_group(u, sig);

@@ -35,6 +35,17 @@ int unit_exec_main(struct unit *u, struct sup_error **err);
 /* The main process is gone: read the last word of its set-up (a failure report) and close
  * the sync pipe. */
 void unit_exec_finish(struct unit *u);
+/* supctl exec: CMD in the unit's namespaces, root, cgroup, user and environment, with the
+ * caller's fds (-1: /dev/null), or a pty sent over pty_sock. */
+struct unit_exec_proc {
+	pid_t pid;
+	int pidfd, sync_fd;
+};
+int unit_exec_command(struct unit *u, char *const *argv, const int fds[3], int pty_sock,
+		      struct unit_exec_proc *out, struct sup_error **err);
+/* The main process was reaped with wstatus: the service's own, when a container init
+ * reported it (an init cannot die of a signal itself). */
+int unit_exec_wstatus(struct unit *u, int wstatus);
 /* Spawn the health check: u->health.pid set. */
 int unit_exec_health(struct unit *u, struct sup_error **err);
 /* The health check is gone: if it could not even be executed, why (into buf, true). Closes

@@ -11,6 +11,8 @@
 #include "sup/log.h"
 #include "sup/spawn.h"
 #include "core/cgroups.h"
+#include "core/children.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/notify.h"
 #include "core/service.h"
@@ -119,7 +121,10 @@ void unit_exec_finish(struct unit *u)
 	if (u->spawn_fd < 0)
 		return;
 	/* the process is gone: its last word, if any, is in the pipe */
-	on_sync(supd->loop, &u->spawn_io, EV_READ);
+	if (u->ct && u->ct->init)
+		sup_ct_on_sync(supd->loop, &u->spawn_io, EV_READ);
+	else
+		on_sync(supd->loop, &u->spawn_io, EV_READ);
 	if (u->spawn_fd >= 0) {
 		ev_io_stop(supd->loop, &u->spawn_io);
 		close(u->spawn_fd);
@@ -156,6 +161,7 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 {
 	_cleanup_close_ int out = -1, errfd = -1;
 	struct strv env = {0};
+	struct ct_spawn cs;
 	struct spawn_request req = {
 	    .unit = u->name,
 	    .argv = u->cfg->exec.v,
@@ -168,10 +174,11 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 	    .nofile_soft = supd->nofile_soft,
 	    .nofile_hard = supd->nofile_hard,
 	};
-	int sync_fd, clone3_errno = -1;
-	pid_t pid;
+	int sync_fd, clone3_errno = -1, pidfd = -1;
+	pid_t pid = -1;
 
 	req.clone3_errno = &clone3_errno;
+	req.pidfd = &pidfd;
 	sup_output_detach(u);
 	if (sup_notify_prepare(u, err) < 0)
 		return -1;
@@ -184,21 +191,21 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 		strv_free(&env);
 		return -1;
 	}
-	req.envp = env.v;
 	req.stdout_fd = out;
 	req.stderr_fd = errfd;
-	if (sup_cg_prepare(u, &req, err) < 0) {
-		strv_free(&env);
-		return -1;
+	if (sup_ct_prepare(u, &cs, &req, &env, err) == 0 && sup_cg_prepare(u, &req, err) == 0) {
+		req.envp = env.v;
+		pid = spawn_process(&req, &sync_fd, err);
 	}
-	pid = spawn_process(&req, &sync_fd, err);
+	sup_ct_spawned(u, &cs, pid > 0);
 	strv_free(&env);
 	if (pid < 0)
 		return -1;
 	log_placement(u, pid, req.into_cgroup ? clone3_errno : -1);
 	u->main.pid = u->pgid = pid;
+	sup_child_set_pidfd(&u->main, pidfd);
 	u->spawn_fd = sync_fd;
-	ev_io_init(&u->spawn_io, on_sync, sync_fd, EV_READ);
+	ev_io_init(&u->spawn_io, u->ct && u->ct->init ? sup_ct_on_sync : on_sync, sync_fd, EV_READ);
 	ev_io_start(supd->loop, &u->spawn_io);
 	return 0;
 }
@@ -206,6 +213,7 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 int unit_exec_health(struct unit *u, struct sup_error **err)
 {
 	struct strv env = {0};
+	struct ct_spawn cs;
 	struct spawn_request req = {
 	    .unit = u->name,
 	    .argv = u->cfg->health_cmd.v,
@@ -220,16 +228,21 @@ int unit_exec_health(struct unit *u, struct sup_error **err)
 	    .nofile_soft = supd->nofile_soft,
 	    .nofile_hard = supd->nofile_hard,
 	};
-	int sync_fd;
-	pid_t pid;
+	int sync_fd, pidfd = -1;
+	pid_t pid = -1;
 
+	req.pidfd = &pidfd;
 	if (build_env(u, &env) < 0) {
 		strv_free(&env);
 		return sup_error_set(err, ENOMEM, "build environment");
 	}
-	req.envp = env.v;
-	sup_cg_join(u, &req); /* HealthCmd= runs in the unit's cgroup */
-	pid = spawn_process(&req, &sync_fd, err);
+	/* HealthCmd= runs in the unit's namespaces and root, and in its cgroup */
+	if (sup_ct_join(u, &cs, &req, &env, err) == 0) {
+		req.envp = env.v;
+		sup_cg_join(u, &req);
+		pid = spawn_process(&req, &sync_fd, err);
+	}
+	sup_ct_spawn_free(&cs);
 	strv_free(&env);
 	if (pid < 0)
 		return -1;
@@ -238,7 +251,13 @@ int unit_exec_health(struct unit *u, struct sup_error **err)
 	unit_health_exec_error(u, NULL, 0);
 	u->health_fd = sync_fd;
 	u->health.pid = pid;
+	sup_child_set_pidfd(&u->health, pidfd);
 	return 0;
+}
+
+int unit_exec_wstatus(struct unit *u, int wstatus)
+{
+	return sup_ct_wstatus(u, wstatus);
 }
 
 bool unit_health_exec_error(struct unit *u, char *buf, size_t size)
@@ -255,4 +274,49 @@ bool unit_health_exec_error(struct unit *u, char *buf, size_t size)
 	close(u->health_fd);
 	u->health_fd = -1;
 	return failed;
+}
+
+int unit_exec_command(struct unit *u, char *const *argv, const int fds[3], int pty_sock,
+		      struct unit_exec_proc *out, struct sup_error **err)
+{
+	struct strv env = {0};
+	struct ct_spawn cs;
+	struct spawn_request req = {
+	    .unit = u->name,
+	    .argv = argv,
+	    .env_files = &u->cfg->environment_file,
+	    .cwd = u->cfg->working_directory,
+	    .user = u->cfg->user,
+	    .group = u->cfg->group,
+	    .stdin_fd = fds[0],
+	    .stdout_fd = fds[1],
+	    .stderr_fd = fds[2],
+	    .new_session = true,
+	    .nofile_soft = supd->nofile_soft,
+	};
+	pid_t pid = -1;
+
+	req.pidfd = &out->pidfd;
+	if (build_env(u, &env) < 0) {
+		strv_free(&env);
+		return sup_error_set(err, ENOMEM, "build environment");
+	}
+	if (sup_ct_join(u, &cs, &req, &env, err) == 0) {
+		/* a plain unit on a terminal: no namespace, but the pty step */
+		if (pty_sock >= 0 && !req.container) {
+			cs.c.join_pidfd = -1;
+			req.container = &cs.c;
+		}
+		if (req.container)
+			cs.c.pty_sock = pty_sock;
+		req.envp = env.v;
+		sup_cg_join(u, &req);
+		pid = spawn_process(&req, &out->sync_fd, err);
+	}
+	sup_ct_spawn_free(&cs);
+	strv_free(&env);
+	if (pid < 0)
+		return -1;
+	out->pid = pid;
+	return 0;
 }

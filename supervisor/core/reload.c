@@ -12,6 +12,7 @@
 #include "sup/cleanup.h"
 #include "sup/log.h"
 #include "core/cgroups.h"
+#include "core/container.h"
 #include "core/deps.h"
 #include "core/effects.h"
 #include "core/reload.h"
@@ -106,6 +107,7 @@ void sup_boot_units(void)
 		sup_error_free(err);
 		return;
 	}
+	sup_ct_check_set(&set); /* a Seccomp= profile file that does not compile */
 	unit_set_check_deps(&set);
 	log_warnings(&set);
 	for (size_t i = 0; i < set.n; i++) {
@@ -201,6 +203,7 @@ static void finish(void)
 	json_t *result;
 
 	ev_idle_stop(supd->loop, &rl.idle);
+	sup_ct_check_set(&rl.set);
 	unit_set_check_deps(&rl.set);
 	log_warnings(&rl.set);
 	apply(&rl.set, &a);

@@ -324,11 +324,13 @@ static void main_reaped(struct sup_child *c, int wstatus)
 {
 	struct unit *u = sup_container_of(c, struct unit, main);
 
+	unit_exec_finish(u); /* a failed set-up's last word is in the sync pipe */
+	/* a container init reported the service's own wait status */
+	wstatus = unit_exec_wstatus(u, wstatus);
 	u->last_exit.valid = true;
 	u->last_exit.signaled = !WIFEXITED(wstatus);
 	u->last_exit.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
 	u->exit_wstatus = wstatus;
-	unit_exec_finish(u); /* a failed set-up's last word is in the sync pipe */
 	if (u->result == EXIT_KIND_SUCCESS)
 		u->result = classify(wstatus);
 	/* Nothing of a run outlives its main process: the unit settles once its cgroup is

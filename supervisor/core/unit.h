@@ -95,6 +95,8 @@ enum child_kind {
 struct sup_child {
 	struct sup_hnode node;
 	pid_t pid; /* 0: not registered */
+	int pidfd; /* with has_pidfd: signals go through it (no pid reuse race) */
+	bool has_pidfd;
 	enum child_kind kind;
 	void (*reaped)(struct sup_child *c, int wstatus);
 };
@@ -114,6 +116,7 @@ struct unit_edges {
 struct outpipe;
 struct logbuf;
 struct cgroup;
+struct unit_ct;
 
 struct unit {
 	struct sup_hnode by_name; /* registry: live units by name (removed ones are not) */
@@ -158,6 +161,9 @@ struct unit {
 	int health_fd; /* its spawn report pipe (exec.c) */
 	uint64_t health_started;
 	unsigned health_failures;
+
+	/* the unit as a container (container.c): NULL for a plain unit */
+	struct unit_ct *ct;
 
 	/* cgroup (cgroups.c): NULL when the host has none, or between runs */
 	struct cgroup *cg;

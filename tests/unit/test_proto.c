@@ -507,12 +507,23 @@ START_TEST(test_request_to_json_round_trip)
 			strv_push(&req.units, "web");
 		if (c != SUP_CMD_LOGS && req.units.n)
 			strv_push(&req.units, "db");
+		if (c == SUP_CMD_EXEC) {
+			strv_push(&req.units, "web");
+			strv_push(&req.argv, "/bin/sh");
+			strv_push(&req.argv, "-c");
+			req.fds[0] = 4;
+			req.n_fds = 1;
+			req.tty = true;
+		}
 		j = sup_request_to_json(&req);
 		ck_assert_ptr_nonnull(j);
 		s = json_dumps(j, JSON_COMPACT);
 		ck_assert_int_eq(sup_request_parse(s, strlen(s), &back, &code, &err), 0);
 		ck_assert_int_eq(back.cmd, c);
 		ck_assert_uint_eq(back.units.n, req.units.n);
+		if (c == SUP_CMD_EXEC)
+			ck_assert(back.argv.n == 2 && back.tty && back.n_fds == 1 &&
+				  back.fds[0] == 4 && !strcmp(back.argv.v[1], "-c"));
 		for (size_t i = 0; i < req.units.n; i++)
 			ck_assert_str_eq(back.units.v[i], req.units.v[i]);
 		if (c == SUP_CMD_START || c == SUP_CMD_STOP || c == SUP_CMD_RESTART)

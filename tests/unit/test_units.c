@@ -24,7 +24,7 @@
 #define UNITS                                                                                      \
 	"space-separated unit names of 1-64 characters A-Z a-z 0-9 _ . @ - (NAME.service is unit " \
 	"NAME)"
-#define SECTIONS "[Unit], [Service], [Resources], [Install]"
+#define SECTIONS "[Unit], [Service], [Resources], [Container], [Install]"
 
 /* ---- helpers ---- */
 
@@ -699,8 +699,8 @@ END_TEST
 START_TEST(test_unknown_section)
 {
 	/* its keys are not reported one by one */
-	expect_error(EXEC "[Container]\nImage=x\nBogus=1\n",
-		     PATH ":3: [Container]: unknown section; allowed: " SECTIONS);
+	expect_error(EXEC "[Contianer]\nImage=x\nBogus=1\n",
+		     PATH ":3: [Contianer]: unknown section; allowed: " SECTIONS);
 	expect_error(EXEC "[service]\nExec=/bin/x\n",
 		     PATH ":3: [service]: unknown section; allowed: " SECTIONS);
 	expect_error(EXEC "[]\n", PATH ":3: []: unknown section; allowed: " SECTIONS);
@@ -717,6 +717,55 @@ START_TEST(test_unknown_section)
 	expect_error_part(text,
 			  PATH ":3: [00000000000000000000000000000000000000000000000000000000000"
 			       "...: unknown section");
+}
+END_TEST
+
+START_TEST(test_container)
+{
+	struct unit_config *c = parse_ok(EXEC "[Container]\n");
+
+	/* an empty section: a container with the spec's defaults */
+	ck_assert(c->ct.enabled && c->ct.init && c->ct.no_new_privs == -1);
+	ck_assert_uint_eq(unit_container_namespaces(c), UNIT_NS_DEFAULT);
+	ck_assert_uint_eq(c->ct.caps, UNIT_CAPS_DOCKER);
+	ck_assert(c->ct.seccomp == UNIT_SECCOMP_DEFAULT && c->ct.shm_size == 64ULL << 20);
+	drop(c);
+	c = parse_ok(
+	    EXEC "[Container]\nRootDirectory=/srv/root\nNamespaces=pid uts time\n"
+		 "Network=host\nBind=/a -/b:/c\nBindReadOnly=/d:/e\nTmpfs=/tmp:size=1M,mode=1777\n"
+		 "Capabilities=net_admin CAP_CHOWN\nSeccomp=/etc/p.json\nTimeOffsetSec=-1h\n"
+		 "Devices=/dev/fuse rw\nUserNamespace=100000:0:65536\nInit=no\nShmSize=1M\n");
+	ck_assert_uint_eq(unit_container_namespaces(c),
+			  UNIT_NS_PID | UNIT_NS_UTS | UNIT_NS_TIME | UNIT_NS_MNT | UNIT_NS_USER);
+	ck_assert(strv_contains(&c->ct.bind, "/a:/a") && strv_contains(&c->ct.bind, "-/b:/c"));
+	ck_assert(strv_contains(&c->ct.bind_ro, "/d:/e"));
+	ck_assert_uint_eq(c->ct.caps, (1ULL << 12) | 1);
+	ck_assert_str_eq(c->ct.seccomp_profile, "/etc/p.json");
+	ck_assert(c->ct.time_offset_usec == -3600 * (int64_t)USEC_PER_SEC);
+	ck_assert(c->ct.userns == UNIT_USERNS_MAP && c->ct.userns_host == 100000 &&
+		  c->ct.userns_count == 65536 && !c->ct.init);
+	drop(c);
+	/* user in Namespaces=: an automatic range */
+	c = parse_ok(EXEC "[Container]\nNamespaces=user pid\n");
+	ck_assert(c->ct.userns == UNIT_USERNS_AUTO);
+	drop(c);
+	expect_error(EXEC "[Container]\nBind=/a/../etc:/x\n",
+		     PATH ":4: Bind: '/a/../etc:/x' is not valid (absolute paths without . or .. "
+			  "components); allowed: "
+			  "HOSTPATH[:CONTAINERPATH], absolute paths without . "
+			  "or .. (a - before one: the source may be missing)");
+	expect_error_part(EXEC "[Container]\nNamespaces=pid bogus\n",
+			  PATH ":4: Namespaces: 'bogus' is not valid; allowed: space-separated");
+	expect_error_part(EXEC "[Container]\nCapabilities=CAP_NOPE\n",
+			  PATH ":4: Capabilities: 'CAP_NOPE' is not valid");
+	expect_error_part(
+	    EXEC "[Container]\nSeccomp=relative.json\n",
+	    PATH ":4: Seccomp: 'relative.json' is not valid; allowed: default, unconfined");
+	expect_error_part(EXEC "[Container]\nNamespaces=pid\nTimeOffsetSec=5s\n",
+			  PATH ":5: TimeOffsetSec: needs the time namespace");
+	expect_error_part(EXEC "[Container]\nImage=redis\n", PATH ":4: Image: not yet supported");
+	expect_error_part(EXEC "[Container]\nUserNamespace=1:2\n",
+			  PATH ":4: UserNamespace: '1:2' is not valid");
 }
 END_TEST
 
@@ -1693,6 +1742,7 @@ static Suite *units_suite(void)
 	suite_add_tcase(s, values);
 
 	tcase_add_test(syntax, test_unknown_section);
+	tcase_add_test(syntax, test_container);
 	tcase_add_test(syntax, test_unknown_key);
 	tcase_add_test(syntax, test_line_syntax);
 	tcase_add_test(syntax, test_nul_byte);

@@ -676,14 +676,6 @@ START_TEST(test_sandboxing)
 	static const struct {
 		const char *line, *msg;
 	} cases[] = {
-	    {"PrivateTmp=yes", "PrivateTmp: not supported yet: it will map onto [Container] "
-			       "Tmpfs=/tmp" ISOLATION},
-	    {"NoNewPrivileges=true", "NoNewPrivileges: not supported yet: it will map onto "
-				     "[Container] NoNewPrivileges=" ISOLATION},
-	    {"CapabilityBoundingSet=", "CapabilityBoundingSet: not supported yet: it will map "
-				       "onto [Container] Capabilities=" ISOLATION},
-	    {"ProtectSystem=full", "ProtectSystem: not supported yet: it will map onto "
-				   "[Container] ReadOnlyRoot= and BindReadOnly=" ISOLATION},
 	    {"ReadWritePaths=-/var/lib/redis",
 	     "ReadWritePaths: not supported yet: it will map onto [Container] Bind= (writable "
 	     "paths in a read-only root)" ISOLATION},
@@ -699,6 +691,26 @@ START_TEST(test_sandboxing)
 		snprintf(text, sizeof(text), EXEC "%s\n", cases[i].line);
 		snprintf(want, sizeof(want), "error: " SVC ":3: %s", cases[i].msg);
 		svc_problems(text, want);
+	}
+	/* mapped onto [Container]: each key adds only what it asks for */
+	{
+		struct unit_config *c = svc_ok(EXEC "PrivateTmp=yes\nNoNewPrivileges=true\n"
+						    "CapabilityBoundingSet=~CAP_SYS_ADMIN\n"
+						    "ProtectSystem=full\nReadOnlyPaths=-/srv\n");
+		ck_assert(!c->ct.enabled);
+		ck_assert_int_eq(c->ct.no_new_privs, 1);
+		ck_assert_uint_eq(unit_container_namespaces(c), UNIT_NS_MNT);
+		ck_assert(c->ct.caps_set && !(c->ct.caps & (1ULL << 21)) && (c->ct.caps & 1));
+		ck_assert(strv_contains(&c->ct.tmpfs, "/tmp"));
+		ck_assert(strv_contains(&c->ct.bind_ro, "/usr:/usr"));
+		ck_assert(strv_contains(&c->ct.bind_ro, "/etc:/etc"));
+		ck_assert(strv_contains(&c->ct.bind_ro, "-/srv:/srv"));
+		ck_assert(c->ct.seccomp == UNIT_SECCOMP_DEFAULT && !c->ct.read_only_root);
+		drop(c);
+		c = svc_ok(EXEC "PrivateNetwork=yes\nProtectSystem=strict\n");
+		ck_assert_uint_eq(unit_container_namespaces(c), UNIT_NS_MNT | UNIT_NS_NET);
+		ck_assert(c->ct.read_only_root);
+		drop(c);
 	}
 	/* asking for nothing is fine: "no", or an empty list */
 	drop(svc_ok(EXEC "PrivateTmp=no\nNoNewPrivileges=false\nProtectSystem=no\nProtectHome=no\n"

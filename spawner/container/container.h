@@ -1,0 +1,70 @@
+/*
+ * The container steps, run in the child in this order (spawner/spawn.c calls them):
+ * fds closed, then namespaces entered (ns.c), the root assembled and pivoted into (rootfs.c,
+ * kernfs.c), then, in the process that runs the service, the user (passwd.c), capabilities,
+ * no_new_privs and seccomp (security.c). With Init=yes the first process stays as the
+ * namespace's PID 1 (init.c). Each failing step is reported to the parent with errno and
+ * what it was doing, then the child exits.
+ */
+#ifndef SUP_SPAWNER_CONTAINER_H
+#define SUP_SPAWNER_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "sup/spawn.h"
+
+/* Report "what: ENAME (text)" and _exit(126). */
+void ct_fail(int sync, int errnum, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+/* Send one report record (spawn_read_result reads it). */
+void ct_report(int sync, int kind, int errnum, const char *msg);
+
+/* parent: the clone flags of a new container */
+unsigned long ct_clone_flags(const struct spawn_container *c);
+/* parent, after clone: the child's uid_map and gid_map. 0, or -1 with errno. */
+int ct_write_id_maps(pid_t pid, const struct spawn_container *c);
+
+/* child, once the parent let it go: cgroup and time namespaces, root in the user namespace,
+ * hostname, lo up */
+void ct_enter_namespaces(int sync, const struct spawn_container *c);
+/* child: join a running container's namespaces and root (supctl exec, health checks) */
+void ct_join(int sync, const struct spawn_container *c);
+/* child: the root (binds, tmpfs, /proc /sys /dev), pivot_root; or, for a sandboxed plain
+ * unit, its mounts in place */
+void ct_rootfs(int sync, const struct spawn_container *c);
+/* rootfs.c helpers for kernfs.c */
+int ct_mkdir_in_root(int rootfd, const char *path, bool file, int *out);
+int ct_mount_at(int targetfd, const char *src, const char *type, unsigned long flags,
+		const char *data);
+/* child: a detached tmpfs (an O_PATH fd of its root) for files the container gets bound */
+int ct_stage_files(int sync);
+/* child, in the new root: /proc /sys /dev; after pivot_root: the masked paths */
+void ct_kernfs(int sync, int rootfd, const struct spawn_container *c);
+void ct_mask_paths(int sync, const struct spawn_container *c);
+
+/* the ids a User=/Group= resolve to */
+struct ct_ids {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int n_groups;
+	char home[256], name[64], shell[256];
+};
+/* child, after pivot_root: User=/Group= from the root's own /etc/passwd and /etc/group */
+void ct_resolve_user(int sync, const char *user, const char *group, struct ct_ids *ids);
+/* child: switch to ids, drop capabilities, no_new_privs, seccomp; the last step before exec */
+void ct_security(int sync, const struct spawn_container *c, const struct ct_ids *ids);
+
+/* child: the pty of `supctl exec -t`: opened in the container's devpts, its master sent
+ * over c->pty_sock, its slave made stdio and the controlling terminal */
+void ct_pty(int sync, const struct spawn_container *c);
+
+/* The container init: fork the service (returns 0 in it); the init itself reaps, forwards
+ * signals and reports the service's exec and wait status over sync, then exits. */
+pid_t ct_init_fork(int sync);
+/* in the service, until it execs: the init's pipe, told of a failure (ct_fail) */
+extern int ct_fail_pipe;
+
+#endif

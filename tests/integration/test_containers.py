@@ -1,0 +1,274 @@
+"""Containers: every check made from inside a running container, as a user would make it.
+
+The roots are a busybox-static root (roots.busybox()) and a Debian minbase with redis
+(roots.debian()). Each unit prints what it sees to its log, or the test runs commands in it
+with `supctl exec`.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import roots
+from harness import Supd, check, retry, run_tests
+
+BB = None
+
+
+def root():
+    global BB
+    if BB is None:
+        BB = roots.busybox()
+    return BB
+
+
+def unit(exec_line, container="", service=""):
+    return (f"[Service]\nType=oneshot\nRestart=no\nExec={exec_line}\n{service}\n"
+            f"[Container]\nRootDirectory={root()}\n{container}\n")
+
+
+def logs(s, name):
+    return s.ctl_ok("logs", name, "-n", "0").stdout
+
+
+def run_once(exec_line, container="", service=""):
+    """Run a oneshot container unit; its status and its log."""
+    with Supd({"c": unit(exec_line, container, service)}) as s:
+        st = s.wait_state("c", "exited", "failed", timeout=20)
+        return st, logs(s, "c")
+
+
+def test_the_container_sees_only_itself():
+    sh = ("/bin/sh -c 'ps -o pid,comm; echo host=$(hostname); ip -o link; "
+          "echo mounts=$(cat /proc/self/mounts | wc -l); grep -E \"^(Cap|NoNew|Seccomp)\" "
+          "/proc/self/status; cat /proc/self/uid_map'")
+    st, out = run_once(sh, "Hostname=box\n")
+    check(st["state"] == "exited", f"state {st}: {out}")
+    ps = [l.split() for l in out.splitlines() if l.strip() and l.split()[0].isdigit()]
+    check(ps[0][:2] == ["1", "sup-init"], f"PID 1 is the container init: {ps}")
+    check(len(ps) <= 4, f"only the container's processes: {ps}")
+    check("host=box" in out, out)
+    links = [l for l in out.splitlines() if ": " in l and "link/" in l]
+    check(len(links) == 1 and " lo:" in links[0] and "UP" in links[0], f"only lo, up: {links}")
+    check("CapEff:\t00000000a80425fb" in out and "CapBnd:\t00000000a80425fb" in out,
+          f"Docker's 14 capabilities: {out}")
+    check("NoNewPrivs:\t1" in out and "Seccomp:\t2" in out, out)
+    mounts = int(out.split("mounts=")[1].split()[0])
+    check(mounts < 30, f"only the container's mounts ({mounts}): {out}")
+
+
+def test_capabilities_user_and_init_no():
+    sh = "/bin/sh -c 'echo pid=$$; id; grep -E \"^Cap(Eff|Prm|Inh|Bnd)\" /proc/self/status'"
+    st, out = run_once(sh, "Capabilities=CAP_NET_BIND_SERVICE\nInit=no\n", "User=app\n")
+    check(st["state"] == "exited", f"{st}: {out}")
+    check("pid=1" in out, f"Init=no: the service is PID 1: {out}")
+    check("uid=1000(app) gid=1000(app) groups=2000(extra)" in out or
+          "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)" in out,
+          f"User= from the root's /etc/passwd and /etc/group: {out}")
+    check("CapEff:\t0000000000000000" in out and "CapPrm:\t0000000000000000" in out,
+          f"non-root: empty sets: {out}")
+    check("CapBnd:\t0000000000000400" in out and "CapInh:\t0000000000000000" in out, out)
+
+
+def test_what_the_kernel_refuses():
+    st, out = run_once("/bin/ctprobe")
+    for what, want in (("mount", "EPERM"), ("unshare-user", "EPERM"), ("kexec_load", "EPERM"),
+                       ("init_module", "EPERM"), ("clone3", "ENOSYS"), ("setns", "EPERM")):
+        check(f"{what}: {want}" in out, f"{what} must fail with {want}: {out}")
+
+
+def test_read_only_root_and_masked_proc():
+    sh = ("/bin/sh -c 'touch /x 2>&1 || echo rootro; touch /tmp/ok && echo tmprw; "
+          "echo kcore=$(cat /proc/kcore | wc -c); echo keys=$(cat /proc/keys | wc -c); "
+          "echo 1 > /proc/sys/kernel/domainname 2>&1 || echo sysro; "
+          "echo x > /proc/sysrq-trigger 2>&1 || echo sysrqro; ls /sys/firmware | wc -l; "
+          "readlink /proc/1/exe || echo exe-hidden; cat /proc/1/exe > /dev/null || echo exe-denied'")
+    st, out = run_once(sh, "ReadOnlyRoot=yes\n")
+    for word in ("rootro", "tmprw", "kcore=0", "keys=0", "sysro", "sysrqro", "exe-hidden",
+                 "exe-denied"):
+        check(word in out, f"{word}: {out}")
+
+
+def test_orphans_are_reaped_and_signals_are_real():
+    sh = ("/bin/sh -c '(sh -c \"sleep 0.2\" &) ; sleep 1; "
+          "ps -o stat,comm | grep -c ^Z || true; kill -SEGV $$'")
+    st, out = run_once(sh, "", "")
+    check(out.strip().splitlines()[0].strip() == "0" or "\n0\n" in out, f"no zombie: {out}")
+    check(st["last_exit"] == {"signal": "SIGSEGV"},
+          f"the service's own death, not the init's exit code: {st['last_exit']}")
+
+
+def test_spawn_failures_say_why():
+    st, _ = run_once("/bin/nope")
+    check(st["state"] == "failed" and "exec /bin/nope: ENOENT" in (st["error"] or ""), st)
+    st, _ = run_once("/bin/true", "Bind=/nonexistent/src:/x\n")
+    check("Bind=/nonexistent/src:/x: the source: ENOENT" in (st["error"] or ""), st)
+    st, _ = run_once("/bin/true", "", "WorkingDirectory=/proc/self/fd/3\n")
+    check("chdir to /proc/self/fd/3: ENOENT" in (st["error"] or ""),
+          f"CVE-2024-21626: no fd of supd's reaches the container: {st}")
+    with Supd({"c": unit("/bin/true", "Seccomp=/nonexistent.json\n")}) as s:
+        st = s.wait_state("c", "bad-unit")
+        check("Seccomp=/nonexistent.json" in st["error"] and ":8: Seccomp:" in st["error"], st)
+
+
+def test_bad_seccomp_profile_is_an_error_at_load():
+    d = roots.CACHE
+    bad = os.path.join(d, "bad-profile.json")
+    with open(bad, "w") as f:
+        f.write('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], ')
+    good = os.path.join(d, "good-profile.json")
+    with open(good, "w") as f:
+        json.dump({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}, f)
+    with Supd({"bad": unit("/bin/true", f"Seccomp={bad}\n"),
+               "good": unit("/bin/sh -c 'mkdir /tmp/x || echo denied'", f"Seccomp={good}\n")}) as s:
+        st = s.wait_state("bad", "bad-unit")
+        check(f"Seccomp: Seccomp={bad}: line 1" in st["error"], st)
+        s.wait_state("good", "exited")
+        check("denied" in logs(s, "good"), logs(s, "good"))
+
+
+def test_bind_target_symlink_out_of_the_root_is_refused():
+    outside = os.path.join(roots.CACHE, "outside")
+    os.makedirs(outside, exist_ok=True)
+    src = os.path.join(roots.CACHE, "bindsrc")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "marker"), "w") as f:
+        f.write("x")
+    link = os.path.join(root(), "escape")
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(outside, link)
+    try:
+        st, _ = run_once("/bin/true", f"Bind={src}:/escape\n")
+        check(st["state"] == "failed" and "Bind=" in (st["error"] or "") and
+              "ELOOP" in st["error"], st)
+        check(os.listdir(outside) == [], "nothing outside the root is touched")
+        st, out = run_once("/bin/cat /data/marker", f"BindReadOnly={src}:/data\n")
+        check(st["state"] == "exited" and "x" in out, f"a plain bind works: {st} {out}")
+    finally:
+        os.unlink(link)
+
+
+def test_time_namespace_and_user_namespace():
+    st, out = run_once("/bin/sh -c 'cat /proc/uptime; cat /proc/self/uid_map; touch /tmp/t "
+                       "&& stat -c %u /tmp/t'",
+                       "Namespaces=pid mnt uts ipc net time user\nTimeOffsetSec=1000000s\n")
+    check(st["state"] == "exited", f"{st} {out}")
+    up = float(out.split()[0])
+    check(up > 1000000, f"the time namespace's offset: uptime {up}")
+    m = out.splitlines()[1].split()
+    check(m[0] == "0" and int(m[1]) >= 2 ** 31 and m[2] == "65536", f"an automatic range: {m}")
+    check(out.splitlines()[2].strip() == "0", f"tmpfs owned by the mapped root: {out}")
+
+
+def test_sandboxed_plain_unit():
+    units = {"p": "[Service]\nType=oneshot\nExec=/bin/sh -c 'ls -A /tmp | wc -l; "
+                  "touch /usr/x 2>/dev/null || echo usr-ro; grep NoNewPrivs /proc/self/status'\n"
+                  "PrivateTmp=yes\nProtectSystem=strict\nNoNewPrivileges=yes\n"}
+    with Supd(units) as s:
+        st = s.wait_state("p", "exited", "failed")
+        out = logs(s, "p")
+        check(st["state"] == "exited", f"{st}: {out}")
+        check(out.splitlines()[0].strip() == "0" and "usr-ro" in out and
+              "NoNewPrivs:\t1" in out, out)
+        check(st["container"] is None or "pid" not in st["container"]["namespaces"], st)
+
+
+def test_status_shows_the_container():
+    with Supd({"c": "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root()
+               + "\n"}) as s:
+        st = s.wait_state("c", "running")
+        c = st["container"]
+        check(c["namespaces"] == "pid net mnt uts ipc cgroup" and c["root"] == root(), st)
+        check(c["init_pid"] and c["init_pid"] != st["pid"], f"pid is the service's: {st}")
+        s.ctl_ok("stop", "c")
+        st = s.wait_state("c", "inactive")
+        check(st["last_exit"] == {"signal": "SIGTERM"}, st)
+
+
+def test_notify_in_a_container():
+    with Supd({"n": "[Service]\nType=notify\nExec=/bin/sh -c 'echo $NOTIFY_SOCKET; "
+                    "ls /run/host; /bin/ctprobe notify READY=1; exec sleep 1000'\n"
+                    "[Container]\nRootDirectory=" + root() + "\n"}) as s:
+        s.wait_state("n", "running")
+        out = logs(s, "n")
+        check("/run/host/notify" in out and out.count("notify") == 2,
+              f"only the unit's socket is bound in: {out}")
+
+
+def test_exec():
+    units = {"c": "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root() + "\n",
+             "p": "[Service]\nExec=/bin/sleep 1000\n"}
+    with Supd(units) as s:
+        s.wait_state("c", "running")
+        s.wait_state("p", "running")
+        r = s.ctl("exec", "c", "--", "/bin/sh", "-c", "ps -o pid,comm; hostname; exit 7")
+        check(r.returncode == 7, f"the exit status is CMD's: {r.returncode} {r.stderr}")
+        check("1 sup-init" in r.stdout and "sleep" in r.stdout and r.stdout.count("\n") <= 6,
+              f"the same view as the service: {r.stdout}")
+        r = s.ctl("exec", "c", "/bin/nope")
+        check(r.returncode == 127 and "exec /bin/nope: ENOENT" in r.stderr, r)
+        r = s.ctl("exec", "c", "/bin/sh", input="echo from-stdin\n")
+        check(r.returncode == 0 and "from-stdin" in r.stdout, r)
+        r = s.ctl("exec", "p", "--", "/bin/sh", "-c", "cat /proc/self/cgroup; exit 3")
+        check(r.returncode == 3 and "/p\n" in r.stdout, f"a plain unit: its cgroup: {r}")
+        r = s.ctl("exec", "nope", "/bin/true")
+        check(r.returncode == 3, f"no such unit: {r}")
+
+
+def test_exec_on_a_terminal():
+    with Supd({"c": "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root()
+               + "\n"}) as s:
+        s.wait_state("c", "running")
+        import pty
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp(roots.os.environ.get("SUPCTL", "supctl"),
+                      ["supctl", "--socket", s.socket, "exec", "c", "--", "/bin/sh", "-c",
+                       "tty; read x; echo got-$x; exit 4"])
+        out = b""
+        deadline = time.monotonic() + 10
+        while b"/dev/pts/0" not in out and time.monotonic() < deadline:
+            out += os.read(fd, 1024)
+        os.write(fd, b"yes\r")
+        while b"got-yes" not in out and time.monotonic() < deadline:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                break
+        _, st = os.waitpid(pid, 0)
+        check(b"/dev/pts/0" in out, f"a pty of the container's devpts: {out}")
+        check(b"got-yes" in out and os.waitstatus_to_exitcode(st) == 4, f"{out} {st}")
+
+
+def test_real_daemon_from_debian():
+    deb = roots.debian()
+    with Supd({"redis": "[Service]\nExec=/usr/bin/redis-server --port 16379 --save '' "
+                        "--bind 127.0.0.1\n[Container]\nRootDirectory=" + deb +
+                        "\nNetwork=host\nReadOnlyRoot=yes\n"}) as s:
+        s.wait_state("redis", "running")
+
+        def ping():
+            try:
+                with socket.create_connection(("127.0.0.1", 16379), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    return c.recv(64)
+            except OSError:
+                return None
+        check(retry(ping, timeout=10, what="redis PONG") == b"+PONG\r\n", "redis answers")
+
+
+if __name__ == "__main__":
+    run_tests([test_the_container_sees_only_itself, test_capabilities_user_and_init_no,
+               test_what_the_kernel_refuses, test_read_only_root_and_masked_proc,
+               test_orphans_are_reaped_and_signals_are_real, test_spawn_failures_say_why,
+               test_bad_seccomp_profile_is_an_error_at_load,
+               test_bind_target_symlink_out_of_the_root_is_refused,
+               test_time_namespace_and_user_namespace, test_sandboxed_plain_unit,
+               test_status_shows_the_container, test_notify_in_a_container, test_exec,
+               test_exec_on_a_terminal,
+               test_real_daemon_from_debian])
