@@ -82,8 +82,8 @@ extern const struct value_type t_units;
 extern const struct value_type t_ignored, t_refused, t_sandbox, t_fixed;
 /* unit_types_container.c: [Container], and the systemd sandboxing keys mapped onto it */
 extern const struct value_type t_namespaces, t_userns, t_binds, t_tmpfs, t_caps, t_ambient, t_nnp,
-    t_seccomp, t_network, t_hostname, t_offset, t_shm, t_devices, t_private_tmp,
-    t_private_network, t_ro_paths, t_protect_system, t_words;
+    t_seccomp, t_network, t_hostname, t_offset, t_shm, t_devices, t_private_tmp, t_private_network,
+    t_ro_paths, t_protect_system, t_words;
 
 /* t_fixed: the one value sup's behaviour matches; another value warns or is refused. */
 struct fixed {

@@ -16,6 +16,7 @@
 #include "supd.h"
 
 static struct list dirty = {&dirty, &dirty};
+unsigned long sup_sched_steps; /* units looked at by passes, ever (tests: the cost) */
 static bool poked;
 static size_t n_active; /* units not down */
 static void (*on_all_down)(void);
@@ -309,6 +310,7 @@ void sup_sched_pass(void)
 
 		list_del(&u->dirty_link);
 		u->dirty = false;
+		sup_sched_steps++;
 		if (u->removed && unit_is_down(u) && !unit_has_children(u)) {
 			unit_free(u);
 			continue;

@@ -33,6 +33,8 @@ void sup_sched_on_all_down(void (*fn)(void));
 /* The observer that queues a unit that changed state (registered at start-up). */
 struct unit_change;
 void deps_observe(struct unit *u, const struct unit_change *c);
+/* Units looked at by passes since supd started: the scheduler's cost (tests). */
+extern unsigned long sup_sched_steps;
 /* Units that are not down (for the shutdown's end; tests). */
 size_t deps_active_units(void);
 

@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 	say("unshare-user", unshare(CLONE_NEWUSER));
 	say("kexec_load", syscall(SYS_kexec_load, 0, 0, NULL, 0));
 	say("init_module", syscall(SYS_init_module, NULL, 0, ""));
-	say("clone3", syscall(SYS_clone3, args, 8)); /* too small: EINVAL, but seccomp says ENOSYS first */
+	say("clone3",
+	    syscall(SYS_clone3, args, 8)); /* too small: EINVAL, but seccomp says ENOSYS first */
 	say("setns", setns(0, 0));
 	fflush(stdout);
 	return 0;

@@ -1,0 +1,319 @@
+/*
+ * core: the unit state machine with fake effects (fake_effects.c): a run, its end, Restart=
+ * and its backoff, the start limit, readiness and its timeout, the watchdog, health checks,
+ * requested stops, restarts and the stop timeout; and the table itself. Every test also
+ * asserts that no transition outside the table happened.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/deps.h"
+#include "core/service.h"
+#include "core/state.h"
+#include "fake_effects.h"
+#include "supd.h"
+
+#define MS (USEC_PER_MSEC)
+#define LOAD(...)                                                                                  \
+	do {                                                                                       \
+		static const char *const _p[] = {__VA_ARGS__};                                     \
+		fx_load(_p, SUP_ARRAY_SIZE(_p));                                                   \
+	} while (0)
+
+static void setup(void)
+{
+	fx_reset();
+}
+
+static void teardown(void)
+{
+	ck_assert_uint_eq(unit_bad_transitions, 0);
+	fx_reset();
+}
+
+static void start(const char *name)
+{
+	ck_assert_int_eq(unit_start(fx_unit(name), false, NULL), 0);
+	fx_pass();
+}
+
+START_TEST(test_simple_runs_once_execd)
+{
+	LOAD("web", "[Service]\nExec=/bin/web\n");
+	start("web");
+	ck_assert_str_eq(fx_state("web"), "starting");
+	ck_assert_int_eq(fx_unit("web")->sub, SUB_SPAWN);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "web"), 1);
+	fx_execd("web");
+	ck_assert_str_eq(fx_state("web"), "running");
+	ck_assert_uint_eq(fx_unit("web")->job, JOB_NONE);
+}
+END_TEST
+
+START_TEST(test_crash_restarts_with_backoff)
+{
+	struct unit *u;
+
+	LOAD("w", "[Service]\nExec=/bin/w\nRestartSec=100ms\nRestartMaxSec=1s\n");
+	start("w");
+	fx_execd("w");
+	fx_exit("w", 1);
+	u = fx_unit("w");
+	ck_assert_str_eq(fx_state("w"), "restarting");
+	ck_assert_str_eq(u->error, "exited with code 1");
+	fx_advance(99 * MS);
+	ck_assert_str_eq(fx_state("w"), "restarting");
+	fx_advance(1 * MS);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "w"), 2);
+	ck_assert_uint_eq(u->restarts, 1);
+	ck_assert_ptr_null(u->error); /* a new start clears it */
+	/* the next failure waits twice as long */
+	fx_execd("w");
+	fx_exit("w", 1);
+	fx_advance(199 * MS);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "w"), 2);
+	fx_advance(1 * MS);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "w"), 3);
+	ck_assert_uint_eq(u->restarts, 2);
+}
+END_TEST
+
+START_TEST(test_start_limit_fails_the_unit)
+{
+	LOAD("f", "[Service]\nExec=/bin/f\nRestartSec=0\nStartLimitBurst=3\n"
+		  "StartLimitIntervalSec=10s\n");
+	start("f");
+	for (int i = 0; i < 3; i++) {
+		fx_exit("f", 2);
+		fx_advance(1);
+	}
+	ck_assert_str_eq(fx_state("f"), "failed");
+	ck_assert_ptr_nonnull(strstr(fx_unit("f")->error, "start limit hit"));
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "f"), 3);
+	ck_assert_uint_eq(fx_unit("f")->restarts, 2); /* the refused start is not a restart */
+	/* a restart request clears the limit */
+	unit_restart(fx_unit("f"));
+	fx_pass();
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "f"), 4);
+}
+END_TEST
+
+START_TEST(test_oneshot_exits)
+{
+	LOAD("o", "[Service]\nType=oneshot\nExec=/bin/o\n");
+	start("o");
+	fx_execd("o");
+	ck_assert_int_eq(fx_unit("o")->sub, SUB_START); /* starting until it ends */
+	fx_exit("o", 0);
+	ck_assert_str_eq(fx_state("o"), "exited");
+	ck_assert(unit_is_up(fx_unit("o")));
+}
+END_TEST
+
+START_TEST(test_notify_ready_and_timeout)
+{
+	LOAD("n", "[Service]\nType=notify\nExec=/bin/n\nReadyTimeoutSec=2s\nRestart=no\n");
+	start("n");
+	fx_execd("n");
+	ck_assert_str_eq(fx_state("n"), "starting");
+	unit_notify_ready(fx_unit("n"));
+	fx_pass();
+	ck_assert_str_eq(fx_state("n"), "running");
+	/* again, never ready: the timeout stops it, and it ends failed */
+	unit_stop(fx_unit("n"));
+	fx_pass();
+	fx_killed("n", SIGTERM);
+	ck_assert_str_eq(fx_state("n"), "inactive");
+	start("n");
+	fx_execd("n");
+	fx_advance(2000 * MS);
+	ck_assert_str_eq(fx_state("n"), "stopping");
+	ck_assert_int_ge(fx_find(FX_KILL, "n", SIGTERM, 1), 0);
+	fx_killed("n", SIGTERM);
+	ck_assert_str_eq(fx_state("n"), "failed");
+	ck_assert_ptr_nonnull(strstr(fx_unit("n")->error, "ReadyTimeoutSec"));
+}
+END_TEST
+
+START_TEST(test_stop_then_sigkill_at_the_timeout)
+{
+	LOAD("s", "[Service]\nExec=/bin/s\nStopTimeoutSec=3s\n");
+	start("s");
+	fx_execd("s");
+	unit_stop(fx_unit("s"));
+	fx_pass();
+	ck_assert_str_eq(fx_state("s"), "stopping");
+	ck_assert_int_ge(fx_find(FX_KILL, "s", SIGTERM, 0), 0);
+	ck_assert_int_ge(fx_find(FX_KILL, "s", SIGCONT, 0), 0);
+	fx_advance(3000 * MS);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_STOP_KILL);
+	ck_assert_int_ge(fx_find(FX_KILL, "s", SIGKILL, 0), 0);
+	fx_killed("s", SIGKILL);
+	ck_assert_str_eq(fx_state("s"), "inactive"); /* a stop by request: not a failure */
+	ck_assert_ptr_null(fx_unit("s")->error);
+}
+END_TEST
+
+START_TEST(test_restart_request)
+{
+	LOAD("r", "[Service]\nExec=/bin/r\n");
+	start("r");
+	fx_execd("r");
+	unit_restart(fx_unit("r"));
+	fx_pass();
+	ck_assert_uint_eq(fx_unit("r")->job, JOB_RESTART);
+	ck_assert_str_eq(fx_state("r"), "stopping");
+	fx_killed("r", SIGTERM);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "r"), 2);
+	ck_assert_str_eq(fx_state("r"), "starting");
+	fx_execd("r");
+	ck_assert_str_eq(fx_state("r"), "running");
+	ck_assert_uint_eq(fx_unit("r")->restarts, 0); /* asked for: not counted */
+}
+END_TEST
+
+START_TEST(test_watchdog_aborts_the_main_process)
+{
+	LOAD("wd", "[Service]\nExec=/bin/wd\nWatchdogSec=1s\nRestart=no\n");
+	start("wd");
+	fx_execd("wd");
+	fx_advance(900 * MS);
+	unit_timer_again(fx_unit("wd"), UNIT_TIMER_WATCHDOG); /* WATCHDOG=1 */
+	fx_advance(900 * MS);
+	ck_assert_int_eq(fx_find(FX_KILL, "wd", SIGABRT, 0), -1);
+	fx_advance(200 * MS);
+	ck_assert_int_ge(fx_find(FX_KILL, "wd", SIGABRT, 0), 0);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "wd", SIGABRT, 0)].who, KILL_MAIN);
+	fx_killed("wd", SIGABRT);
+	ck_assert_str_eq(fx_state("wd"), "failed");
+}
+END_TEST
+
+START_TEST(test_health_failures_restart)
+{
+	LOAD("h", "[Service]\nExec=/bin/h\nHealthCmd=/bin/check\nHealthIntervalSec=1s\n"
+		  "HealthRetries=2\nRestartSec=1s\n");
+	start("h");
+	fx_execd("h");
+	fx_advance(1000 * MS);
+	ck_assert_uint_eq(fx_count(FX_HEALTH, "h"), 1);
+	fx_health_exit("h", 1);
+	ck_assert_str_eq(fx_state("h"), "running"); /* one failure of two */
+	fx_advance(1000 * MS);
+	fx_health_exit("h", 0);
+	ck_assert_uint_eq(fx_unit("h")->health_failures, 0);
+	fx_advance(1000 * MS);
+	fx_health_exit("h", 1);
+	fx_advance(1000 * MS);
+	fx_health_exit("h", 1);
+	ck_assert_str_eq(fx_state("h"), "unhealthy");
+	ck_assert_int_eq(fx_unit("h")->sub, SUB_UNHEALTHY_KILL);
+	fx_killed("h", SIGTERM);
+	ck_assert_str_eq(fx_state("h"), "restarting");
+	fx_advance(1000 * MS);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "h"), 2);
+}
+END_TEST
+
+START_TEST(test_spawn_failure_fails_the_unit)
+{
+	LOAD("x", "[Service]\nExec=/bin/x\n");
+	fx_spawn_fails = true;
+	start("x");
+	ck_assert_str_eq(fx_state("x"), "failed");
+	ck_assert_ptr_nonnull(strstr(fx_unit("x")->error, "fork"));
+}
+END_TEST
+
+START_TEST(test_set_up_failure_then_exit)
+{
+	LOAD("y", "[Service]\nExec=/bin/y\nRestart=no\n");
+	start("y");
+	unit_main_spawn_failed(fx_unit("y"), "exec /bin/y: No such file or directory");
+	fx_exit("y", 127);
+	ck_assert_str_eq(fx_state("y"), "failed");
+	ck_assert_str_eq(fx_unit("y")->error, "exec /bin/y: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_drain_waits_for_the_cgroup)
+{
+	LOAD("d", "[Service]\nExec=/bin/d\nRestart=no\n");
+	start("d");
+	fx_execd("d");
+	fx_drain_waits = true;
+	fx_exit("d", 3);
+	ck_assert_int_eq(fx_unit("d")->sub, SUB_DRAIN);
+	ck_assert_str_eq(fx_state("d"), "stopping");
+	unit_drained(fx_unit("d"));
+	fx_pass();
+	ck_assert_str_eq(fx_state("d"), "failed");
+}
+END_TEST
+
+START_TEST(test_the_table)
+{
+	/* every sub-state maps onto a public state; the ends of a run are allowed from every
+	 * sub-state that owns a process */
+	static const enum unit_sub with_process[] = {
+	    SUB_SPAWN,	   SUB_START,	       SUB_POST,     SUB_RUNNING,   SUB_RELOAD,
+	    SUB_UNHEALTHY, SUB_UNHEALTHY_KILL, SUB_STOP_CMD, SUB_STOP_TERM, SUB_STOP_KILL,
+	};
+	static const enum unit_sub ends[] = {SUB_DEAD,	 SUB_QUEUED,	   SUB_FAILED, SUB_EXITED,
+					     SUB_REMAIN, SUB_AUTO_RESTART, SUB_DRAIN};
+
+	for (int s = 0; s < SUB__MAX; s++) {
+		ck_assert_int_lt(unit_sub_state(s), UNIT_STATE__MAX);
+		ck_assert_str_ne(unit_sub_name(s), "unknown");
+		ck_assert(unit_sub_allowed(s, s));
+	}
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(with_process); i++)
+		for (size_t j = 0; j < SUP_ARRAY_SIZE(ends); j++)
+			ck_assert_msg(unit_sub_allowed(with_process[i], ends[j]), "%s -> %s",
+				      unit_sub_name(with_process[i]), unit_sub_name(ends[j]));
+	ck_assert(!unit_sub_allowed(SUB_BAD, SUB_QUEUED));
+	ck_assert(!unit_sub_allowed(SUB_DEAD, SUB_RUNNING));
+	ck_assert(!unit_sub_allowed(SUB_STOP_KILL, SUB_STOP_TERM));
+	/* and a forbidden transition is counted, not fatal */
+	LOAD("t", "[Service]\nExec=/bin/t\n");
+	unit_set_sub(fx_unit("t"), SUB_RUNNING);
+	ck_assert_uint_eq(unit_bad_transitions, 1);
+	unit_bad_transitions = 0;
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("core_state");
+	TCase *tc = tcase_create("runs");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_simple_runs_once_execd);
+	tcase_add_test(tc, test_crash_restarts_with_backoff);
+	tcase_add_test(tc, test_start_limit_fails_the_unit);
+	tcase_add_test(tc, test_oneshot_exits);
+	tcase_add_test(tc, test_notify_ready_and_timeout);
+	tcase_add_test(tc, test_stop_then_sigkill_at_the_timeout);
+	tcase_add_test(tc, test_restart_request);
+	tcase_add_test(tc, test_watchdog_aborts_the_main_process);
+	tcase_add_test(tc, test_health_failures_restart);
+	tcase_add_test(tc, test_spawn_failure_fails_the_unit);
+	tcase_add_test(tc, test_set_up_failure_then_exit);
+	tcase_add_test(tc, test_drain_waits_for_the_cgroup);
+	tcase_add_test(tc, test_the_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
