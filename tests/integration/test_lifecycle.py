@@ -182,6 +182,25 @@ RestartSec=100ms
         retry(lambda: s.status("h")["restarts"] >= 1, timeout=10, what="restart when unhealthy")
 
 
+def test_health_check_that_cannot_run_says_why():
+    """A HealthCmd= that cannot be executed is reported as the exec error (it used to die of
+    SIGPIPE: the report pipe was closed right after the fork)."""
+    unit = """
+[Service]
+Exec=/bin/sleep 1000
+HealthCmd=/nonexistent/check --ping
+HealthIntervalSec=200ms
+HealthRetries=1
+Restart=no
+"""
+    with Supd({"hc": unit}) as s:
+        s.wait_state("hc", "unhealthy", timeout=10)
+        log = s.ctl_ok("logs", "hc").stdout
+        check("health check failed (1/1): exec /nonexistent/check: No such file or directory"
+              in log, f"the exec error in the log: {log}")
+        check("signal 13" not in log and "SIGPIPE" not in log, f"no SIGPIPE: {log}")
+
+
 def test_health_timeout_counts_as_failure():
     unit = """
 [Service]
@@ -349,6 +368,7 @@ if __name__ == "__main__":
         test_health_unhealthy_and_back,
         test_health_restart,
         test_health_timeout_counts_as_failure,
+        test_health_check_that_cannot_run_says_why,
         test_stop_timeout_then_sigkill,
         test_stop_signal_and_process_group,
         test_leftovers_killed_when_main_exits,
