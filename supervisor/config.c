@@ -1,6 +1,7 @@
 /*
  * supd.conf (optional, INI): [Control] Group=; [Log] BufferSize=, Directory=, MaxFileSize=,
- * MaxFiles=; [Machine] Hostname=, ShutdownTimeoutSec=. A bad line is reported and skipped: supd
+ * MaxFiles=; [Cgroup] Mode=, FavorDynMods=; [Metrics] Listen=; [Machine] Hostname=,
+ * ShutdownTimeoutSec=; [Images] belongs to sup-image. A bad line is reported and skipped: supd
  * never refuses to run over its config.
  */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "sup/cgroup.h"
+#include "sup/cleanup.h"
 #include "sup/log.h"
 #include "supd.h"
 
@@ -20,74 +22,145 @@ struct conf_ctx {
 	int errors;
 };
 
-static int set_size(const char *v, uint64_t *out)
+/* Each setter: 0, or -1 for a value it does not take (reported, the default stays). */
+static int set_group(struct supd_config *c, const char *v)
 {
-	return unit_parse_size(v, out);
+	struct group *g = getgrnam(v);
+	char *end;
+	unsigned long id = strtoul(v, &end, 10);
+
+	if (g)
+		c->control_gid = g->gr_gid;
+	else if (*v && !*end)
+		c->control_gid = (gid_t)id;
+	else
+		return -1;
+	return 0;
 }
+
+static int set_buffer(struct supd_config *c, const char *v)
+{
+	uint64_t n;
+
+	if (unit_parse_size(v, &n) < 0 || n < 4096 || n == SIZE_INFINITY)
+		return -1;
+	c->log_ring_bytes = n;
+	return 0;
+}
+
+static int set_string(char **field, const char *v)
+{
+	free(*field);
+	*field = *v ? strdup(v) : NULL;
+	return 0;
+}
+
+static int set_log_dir(struct supd_config *c, const char *v)
+{
+	return set_string(&c->log_dir, v);
+}
+
+static int set_file_max(struct supd_config *c, const char *v)
+{
+	uint64_t n;
+
+	if (unit_parse_size(v, &n) < 0 || n < 4096)
+		return -1;
+	c->log_file_max = n;
+	return 0;
+}
+
+static int set_file_keep(struct supd_config *c, const char *v)
+{
+	char *end;
+	unsigned long k = strtoul(v, &end, 10);
+
+	if (!*v || *end || k > 100)
+		return -1;
+	c->log_file_keep = (unsigned)k;
+	return 0;
+}
+
+static int set_cg_mode(struct supd_config *c, const char *v)
+{
+	enum cg_mode m;
+
+	if (cg_mode_parse(v, &m) < 0)
+		return -1;
+	c->cgroup_mode = (int)m;
+	return 0;
+}
+
+static int set_favor(struct supd_config *c, const char *v)
+{
+	bool b;
+
+	if (unit_parse_bool(v, &b) < 0)
+		return -1;
+	c->cgroup_favor = b ? 1 : 0;
+	return 0;
+}
+
+static int set_listen(struct supd_config *c, const char *v)
+{
+	return set_string(&c->metrics_listen, v);
+}
+
+/* a deadline there must be: at least a second, never "infinity" */
+static int set_shutdown(struct supd_config *c, const char *v)
+{
+	uint64_t n;
+
+	if (unit_parse_duration(v, &n) < 0 || n < 1000000 || n == UINT64_MAX)
+		return -1;
+	c->shutdown_timeout_usec = n;
+	return 0;
+}
+
+static int set_hostname(struct supd_config *c, const char *v)
+{
+	if (!*v || strlen(v) > 64)
+		return -1;
+	return set_string(&c->hostname, v);
+}
+
+static const struct {
+	const char *section, *key;
+	int (*set)(struct supd_config *c, const char *v);
+} keys[] = {
+    {"Control", "Group", set_group},
+    {"Log", "BufferSize", set_buffer},
+    {"Log", "Directory", set_log_dir},
+    {"Log", "MaxFileSize", set_file_max},
+    {"Log", "MaxFiles", set_file_keep},
+    {"Cgroup", "Mode", set_cg_mode},
+    {"Cgroup", "FavorDynMods", set_favor},
+    {"Metrics", "Listen", set_listen},
+    {"Machine", "ShutdownTimeoutSec", set_shutdown},
+    {"Machine", "Hostname", set_hostname},
+};
+
+/* Sections read by another program than supd (sup-image: [Images]). */
+static const char *const foreign[] = {"Images"};
 
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct conf_ctx *ctx = user;
-	struct supd_config *c = ctx->c;
-	uint64_t n;
 
-	if (!strcmp(section, "Control") && !strcmp(key, "Group")) {
-		struct group *g = getgrnam(value);
-		char *end;
-		unsigned long id = strtoul(value, &end, 10);
-		if (g)
-			c->control_gid = g->gr_gid;
-		else if (*value && !*end)
-			c->control_gid = (gid_t)id;
-		else
-			goto bad;
-	} else if (!strcmp(section, "Log") && !strcmp(key, "BufferSize")) {
-		if (set_size(value, &n) < 0 || n < 4096 || n == SIZE_INFINITY)
-			goto bad;
-		c->log_ring_bytes = n;
-	} else if (!strcmp(section, "Log") && !strcmp(key, "Directory")) {
-		free(c->log_dir);
-		c->log_dir = *value ? strdup(value) : NULL;
-	} else if (!strcmp(section, "Log") && !strcmp(key, "MaxFileSize")) {
-		if (set_size(value, &n) < 0 || n < 4096)
-			goto bad;
-		c->log_file_max = n;
-	} else if (!strcmp(section, "Log") && !strcmp(key, "MaxFiles")) {
-		char *end;
-		unsigned long k = strtoul(value, &end, 10);
-		if (!*value || *end || k > 100)
-			goto bad;
-		c->log_file_keep = (unsigned)k;
-	} else if (!strcmp(section, "Cgroup") && !strcmp(key, "Mode")) {
-		enum cg_mode m;
-		if (cg_mode_parse(value, &m) < 0)
-			goto bad;
-		c->cgroup_mode = (int)m;
-	} else if (!strcmp(section, "Cgroup") && !strcmp(key, "FavorDynMods")) {
-		bool b;
-		if (unit_parse_bool(value, &b) < 0)
-			goto bad;
-		c->cgroup_favor = b ? 1 : 0;
-	} else if (!strcmp(section, "Metrics") && !strcmp(key, "Listen")) {
-		free(c->metrics_listen);
-		c->metrics_listen = *value ? strdup(value) : NULL;
-	} else if (!strcmp(section, "Machine") && !strcmp(key, "ShutdownTimeoutSec")) {
-		/* a deadline there must be: at least a second, never "infinity" */
-		if (unit_parse_duration(value, &n) < 0 || n < 1000000 || n == UINT64_MAX)
-			goto bad;
-		c->shutdown_timeout_usec = n;
-	} else if (!strcmp(section, "Machine") && !strcmp(key, "Hostname")) {
-		if (!*value || strlen(value) > 64)
-			goto bad;
-		free(c->hostname);
-		c->hostname = strdup(value);
-	} else {
-		sup_err(NULL, "%s: [%s] %s=: unknown key; ignored", ctx->path, section, key);
-		ctx->errors++;
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(foreign); i++)
+		if (!strcmp(section, foreign[i]))
+			return 1;
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++) {
+		if (strcmp(section, keys[i].section) || strcmp(key, keys[i].key))
+			continue;
+		if (keys[i].set(ctx->c, value) < 0) {
+			sup_err(NULL, "%s: [%s] %s=%s: invalid value; ignored", ctx->path, section,
+				key, value);
+			ctx->errors++;
+		}
+		return 1;
 	}
-	return 1;
-bad:
-	sup_err(NULL, "%s: [%s] %s=%s: invalid value; ignored", ctx->path, section, key, value);
+	sup_err(NULL, "%s: [%s] %s=: unknown key; ignored", ctx->path, section, key);
 	ctx->errors++;
 	return 1;
 }
