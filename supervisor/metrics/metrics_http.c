@@ -233,12 +233,90 @@ static bool printable(const char *s, size_t n)
 	return true;
 }
 
+struct reqline {
+	const char *method, *target;
+	size_t mlen, tlen;
+	int minor;
+};
+
+/* "METHOD SP TARGET SP HTTP/1.x" of line_len bytes: 0, or the status that refuses it. */
+static int request_line(const char *buf, size_t line_len, struct reqline *r)
+{
+	const char *sp1 = memchr(buf, ' ', line_len), *sp2, *version;
+
+	if (!printable(buf, line_len) || !sp1)
+		return 400;
+	r->method = buf;
+	r->mlen = (size_t)(sp1 - buf);
+	r->target = sp1 + 1;
+	sp2 = memchr(r->target, ' ', line_len - r->mlen - 1);
+	if (!sp2)
+		return 400;
+	r->tlen = (size_t)(sp2 - r->target);
+	version = sp2 + 1;
+	if (!r->mlen || !r->tlen || buf + line_len - version != 8 || memchr(version, ' ', 8))
+		return 400;
+	for (size_t i = 0; i < r->mlen; i++)
+		if (!tchar(buf[i]))
+			return 400;
+	if (strncmp(version, "HTTP/", 5) || version[5] < '0' || version[5] > '9' ||
+	    version[6] != '.' || version[7] < '0' || version[7] > '9')
+		return 400;
+	if (version[5] != '1')
+		return 505;
+	r->minor = version[7] == '0' ? 0 : 1;
+	return 0;
+}
+
+/* The empty line that ends the header section, from nl on; NULL while incomplete. */
+static const char *headers_end(const struct hconn *c, const char *nl)
+{
+	size_t rest = c->len - (size_t)(nl - c->req);
+	const char *e1 = memmem(nl, rest, "\n\n", 2), *e2 = memmem(nl, rest, "\n\r\n", 3);
+
+	return !e1 ? e2 : !e2 ? e1 : e1 < e2 ? e1 : e2;
+}
+
+/* Every header line between from and end is NAME: value. */
+static bool headers_ok(const char *from, const char *end)
+{
+	for (const char *p = from; p <= end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end + 1 - p));
+		size_t ll = (size_t)(eol - p);
+		const char *colon;
+
+		if (ll && p[ll - 1] == '\r')
+			ll--;
+		colon = memchr(p, ':', ll);
+		if (!colon || colon == p || !field_ok(colon, (size_t)(p + ll - colon)))
+			return false;
+		for (const char *q = p; q < colon; q++)
+			if (!tchar(*q))
+				return false;
+		p = eol + 1;
+	}
+	return true;
+}
+
+/* What the request asks for: 200 (head set for HEAD), or the status that refuses it. */
+static int route(const struct reqline *r, bool *head)
+{
+	if (!((r->tlen == 8 && !memcmp(r->target, "/metrics", 8)) ||
+	      (r->tlen > 8 && !memcmp(r->target, "/metrics?", 9))))
+		return 404;
+	*head = r->mlen == 4 && !memcmp(r->method, "HEAD", 4);
+	if (!(r->mlen == 3 && !memcmp(r->method, "GET", 3)) && !*head)
+		return 405;
+	return 200;
+}
+
 /* The request so far: 0 while incomplete, else the status of the reply (minor/head filled). */
 static int parse(struct hconn *c, int *minor, bool *head)
 {
-	const char *buf = c->req, *nl = memchr(buf, '\n', c->len);
-	const char *sp1, *sp2, *end, *p, *target, *version;
-	size_t line_len, mlen, tlen;
+	const char *buf = c->req, *nl = memchr(buf, '\n', c->len), *end;
+	struct reqline r;
+	size_t line_len;
+	int code;
 
 	if (!nl) {
 		/* garbage (TLS, binary) is refused at once, not after the timeout */
@@ -250,61 +328,15 @@ static int parse(struct hconn *c, int *minor, bool *head)
 	line_len = (size_t)(nl - buf);
 	if (line_len && buf[line_len - 1] == '\r')
 		line_len--;
-	if (!printable(buf, line_len))
-		return 400;
-	sp1 = memchr(buf, ' ', line_len);
-	if (!sp1)
-		return 400;
-	mlen = (size_t)(sp1 - buf);
-	target = sp1 + 1;
-	sp2 = memchr(target, ' ', line_len - mlen - 1);
-	if (!sp2)
-		return 400;
-	tlen = (size_t)(sp2 - target);
-	version = sp2 + 1;
-	if (!mlen || !tlen || buf + line_len - version != 8 || memchr(version, ' ', 8))
-		return 400;
-	for (size_t i = 0; i < mlen; i++)
-		if (!tchar(buf[i]))
-			return 400;
-	if (strncmp(version, "HTTP/", 5) || version[5] < '0' || version[5] > '9' ||
-	    version[6] != '.' || version[7] < '0' || version[7] > '9')
-		return 400;
-	if (version[5] != '1')
-		return 505;
-	*minor = version[7] == '0' ? 0 : 1;
-	/* the header section ends with an empty line */
-	{
-		size_t rest = c->len - (size_t)(nl - buf);
-		const char *e1 = memmem(nl, rest, "\n\n", 2), *e2 = memmem(nl, rest, "\n\r\n", 3);
-
-		end = !e1 ? e2 : !e2 ? e1 : e1 < e2 ? e1 : e2;
-	}
+	if ((code = request_line(buf, line_len, &r)))
+		return code;
+	*minor = r.minor;
+	end = headers_end(c, nl);
 	if (!end)
 		return c->len == REQ_MAX ? 431 : 0;
-	/* every header line is NAME: value */
-	for (p = nl + 1; p <= end;) {
-		const char *eol = memchr(p, '\n', (size_t)(end + 1 - p));
-		size_t ll = (size_t)(eol - p);
-		const char *colon;
-
-		if (ll && p[ll - 1] == '\r')
-			ll--;
-		colon = memchr(p, ':', ll);
-		if (!colon || colon == p || !field_ok(colon, (size_t)(p + ll - colon)))
-			return 400;
-		for (const char *q = p; q < colon; q++)
-			if (!tchar(*q))
-				return 400;
-		p = eol + 1;
-	}
-	if (!((tlen == 8 && !memcmp(target, "/metrics", 8)) ||
-	      (tlen > 8 && !memcmp(target, "/metrics?", 9))))
-		return 404;
-	*head = mlen == 4 && !memcmp(buf, "HEAD", 4);
-	if (!(mlen == 3 && !memcmp(buf, "GET", 3)) && !*head)
-		return 405;
-	return 200;
+	if (!headers_ok(nl + 1, end))
+		return 400;
+	return route(&r, head);
 }
 
 static void on_read(struct hconn *c)
