@@ -189,25 +189,38 @@ static bool machine_init(void)
 	return machine_detect(supd->conf.machine_mode); /* machine.c */
 }
 
-/* ExitWithUnit=: the unit has ended and nothing will start it again by itself. */
+/* ExitWithUnit=: the unit has ended and nothing will start it again by itself (or, in a
+ * shutdown, it is down). */
 static bool ends_for_good(const struct unit *u, const struct unit_change *c)
 {
-	if (!u->cfg || !u->cfg->exit_with_unit || supd->shutting_down ||
-	    c->old_state == c->new_state)
+	if (!u->cfg || !u->cfg->exit_with_unit || c->old_state == c->new_state)
 		return false;
 	return c->new_state == UNIT_EXITED || c->new_state == UNIT_FAILED ||
 	       (c->new_state == UNIT_INACTIVE && c->old_sub != SUB_QUEUED);
 }
 
-/* supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. */
+/*
+ * supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. The first
+ * such unit to end decides it, also when a SIGTERM or SIGINT began the shutdown (the unit's
+ * answer to its stop signal is the container's exit status, as with tini and docker).
+ */
 static void exit_with_unit(struct unit *u, const struct unit_change *c)
 {
-	if (!ends_for_good(u, c))
+	int status;
+
+	if (supd->exit_decided || !ends_for_good(u, c))
 		return;
 	if (u->last_exit.valid)
-		sup_shutdown(policy_exit_status(u->last_exit.signaled, u->last_exit.code));
+		status = policy_exit_status(u->last_exit.signaled, u->last_exit.code);
 	else
-		sup_shutdown(u->state == UNIT_FAILED ? 1 : 0);
+		status = u->state == UNIT_FAILED ? 1 : 0;
+	supd->exit_decided = true;
+	if (!supd->shutting_down) {
+		sup_shutdown(status);
+		return;
+	}
+	sup_info(u->name, "ExitWithUnit=: supd exits with this unit's status, %d", status);
+	supd->exit_status = status;
 }
 
 static void reload(void)
