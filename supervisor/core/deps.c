@@ -222,6 +222,10 @@ static bool may_start(struct unit *u)
 {
 	bool lost;
 
+	/* a unit removed and added again: its old instance is still stopping, in the cgroup
+	 * (and at the notify socket) the new one would take; it starts once that one is gone */
+	if (unit_find_removed(u->name))
+		return false;
 	if (requirement_not_up(u, &lost))
 		return false;
 	for (size_t i = 0; i < u->after.n; i++) {

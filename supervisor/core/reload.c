@@ -159,9 +159,11 @@ static void change_unit(struct unit *u, struct unit_entry *e, struct actions *a)
 	u->next_cfg = sup_steal_ptr(e->config);
 	start_limit_free(&u->limit);
 	start_limit_init(&u->limit, u->next_cfg->start_limit_burst);
-	if (!unit_is_down(u) || u->goal == GOAL_UP) {
+	/* wanted: restarted with it; down: in force at once; being stopped by request: it stays
+	 * down, and the new config is for its next start (unit_run) */
+	if (u->goal == GOAL_UP) {
 		push(&a->restart, &a->n_restart, u);
-	} else {
+	} else if (unit_is_down(u)) {
 		unit_free_config(u->cfg);
 		u->cfg = sup_steal_ptr(u->next_cfg);
 	}

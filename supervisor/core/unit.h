@@ -196,6 +196,8 @@ struct unit {
 
 /* registry.c: the set of units */
 struct unit *unit_find(const char *name); /* a live unit (not removed), or NULL */
+/* A removed unit of that name not freed yet (its last run is still stopping), or NULL. */
+struct unit *unit_find_removed(const char *name);
 /* Takes ownership of cfg; error != NULL makes it a bad unit. NULL on ENOMEM. */
 struct unit *unit_new(const char *name, struct unit_config *cfg, const char *error);
 void unit_free(struct unit *u);

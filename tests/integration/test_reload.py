@@ -248,6 +248,48 @@ def test_reload_of_unreadable_directory_fails_cleanly():
         check(s.status("keep")["pid"] == pid, "and a good reload after it changes nothing")
 
 
+# a service that takes ~1 s to stop, and says when it got its stop signal and when it left
+SLOW = ("[Service]\nExec=/bin/sh -c 'echo $$ >> \"$T/slow.pids\"; "
+        "trap \"echo term >> \\\"$T/slow.log\\\"; sleep 1; echo clean >> \\\"$T/slow.log\\\"; exit 0\" TERM; "
+        "while :; do sleep 0.05; done'\nStopTimeoutSec=20s\n")
+
+
+def test_reload_during_requested_stop_keeps_it_down():
+    with Supd({"slow": SLOW}) as s:
+        s.wait_state("slow", "running")
+        s.ctl_ok("stop", "--no-wait", "slow")
+        retry(lambda: read(s, "slow.log") == "term", what="the stop signal to arrive")
+        s.write_unit("slow", SLOW + "Environment=CHANGED=1\n")
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "chang", "slow"), f"the reload saw the change: {r.stdout!r}")
+        st = s.wait_state("slow", "inactive", timeout=15)
+        check(st["pid"] == 0, f"stopped by request, it stays stopped: {st}")
+        with open(os.path.join(s.dir, "slow.pids")) as f:
+            check(len(f.read().split()) == 1, "it never ran again")
+        s.ctl_ok("start", "slow")  # the new configuration is there for the next start
+
+
+def test_readded_unit_waits_for_its_old_instance():
+    """A unit removed by one reload and added back by the next while its old instance is still
+    stopping: the new instance waits (state starting) until the old one is gone, rather than
+    sharing its cgroup (which killed the old one early and made the new one fail)."""
+    with Supd({"slow": SLOW}) as s:
+        old = s.wait_state("slow", "running")["pid"]
+        s.remove_unit("slow")
+        s.ctl_ok("reload")
+        retry(lambda: read(s, "slow.log") == "term", what="the old instance's stop signal")
+        s.write_unit("slow", SLOW)
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "add", "slow"), f"added again: {r.stdout!r}")
+        st = s.status("slow")
+        check(st["state"] == "starting" and st["pid"] == 0,
+              f"the new instance waits while the old one stops: {st}")
+        st = s.wait_state("slow", "running", timeout=15)
+        check(st["pid"] != old and st["restarts"] == 0, f"a new instance runs: {st}")
+        check(read(s, "slow.log") == "term\nclean", f"the old one ended cleanly: {read(s, 'slow.log')!r}")
+        check(not ns_alive(s, old), "the old instance is gone")
+
+
 if __name__ == "__main__":
     run_tests([
         test_reload_add_remove_change,
@@ -260,4 +302,6 @@ if __name__ == "__main__":
         test_removed_requirement_stops_dependant,
         test_repeated_reloads_change_nothing,
         test_reload_of_unreadable_directory_fails_cleanly,
+        test_reload_during_requested_stop_keeps_it_down,
+        test_readded_unit_waits_for_its_old_instance,
     ])
