@@ -251,6 +251,7 @@ static bool requirement_down(struct unit *u)
 	}
 	if (r && r->state != UNIT_STARTING) {
 		unit_note(u, "stopping until required unit '%s' is back", r->name);
+		u->job = JOB_FOLLOW;
 		return true;
 	}
 	return false;

@@ -64,7 +64,10 @@ void unit_run(struct unit *u)
 	struct sup_error *err = NULL;
 	bool auto_restart = u->job == JOB_AUTO_RESTART;
 
-	if (!start_limit_allow(&u->limit, u->cfg->start_limit_interval_usec, now_mono())) {
+	/* the start limit stops the unit's own crash loops: coming back with a requirement that
+	 * restarted is not one (that requirement's start is counted) */
+	if (u->job != JOB_FOLLOW &&
+	    !start_limit_allow(&u->limit, u->cfg->start_limit_interval_usec, now_mono())) {
 		unit_set_error(u, "start limit hit: more than %u starts within %.0fs",
 			       u->cfg->start_limit_burst, secs(u->cfg->start_limit_interval_usec));
 		unit_note(u, "%s", u->error);

@@ -73,6 +73,8 @@ enum unit_job {
 	JOB_START,	  /* a start request: settles once up, failed, or restarting */
 	JOB_RESTART,	  /* a restart request: a stop, then a start */
 	JOB_AUTO_RESTART, /* Restart=: the next run counts as a restart */
+	JOB_FOLLOW, /* taken down while a requirement restarts; back up with it, and that start
+		     * is not counted against its start limit (the requirement's run is) */
 };
 
 /* Timers a unit may have armed; the state timer belongs to the sub-state. */
