@@ -212,7 +212,15 @@ static void print_row(FILE *out, const struct row *r, const size_t *width, bool 
 	fputc('\n', out);
 }
 
-/* "web: /etc/sup/units/web.unit:3: ..." under the table, one line each. */
+/* Server text on one line: control characters become spaces. */
+static void put_flat(FILE *out, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
+}
+
+/* "web: /etc/sup/units/web.unit:3: ..." under the table, one line each; a unit file that a
+ * reload could not load says so, with the configuration that stays in force. */
 static void print_errors(FILE *out, const json_t *units)
 {
 	const json_t *u;
@@ -223,19 +231,27 @@ static void print_errors(FILE *out, const json_t *units)
 	{
 		const char *state = json_string_value(json_object_get(u, "state"));
 		const char *error = json_string_value(json_object_get(u, "error"));
+		const char *reload = json_string_value(json_object_get(u, "reload_error"));
 		char name[CELL_MAX];
 
-		if (!state || !error ||
-		    (strcmp(state, "failed") != 0 && strcmp(state, "bad-unit") != 0))
+		if (!state || (strcmp(state, "failed") != 0 && strcmp(state, "bad-unit") != 0))
+			error = NULL;
+		if (!error && !reload)
 			continue;
 		if (first)
 			fputc('\n', out);
 		first = false;
 		set_cell(name, json_string_value(json_object_get(u, "name")) ?: "?");
-		fprintf(out, "%s: ", name);
-		for (const char *p = error; *p; p++)
-			fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
-		fputc('\n', out);
+		if (error) {
+			fprintf(out, "%s: ", name);
+			put_flat(out, error);
+			fputc('\n', out);
+		}
+		if (reload) {
+			fprintf(out, "%s: not reloaded: ", name);
+			put_flat(out, reload);
+			fputs(" (the previous configuration stays in force)\n", out);
+		}
 	}
 }
 
@@ -285,6 +301,8 @@ void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
 void supctl_print_reload(FILE *out, const json_t *data)
 {
 	static const char *const what[] = {"added", "removed", "changed"};
+	const char *key;
+	json_t *error;
 	bool any = false;
 
 	for (size_t w = 0; w < SUP_ARRAY_SIZE(what); w++) {
@@ -299,6 +317,16 @@ void supctl_print_reload(FILE *out, const json_t *data)
 			fprintf(out, "%s %s\n", what[w], cell);
 			any = true;
 		}
+	}
+	json_object_foreach((json_t *)json_object_get(data, "errors"), key, error)
+	{
+		char cell[CELL_MAX];
+
+		set_cell(cell, key);
+		fprintf(out, "not reloaded %s: ", cell);
+		put_flat(out, json_string_value(error) ?: "?");
+		fputs(" (the previous configuration stays in force)\n", out);
+		any = true;
 	}
 	if (!any)
 		fputs("no changes\n", out);

@@ -358,6 +358,10 @@ struct unit_entry {
 	struct unit_config *config; /* NULL when the unit has errors */
 	char *error;		    /* its errors joined by '\n' (the bad-unit reason), or NULL */
 	struct unit_problems problems; /* every problem, warnings too, in line order */
+	/* set by the caller before unit_set_check_deps(): the file is bad but the caller keeps
+	 * an older config of the unit in force (a reload), so its dependants are not bad */
+	bool kept;
+	bool dep_bad; /* its own file is fine: a dependency made it bad (unit_set_check_deps) */
 };
 
 /* A template, NAME@.unit or NAME@.service: instances are parsed from its text on demand. */

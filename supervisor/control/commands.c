@@ -93,6 +93,8 @@ json_t *sup_unit_status_json(struct unit *u)
 	if (!sup_stats_status(u, o) && live)
 		proc_stats(u->main.pid, o);
 	json_object_set_new(o, "error", u->error ? json_string(u->error) : json_null());
+	json_object_set_new(o, "reload_error",
+			    u->reload_error ? json_string(u->reload_error) : json_null());
 	json_object_set_new(o, "description",
 			    json_string(u->cfg && u->cfg->description ? u->cfg->description : ""));
 	json_object_set_new(o, "type", json_string(u->cfg ? unit_type_name(u->cfg->type) : ""));

@@ -119,6 +119,7 @@ void unit_free(struct unit *u)
 	start_limit_free(&u->limit);
 	logbuf_free(u->log);
 	free(u->error);
+	free(u->reload_error);
 	free(u->dep_error);
 	free(u->status_text);
 	free(u);

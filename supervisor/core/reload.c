@@ -34,6 +34,7 @@ struct actions {
 	struct unit **start, **restart;
 	size_t n_start, n_restart;
 	json_t *added, *removed, *changed;
+	json_t *errors; /* units whose file has an error: their config in force stays */
 };
 
 /* Warnings of the directory (systemd files sup ignores) and of each unit: logged, once per
@@ -136,6 +137,40 @@ static bool same_unit(const struct unit *u, const struct unit_entry *e)
 	return unit_config_equal(cur, e->config);
 }
 
+/* The unit's file no longer loads: the configuration in force stays (a typo must not stop a
+ * running service and what requires it); the error is reported apart from `error`, which
+ * belongs to bad-unit and failed. */
+static void keep_config(struct unit *u, const struct unit_entry *e, struct actions *a)
+{
+	const char *why = e->error ? e->error : "bad unit";
+
+	if (!u->reload_error || strcmp(u->reload_error, why) != 0)
+		sup_err(u->name, "reload: %s; the configuration in force stays", why);
+	free(u->reload_error);
+	u->reload_error = strdup(why);
+	json_object_set_new(a->errors, u->name, json_string(why));
+}
+
+/* Units whose file no longer loads but which have a good config in force keep it: their
+ * dependants are not bad for them either. */
+static void mark_kept(struct unit_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct unit *u = set->v[i].config ? NULL : unit_find(set->v[i].name);
+
+		set->v[i].kept = u && u->cfg;
+	}
+}
+
+static void clear_reload_error(struct unit *u)
+{
+	if (!u->reload_error)
+		return;
+	sup_info(u->name, "reload: the unit file loads again");
+	free(u->reload_error);
+	u->reload_error = NULL;
+}
+
 /* A changed unit: new config; restarted if it was up, started if it was bad. */
 static void change_unit(struct unit *u, struct unit_entry *e, struct actions *a)
 {
@@ -189,7 +224,14 @@ static void apply(struct unit_set *set, struct actions *a)
 		if (!cur) {
 			json_array_append_new(a->added, json_string(e->name));
 			push(&a->start, &a->n_start, add_entry(e));
-		} else if (!same_unit(cur, e)) {
+			continue;
+		}
+		if (e->kept) {
+			keep_config(cur, e, a);
+			continue;
+		}
+		clear_reload_error(cur);
+		if (!same_unit(cur, e)) {
 			json_array_append_new(a->changed, json_string(e->name));
 			sup_info(e->name, "changed: %s",
 				 cur->cfg && e->config ? "restarting" : "replacing");
@@ -200,12 +242,15 @@ static void apply(struct unit_set *set, struct actions *a)
 
 static void finish(void)
 {
-	struct actions a = {
-	    .added = json_array(), .removed = json_array(), .changed = json_array()};
+	struct actions a = {.added = json_array(),
+			    .removed = json_array(),
+			    .changed = json_array(),
+			    .errors = json_object()};
 	json_t *result;
 
 	ev_idle_stop(supd->loop, &rl.idle);
 	sup_ct_check_set(&rl.set);
+	mark_kept(&rl.set);
 	unit_set_check_deps(&rl.set);
 	log_warnings(&rl.set);
 	apply(&rl.set, &a);
@@ -214,10 +259,12 @@ static void finish(void)
 	actions_free(&a);
 	free(supd->load_error);
 	supd->load_error = NULL;
-	sup_info(NULL, "reload: %zu added, %zu removed, %zu changed", json_array_size(a.added),
-		 json_array_size(a.removed), json_array_size(a.changed));
-	result = json_pack("{s:o, s:o, s:o}", "added", a.added, "removed", a.removed, "changed",
-			   a.changed);
+	sup_info(NULL,
+		 "reload: %zu added, %zu removed, %zu changed, %zu with errors (kept as they were)",
+		 json_array_size(a.added), json_array_size(a.removed), json_array_size(a.changed),
+		 json_object_size(a.errors));
+	result = json_pack("{s:o, s:o, s:o, s:o}", "added", a.added, "removed", a.removed,
+			   "changed", a.changed, "errors", a.errors);
 	rl.running = false;
 	if (rl.done)
 		rl.done(result, NULL);

@@ -127,6 +127,7 @@ struct unit {
 	struct unit_config *cfg;      /* NULL when bad */
 	struct unit_config *next_cfg; /* reload changed it: applied at the next start */
 	char *error;		      /* why bad-unit, failed, or being stopped for a failure */
+	char *reload_error;	      /* the file no longer loads; cfg (the last good one) stays */
 	bool removed;		      /* reload dropped it: freed once down */
 
 	/* the state machine: sub and state written only by unit_set_sub() (state.c) */
