@@ -87,7 +87,7 @@ static bool restart_new(const struct unit_parser *p)
 static bool start_timeout(const struct unit_parser *p)
 {
 	return (p->c->type == UNIT_TYPE_ONESHOT || p->c->type == UNIT_TYPE_FORKING) &&
-	       p->c->ready_timeout_usec != USEC_INFINITY &&
+	       p->c->ready_timeout_usec != USEC_INFINITY && p->c->ready_timeout_usec != 0 &&
 	       (unit_key_line(p, "ReadyTimeoutSec") || unit_key_line(p, "TimeoutSec"));
 }
 static bool notify_access(const struct unit_parser *p)

@@ -18,6 +18,9 @@
 #define USEC_PER_MSEC 1000ULL
 #define USEC_INFINITY UINT64_MAX
 #define SIZE_INFINITY UINT64_MAX
+/* Health checks run at most this often, whatever HealthIntervalSec= says (a warning says so):
+ * a check every microsecond is a fork loop. */
+#define UNIT_HEALTH_INTERVAL_MIN (100 * USEC_PER_MSEC)
 
 /* UNIT_TYPE_* and UNIT_RESTART_* values are appended, never renumbered (the supervisor switches
  * on them). */
