@@ -30,9 +30,12 @@
 #include "metrics/metrics_http.h"
 #include "supd.h"
 
-static int signal_fd = -1;
-static ev_io signal_io;
+static int signal_fd = -1, hup_fd = -1;
+static ev_io signal_io, hup_io;
 static ev_io logfile_io;
+static ev_timer hup_pause;
+
+#define HUP_PAUSE_SECS 0.2 /* SIGHUP is read at most this often */
 static ev_prepare sched;
 
 static void usage(FILE *f)
@@ -223,8 +226,10 @@ static void exit_with_unit(struct unit *u, const struct unit_change *c)
 	supd->exit_status = status;
 }
 
+/* SIGHUP: a deleted control socket is made again, then the units are reloaded. */
 static void reload(void)
 {
+	sup_control_recover();
 	if (sup_reload_request() < 0)
 		sup_warn(NULL, "reload (SIGHUP) refused: supd is shutting down");
 }
@@ -233,13 +238,12 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct signalfd_siginfo si;
 
-	while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+	/* a bounded batch: a process that keeps sending (kill -CHLD 1 in a loop) would otherwise
+	 * keep supd in here; level-triggered, the rest comes at the next turn of the loop */
+	for (int i = 0; i < 16 && read(signal_fd, &si, sizeof(si)) == sizeof(si); i++) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
 			break; /* reaped below, once for the whole batch */
-		case SIGHUP:
-			reload();
-			break;
 		case SIGINT:
 		case SIGTERM:
 		case SIGUSR1:		   /* halt */
@@ -254,6 +258,29 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 		}
 	}
 	sup_reap();
+}
+
+/*
+ * SIGHUP has a signalfd of its own, read at most every HUP_PAUSE_SECS: meanwhile the kernel
+ * merges every SIGHUP sent into the one pending, at no cost to supd, so a unit that floods
+ * supd with SIGHUP gets a reload now and then, not a PID 1 that does nothing but wake up.
+ */
+static void on_hup(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct signalfd_siginfo si;
+
+	/* one read: a loop would never end while a unit keeps sending */
+	if (read(hup_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	reload();
+	ev_io_stop(loop, &hup_io);
+	ev_timer_set(&hup_pause, HUP_PAUSE_SECS, 0); /* an expired timer forgot its delay */
+	ev_timer_start(loop, &hup_pause);
+}
+
+static void on_hup_pause(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_io_start(loop, &hup_io);
 }
 
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -283,8 +310,9 @@ static void observe(void)
 	unit_observe(exit_with_unit);
 	sup_sched_on_all_down(all_down);
 	sup_reload_on_done(sup_control_reload_done);
-	if (supd->is_pid1)
-		sup_on_shutdown(machine_shutdown_started); /* its deadline */
+	/* the deadline of the way down ([Machine] ShutdownTimeoutSec=): the machine's, or supd's
+	 * own exit's, so that a unit with StopTimeoutSec=0 cannot hold supd up for ever */
+	sup_on_shutdown(machine_shutdown_started);
 }
 
 static int setup_signals(struct sup_error **err)
@@ -301,12 +329,19 @@ static int setup_signals(struct sup_error **err)
 	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return sup_error_set(err, errno, "block signals");
+	sigdelset(&set, SIGHUP);
 	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (signal_fd < 0)
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	hup_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (signal_fd < 0 || hup_fd < 0)
 		return sup_error_set(err, errno, "signalfd");
 	ev_io_init(&signal_io, on_signal, signal_fd, EV_READ);
 	ev_set_priority(&signal_io, EV_MAXPRI);
 	ev_io_start(supd->loop, &signal_io);
+	ev_io_init(&hup_io, on_hup, hup_fd, EV_READ);
+	ev_io_start(supd->loop, &hup_io);
+	ev_init(&hup_pause, on_hup_pause);
 	return 0;
 }
 
@@ -409,7 +444,13 @@ int main(int argc, char **argv)
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();
-	for_each_unit(u) sup_cg_unit_free(u);
+	for_each_unit(u)
+	{
+		/* down, unless the shutdown deadline passed: then what is left is killed */
+		if (u->pgid > 0 && !unit_is_down(u))
+			kill(-u->pgid, SIGKILL);
+		sup_cg_unit_free(u);
+	}
 	if (!logfile_sync(2000))
 		sup_warn(NULL, "log files: the disk did not take the last lines within 2s");
 	sup_cg_fini();

@@ -21,6 +21,7 @@ static struct list clients = {&clients, &clients};
 static struct list waiters = {&waiters, &waiters}; /* clients waiting for units or a reload */
 static size_t n_clients;
 static int control_fd = -1;
+static ino_t control_ino; /* of the socket file: a deleted one is made again (SIGHUP) */
 static ev_io control_io;
 
 #define MAX_CLIENTS 1000 /* fds: supd raises RLIMIT_NOFILE to fit */
@@ -235,11 +236,13 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int sup_control_init(struct sup_error **err)
+/* A listening socket at the control path (whatever was there is replaced). */
+static int bind_control(struct sup_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const char *path = supd->conf.socket_path;
 	mode_t mode = supd->conf.control_gid != (gid_t)-1 ? 0660 : 0600;
+	struct stat st;
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -249,7 +252,8 @@ int sup_control_init(struct sup_error **err)
 	if (fd < 0)
 		return sup_error_set(err, errno, "create control socket");
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
+	    stat(path, &st) < 0) {
 		int e = errno;
 		close(fd);
 		return sup_error_set(err, e, "bind control socket %s", path);
@@ -258,10 +262,37 @@ int sup_control_init(struct sup_error **err)
 	    (supd->conf.control_gid != (gid_t)-1 && chown(path, 0, supd->conf.control_gid) < 0))
 		sup_warn(NULL, "set the mode of %s: %s", path, strerror(errno));
 	control_fd = fd;
+	control_ino = st.st_ino;
 	ev_io_init(&control_io, on_accept, fd, EV_READ);
 	ev_set_priority(&control_io, EV_MAXPRI);
 	ev_io_start(supd->loop, &control_io);
 	return 0;
+}
+
+int sup_control_init(struct sup_error **err)
+{
+	return bind_control(err);
+}
+
+void sup_control_recover(void)
+{
+	struct sup_error *err = NULL;
+	int old = control_fd;
+	struct stat st;
+
+	if (stat(supd->conf.socket_path, &st) == 0 && st.st_ino == control_ino)
+		return;
+	on_accept(supd->loop, &control_io, EV_READ); /* who is already waiting is served */
+	ev_io_stop(supd->loop, &control_io);
+	if (bind_control(&err) < 0) {
+		sup_err(NULL, "control socket deleted or replaced; making it again: %s", err->msg);
+		sup_error_free(err);
+		ev_io_start(supd->loop, &control_io); /* the old one, still good for its backlog */
+		return;
+	}
+	close(old);
+	sup_info(NULL, "control socket %s was deleted or replaced: made again",
+		 supd->conf.socket_path);
 }
 
 void sup_client_wait(struct client *c)

@@ -12,6 +12,8 @@
 #include "core/unit.h"
 
 int sup_control_init(struct sup_error **err);
+/* The socket file was deleted or replaced: bind a new one at the same path (SIGHUP). */
+void sup_control_recover(void);
 struct unit_change;
 /* Observer: waiting clients whose units settled get their reply. */
 void sup_control_observe(struct unit *u, const struct unit_change *c);

@@ -186,9 +186,23 @@ static int bind_socket(struct unit *u, const char *path, struct sup_error **err)
 	return 0;
 }
 
+/* RUN-DIR/unit/NAME, made if missing. */
+static int prepare_dir(struct unit *u, struct sup_error **err)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/unit", supd->conf.run_dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create %s", dir);
+	snprintf(dir, sizeof(dir), "%s/unit/%s", supd->conf.run_dir, u->name);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create %s", dir);
+	return 0;
+}
+
 int sup_notify_prepare(struct unit *u, struct sup_error **err)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX];
 
 	if (!sup_notify_wanted(u)) {
 		sup_notify_close(u);
@@ -198,13 +212,26 @@ int sup_notify_prepare(struct unit *u, struct sup_error **err)
 		return sup_error_set(err, ENAMETOOLONG, "notify socket of %s", u->name);
 	if (socket_intact(u, path))
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/unit", supd->conf.run_dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return sup_error_set(err, errno, "create %s", dir);
-	snprintf(dir, sizeof(dir), "%s/unit/%s", supd->conf.run_dir, u->name);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return sup_error_set(err, errno, "create %s", dir);
+	if (prepare_dir(u, err) < 0)
+		return -1;
 	return bind_socket(u, path, err);
+}
+
+void sup_notify_recover(struct unit *u)
+{
+	struct sup_error *err = NULL;
+	char path[PATH_MAX];
+
+	if (u->notify_fd < 0 || sup_notify_path(u, path, sizeof(path)) < 0 ||
+	    socket_intact(u, path))
+		return;
+	/* the unit keeps its $NOTIFY_SOCKET: the path is the same, the socket behind it new */
+	if (prepare_dir(u, &err) < 0 || bind_socket(u, path, &err) < 0) {
+		sup_warn(u->name, "notify socket deleted; making it again: %s", err->msg);
+		sup_error_free(err);
+		return;
+	}
+	sup_info(u->name, "notify socket %s was deleted or replaced: made again", path);
 }
 
 void sup_notify_close(struct unit *u)

@@ -16,5 +16,8 @@ int sup_notify_path(const struct unit *u, char *buf, size_t size);
  * unit no longer asks for one. */
 int sup_notify_prepare(struct unit *u, struct sup_error **err);
 void sup_notify_close(struct unit *u);
+/* A running unit's socket file was deleted or replaced: made again at the same path (SIGHUP,
+ * reload). */
+void sup_notify_recover(struct unit *u);
 
 #endif

@@ -15,17 +15,21 @@
 #include "core/container.h"
 #include "core/deps.h"
 #include "core/effects.h"
+#include "core/notify.h"
 #include "core/reload.h"
 #include "core/service.h"
 #include "core/state.h"
 #include "supd.h"
 
-#define STEP_USEC 2000 /* parsing per turn of the loop */
+#define STEP_USEC    2000      /* parsing per turn of the loop */
+#define GAP_MIN_USEC 200000ULL /* between the end of a reload and the start of the next */
 
 static struct {
 	bool running, again;
 	struct unit_set set;
 	ev_idle idle;
+	ev_timer gap; /* a request that came too soon waits here */
+	uint64_t began, ended, took;
 	void (*done)(json_t *result, const char *error);
 } rl;
 
@@ -266,6 +270,8 @@ static void finish(void)
 	result = json_pack("{s:o, s:o, s:o, s:o}", "added", a.added, "removed", a.removed,
 			   "changed", a.changed, "errors", a.errors);
 	rl.running = false;
+	rl.ended = now_mono();
+	rl.took = rl.ended - rl.began;
 	if (rl.done)
 		rl.done(result, NULL);
 	json_decref(result);
@@ -281,6 +287,7 @@ static void fail(const char *msg)
 	ev_idle_stop(supd->loop, &rl.idle);
 	unit_set_free(&rl.set);
 	rl.running = false;
+	rl.ended = now_mono();
 	if (rl.done)
 		rl.done(NULL, msg);
 }
@@ -303,16 +310,57 @@ static void step(struct ev_loop *loop, ev_idle *w, int revents)
 	finish();
 }
 
+static int begin(void);
+
+static void on_gap(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	if (!supd->shutting_down)
+		begin();
+	else if (rl.done)
+		rl.done(NULL, "supd is shutting down");
+}
+
+/*
+ * Requests that come faster than reloads (a SIGHUP flood from a unit) are merged: the next
+ * reload begins at least twice the last one's duration, and GAP_MIN_USEC, after it ended,
+ * so reloading takes at most a third of supd's time, whatever the rate of requests.
+ */
+static bool too_soon(void)
+{
+	uint64_t gap = rl.took * 2 > GAP_MIN_USEC ? rl.took * 2 : GAP_MIN_USEC;
+	uint64_t now = now_mono();
+
+	if (ev_is_active(&rl.gap))
+		return true; /* merged with the one already waiting */
+	if (!rl.ended || now - rl.ended >= gap)
+		return false;
+	sup_debug(NULL, "reload: requested %.3fs after the last one; begins in %.3fs",
+		  (double)(now - rl.ended) / 1e6, (double)(gap - (now - rl.ended)) / 1e6);
+	ev_timer_init(&rl.gap, on_gap, (double)(gap - (now - rl.ended)) / 1e6, 0);
+	ev_timer_start(supd->loop, &rl.gap);
+	return true;
+}
+
 int sup_reload_request(void)
 {
-	struct sup_error *err = NULL;
-
 	if (supd->shutting_down)
 		return -1;
 	if (rl.running) {
 		rl.again = true; /* files may have changed after this one scanned them */
 		return 0;
 	}
+	if (too_soon())
+		return 0;
+	return begin();
+}
+
+static int begin(void)
+{
+	struct sup_error *err = NULL;
+	struct unit *u;
+
+	rl.began = now_mono();
+	for_each_unit(u) sup_notify_recover(u); /* a deleted notify socket is made again */
 	if (unit_set_scan(supd->conf.units_dir, &rl.set, &err) < 0) {
 		fail(err->msg);
 		sup_error_free(err);

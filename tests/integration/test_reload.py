@@ -267,16 +267,22 @@ def test_reload_of_unreadable_directory_fails_cleanly():
 
 
 # a service that takes ~1 s to stop, and says when it got its stop signal and when it left
-SLOW = ("[Service]\nExec=/bin/sh -c 'echo $$ >> \"$T/slow.pids\"; "
+SLOW = ("[Service]\nExec=/bin/sh -c '"
         "trap \"echo term >> \\\"$T/slow.log\\\"; sleep 1; echo clean >> \\\"$T/slow.log\\\"; exit 0\" TERM; "
-        "while :; do sleep 0.05; done'\nStopTimeoutSec=20s\n")
+        "echo $$ >> \"$T/slow.pids\"; while :; do sleep 0.05; done'\nStopTimeoutSec=20s\n")
+
+
+def trap_set(s, n=1):
+    """The n-th run of SLOW has its trap in place."""
+    retry(lambda: len((read(s, "slow.pids") or "").split()) >= n, what=f"run {n}'s trap")
 
 
 def test_reload_during_requested_stop_keeps_it_down():
     with Supd({"slow": SLOW}) as s:
         s.wait_state("slow", "running")
+        trap_set(s)
         s.ctl_ok("stop", "--no-wait", "slow")
-        retry(lambda: read(s, "slow.log") == "term", what="the stop signal to arrive")
+        retry(lambda: "term" in (read(s, "slow.log") or ""), what="the stop signal to arrive")
         s.write_unit("slow", SLOW + "Environment=CHANGED=1\n")
         r = s.ctl_ok("reload")
         check(said(r.stdout, "chang", "slow"), f"the reload saw the change: {r.stdout!r}")
@@ -293,9 +299,10 @@ def test_readded_unit_waits_for_its_old_instance():
     sharing its cgroup (which killed the old one early and made the new one fail)."""
     with Supd({"slow": SLOW}) as s:
         old = s.wait_state("slow", "running")["pid"]
+        trap_set(s)
         s.remove_unit("slow")
         s.ctl_ok("reload")
-        retry(lambda: read(s, "slow.log") == "term", what="the old instance's stop signal")
+        retry(lambda: "term" in (read(s, "slow.log") or ""), what="the old instance's stop signal")
         s.write_unit("slow", SLOW)
         r = s.ctl_ok("reload")
         check(said(r.stdout, "add", "slow"), f"added again: {r.stdout!r}")
