@@ -440,7 +440,7 @@ int main(int argc, char **argv)
 	else
 		sup_boot_units();
 	ev_run(supd->loop, 0);
-	unlink(supd->conf.socket_path);
+	sup_control_shutdown(); /* followers are told the stream ends; the socket goes */
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();

@@ -281,10 +281,39 @@ void supctl_print_status(FILE *out, const json_t *units, bool color)
 
 /* --- logs and reload */
 
+/*
+ * A unit's text on the admin's terminal: C0 controls but TAB, DEL and C1 controls (escape
+ * sequences that move the cursor, retitle the window or rewrite the line; a NUL) are shown
+ * escaped, \x1b or \u009b, never sent raw. The text is UTF-8 (supd replaced the rest).
+ */
+void supctl_put_escaped(FILE *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+			 (unsigned char)s[i + 1] <= 0x9f)
+			fprintf(out, "\\u%04x", (unsigned char)s[++i]);
+		else
+			fputc(c, out);
+	}
+}
+
+/* supd's own notes read "supd: ...": a unit's line that would look like one (or that begins
+ * with the backslash of this escape) gets a backslash in front, so a note cannot be forged. */
+static bool looks_like_a_note(const char *s, size_t n)
+{
+	return (n >= 6 && memcmp(s, "supd: ", 6) == 0) || (n && s[0] == '\\');
+}
+
 void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
 {
 	const json_t *text = json_object_get(line, "text");
 	const char *stream = json_string_value(json_object_get(line, "stream"));
+	const char *s = json_is_string(text) ? json_string_value(text) : "";
+	size_t n = json_is_string(text) ? json_string_length(text) : 0;
 	char ts[64];
 
 	if (timestamps)
@@ -293,8 +322,9 @@ void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
 					sizeof(ts)));
 	if (stream && strcmp(stream, "supd") == 0)
 		fputs("supd: ", out);
-	if (json_is_string(text))
-		fwrite(json_string_value(text), 1, json_string_length(text), out);
+	else if (looks_like_a_note(s, n))
+		fputc('\\', out);
+	supctl_put_escaped(out, s, n);
 	fputc('\n', out);
 }
 

@@ -23,6 +23,8 @@ void sup_control_log_added(struct unit *u);
 void sup_control_unit_gone(struct unit *u);
 /* A reload finished: the clients waiting for it get the result (or the error). */
 void sup_control_reload_done(json_t *result, const char *error);
+/* supd exits: followers get an "end" event, the rest is closed, the socket file removed. */
+void sup_control_shutdown(void);
 /* The status object of one unit (also for the metrics listener). */
 json_t *sup_unit_status_json(struct unit *u);
 
