@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -37,6 +38,7 @@ static ev_timer hup_pause;
 
 #define HUP_PAUSE_SECS 0.2 /* SIGHUP is read at most this often */
 static ev_prepare sched;
+static ev_idle sched_more;
 
 static void usage(FILE *f)
 {
@@ -283,10 +285,18 @@ static void on_hup_pause(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &hup_io);
 }
 
+/* Keeps the loop from blocking while the scheduler has work left over (it stops itself). */
+static void on_more(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	ev_idle_stop(loop, w);
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	if (sup_sched_pending())
 		sup_sched_pass();
+	if (sup_sched_pending())
+		ev_idle_start(loop, &sched_more);
 }
 
 /* The log-file writer closed files: their handles are freed here, on the loop. */
@@ -381,6 +391,26 @@ static void raise_nofile(void)
 			 (unsigned long long)old.rlim_max);
 }
 
+/* libev aborts when its allocator returns NULL: a shortage is waited out a little (the OOM
+ * killer makes room, a burst passes) before PID 1 gives up. */
+static void *ev_alloc(void *ptr, long size)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+
+	if (size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	for (int i = 0; i < 100; i++) {
+		void *p = realloc(ptr, (size_t)size);
+
+		if (p)
+			return p;
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 static int setup(struct sup_error **err)
 {
 	struct sup_error *cerr = NULL;
@@ -395,6 +425,7 @@ static int setup(struct sup_error **err)
 	if (!supd->is_pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		sup_warn(NULL, "cannot become a subreaper: %s; orphans go to init",
 			 strerror(errno));
+	ev_set_allocator(ev_alloc);
 	supd->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (!supd->loop)
 		return sup_error_set(err, 0, "create the event loop");
@@ -404,6 +435,7 @@ static int setup(struct sup_error **err)
 		ev_io_start(supd->loop, &logfile_io);
 	ev_prepare_init(&sched, on_prepare);
 	ev_prepare_start(supd->loop, &sched);
+	ev_idle_init(&sched_more, on_more);
 	if (setup_signals(err) < 0 || sup_control_init(err) < 0)
 		return -1;
 	if (supd->is_pid1)
