@@ -57,6 +57,7 @@ void unit_set_error(struct unit *u, const char *fmt, ...)
 }
 
 static void main_reaped(struct sup_child *c, int wstatus);
+static void ended(struct unit *u, enum exit_kind kind, const char *what);
 
 /* The run of a queued unit whose requirements are up: its main process is spawned. */
 void unit_run(struct unit *u)
@@ -92,8 +93,8 @@ void unit_run(struct unit *u)
 		unit_note(u, "cannot start: %s", err->msg);
 		unit_set_error(u, "%s", err->msg);
 		sup_error_free(err);
-		u->goal = GOAL_DOWN;
-		unit_set_sub(u, SUB_FAILED);
+		/* as a failed exec: Restart= decides (out of fds or memory is often soon over) */
+		ended(u, EXIT_KIND_SPAWN, u->error ? u->error : "cannot start");
 		return;
 	}
 	sup_child_add(&u->main, u->main.pid, CHILD_MAIN, main_reaped);
