@@ -103,7 +103,13 @@ class Supd:
         self.logf = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
         if wait:
-            retry(lambda: self.ctl("version").returncode == 0, timeout=10, what="supd's socket")
+            try:
+                retry(lambda: self.ctl("version", timeout=10).returncode == 0, timeout=10,
+                      what="supd's socket")
+            except BaseException:
+                self.stop()  # a supd that never came up is not left running
+                sys.stderr.write(f"--- supd log ({self.log_path}):\n{self.log()[-6000:]}\n")
+                raise
         return self
 
     def supd_pid(self):
