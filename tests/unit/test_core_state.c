@@ -87,7 +87,7 @@ START_TEST(test_start_limit_fails_the_unit)
 	start("f");
 	for (int i = 0; i < 3; i++) {
 		fx_exit("f", 2);
-		fx_advance(1);
+		fx_advance(1000); /* RestartSec=0: a microsecond, doubling (policy.c) */
 	}
 	ck_assert_str_eq(fx_state("f"), "failed");
 	ck_assert_ptr_nonnull(strstr(fx_unit("f")->error, "start limit hit"));
@@ -219,11 +219,28 @@ END_TEST
 
 START_TEST(test_spawn_failure_fails_the_unit)
 {
-	LOAD("x", "[Service]\nExec=/bin/x\n");
+	LOAD("x", "[Service]\nExec=/bin/x\nRestart=no\n");
 	fx_spawn_fails = true;
 	start("x");
 	ck_assert_str_eq(fx_state("x"), "failed");
 	ck_assert_ptr_nonnull(strstr(fx_unit("x")->error, "fork"));
+}
+END_TEST
+
+/* supd could not spawn it (out of fds or memory): like a failed exec, Restart= decides, and
+ * the unit runs once the shortage is over */
+START_TEST(test_spawn_failure_is_retried_by_restart)
+{
+	LOAD("x", "[Service]\nExec=/bin/x\nRestartSec=1s\n");
+	fx_spawn_fails = true;
+	start("x");
+	ck_assert_str_eq(fx_state("x"), "restarting");
+	ck_assert_ptr_nonnull(strstr(fx_unit("x")->error, "fork"));
+	fx_spawn_fails = false;
+	fx_advance(1000000);
+	fx_execd("x");
+	ck_assert_str_eq(fx_state("x"), "running");
+	ck_assert_uint_eq(unit_bad_transitions, 0);
 }
 END_TEST
 
@@ -300,6 +317,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_watchdog_aborts_the_main_process);
 	tcase_add_test(tc, test_health_failures_restart);
 	tcase_add_test(tc, test_spawn_failure_fails_the_unit);
+	tcase_add_test(tc, test_spawn_failure_is_retried_by_restart);
 	tcase_add_test(tc, test_set_up_failure_then_exit);
 	tcase_add_test(tc, test_drain_waits_for_the_cgroup);
 	tcase_add_test(tc, test_the_table);

@@ -653,7 +653,7 @@ START_TEST(test_reply_in_parts)
 	struct sup_error *err = NULL;
 	char *text = malloc(3u << 20);
 
-	for (int i = 0; i < 100000; i++)
+	for (int i = 0; i < 50000; i++)
 		json_array_append_new(lines,
 				      json_pack("{s:f, s:s, s:s}", "ts", 1.5, "stream", "stdout",
 						"text", "a log line of some length, \u00e9 \x01"));
@@ -1225,6 +1225,7 @@ static Suite *proto_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("requests");
+	tcase_set_timeout(tc, 60); /* replies of several MiB built, split and joined */
 	tcase_add_test(tc, test_request_defaults);
 	tcase_add_test(tc, test_request_all_fields);
 	tcase_add_test(tc, test_request_units_per_command);
