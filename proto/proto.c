@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,16 @@ static const struct {
     [SUP_CMD_RESTART] = {"restart", true, UNITS_SOME},
     [SUP_CMD_RESET] = {"reset", true, UNITS_SOME},
     [SUP_CMD_RELOAD] = {"reload", true, UNITS_NONE},
-    [SUP_CMD_LOGS] = {"logs", false, UNITS_ONE},
+    [SUP_CMD_LOGS] = {"logs", true, UNITS_ANY},
     [SUP_CMD_VERSION] = {"version", false, UNITS_NONE},
     [SUP_CMD_POWEROFF] = {"poweroff", true, UNITS_NONE},
     [SUP_CMD_REBOOT] = {"reboot", true, UNITS_NONE},
     [SUP_CMD_STATS] = {"stats", false, UNITS_ANY},
     [SUP_CMD_METRICS] = {"metrics", false, UNITS_NONE},
     [SUP_CMD_EXEC] = {"exec", true, UNITS_ONE},
+    [SUP_CMD_KILL] = {"kill", true, UNITS_ONE},
+    [SUP_CMD_CAT] = {"cat", false, UNITS_ONE},
+    [SUP_CMD_RELOAD_UNITS] = {"reload-units", true, UNITS_SOME},
 };
 
 const char *sup_cmd_name(enum sup_cmd c)
@@ -204,7 +208,7 @@ static enum encode_fail encode(const json_t *obj, char **out, size_t *len)
 		free(d.buf);
 		return ENC_NOT_OBJECT;
 	}
-	if (json_dump_callback(obj, dump_cb, &d, JSON_COMPACT) < 0) {
+	if (json_dump_callback(obj, dump_cb, &d, JSON_COMPACT | SUP_JSON_REALS) < 0) {
 		free(d.buf);
 		return d.too_big ? ENC_TOO_BIG : ENC_NOMEM;
 	}
@@ -359,11 +363,18 @@ static int parse_bool(json_t *root, const char *key, bool *out, int *code, struc
 
 static int parse_options(json_t *root, struct sup_request *req, int *code, struct sup_error **err)
 {
-	json_t *lines = json_object_get(root, "lines");
+	json_t *lines = json_object_get(root, "lines"), *sig = json_object_get(root, "signal");
 
 	if (parse_bool(root, "wait", &req->wait, code, err) < 0 ||
-	    parse_bool(root, "follow", &req->follow, code, err) < 0)
+	    parse_bool(root, "follow", &req->follow, code, err) < 0 ||
+	    parse_bool(root, "detail", &req->detail, code, err) < 0 ||
+	    parse_bool(root, "all", &req->all, code, err) < 0)
 		return -1;
+	if (sig &&
+	    (!json_is_integer(sig) || json_integer_value(sig) < 1 || json_integer_value(sig) > 64))
+		return bad(code, err, "\"signal\" must be a signal number (1 to 64)");
+	if (sig)
+		req->signal = (int)json_integer_value(sig);
 	if (!lines)
 		return 0;
 	if (!json_is_integer(lines))
@@ -420,6 +431,7 @@ int sup_request_parse(const char *payload, size_t len, struct sup_request *req, 
 	memset(req, 0, sizeof(*req));
 	req->wait = true;
 	req->lines = 50;
+	req->signal = SIGTERM;
 	*code = 0;
 	root = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
@@ -469,6 +481,12 @@ json_t *sup_request_to_json(const struct sup_request *req)
 	if (req->cmd == SUP_CMD_LOGS) {
 		r |= json_object_set_new(o, "lines", json_integer(req->lines));
 		r |= json_object_set_new(o, "follow", json_boolean(req->follow));
+	}
+	if (req->cmd == SUP_CMD_STATUS && req->detail)
+		r |= json_object_set_new(o, "detail", json_true());
+	if (req->cmd == SUP_CMD_KILL) {
+		r |= json_object_set_new(o, "signal", json_integer(req->signal));
+		r |= json_object_set_new(o, "all", json_boolean(req->all));
 	}
 	if (req->cmd == SUP_CMD_EXEC) {
 		json_t *argv = json_array(), *fds = json_array();
@@ -733,7 +751,8 @@ static int split_array(struct splitter *sp, const json_t *bulk, struct sup_error
 
 	json_array_foreach(bulk, i, e)
 	{
-		size_t es = json_dumpb(e, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) + 1;
+		size_t es =
+		    json_dumpb(e, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY | SUP_JSON_REALS) + 1;
 
 		if (json_array_size(part) && size + es > SUP_PROTO_PART_BYTES) {
 			if (hold(sp, part, err) < 0)

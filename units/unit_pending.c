@@ -133,10 +133,6 @@ static bool state_dir(const struct unit_parser *p)
 {
 	return p->c->state_directory.n > 0;
 }
-static bool syslog_id(const struct unit_parser *p)
-{
-	return p->c->syslog_identifier != NULL;
-}
 /* systemd's dialect expands $VAR in command lines at spawn (unit_expand_argv) */
 static bool variables(const struct unit_parser *p)
 {
@@ -194,7 +190,6 @@ static const struct pending pending[] = {
     {"IgnoreSIGPIPE", sigpipe, "IgnoreSIGPIPE=yes", SP},
     {"RuntimeDirectory", runtime_dir, "RuntimeDirectory=", SP},
     {"StateDirectory", state_dir, "StateDirectory=", SP},
-    {"SyslogIdentifier", syslog_id, "SyslogIdentifier=", "the log capture"},
     {"Exec", variables, "$VAR expansion in the command line", SP},
 };
 

@@ -1,7 +1,8 @@
 /*
  * supctl: the client of supd's control socket. One table of commands; options may come
- * anywhere on the line. Exit status: 0 ok, 1 the request failed, 2 usage, 3 no such unit,
- * 4 supd cannot be reached.
+ * anywhere on the line. Exit status, as systemctl's: 0 ok, 1 the request failed, 2 usage,
+ * 3 status/is-active: a named unit is not active (is-failed: not failed), 4 no such unit,
+ * 5 supd cannot be reached.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -20,6 +22,7 @@
 
 #include "sup/cleanup.h"
 #include "sup/proto.h"
+#include "sup/signal.h"
 #include "supctl.h"
 
 #define DEFAULT_SOCKET	 "/run/sup/supd.sock"
@@ -32,10 +35,16 @@ enum {
 	OPT_LINES = 1 << 1,
 	OPT_FOLLOW = 1 << 2,
 	OPT_TIMESTAMPS = 1 << 3,
+	OPT_QUIET = 1 << 4,
+	OPT_SIGNAL = 1 << 5,
+	OPT_ALL = 1 << 6,
+	OPT_OUTPUT = 1 << 7,
+	OPT_NO_TS = 1 << 8,
 };
 
-static const char *const opt_names[] = {"--no-wait", "-n/--lines", "-f/--follow",
-					"-t/--timestamps"};
+static const char *const opt_names[] = {"--no-wait",	   "-n/--lines",  "-f/--follow",
+					"-t/--timestamps", "-q/--quiet",  "-s/--signal",
+					"--all",	   "-o/--output", "--no-timestamps"};
 
 enum args_rule {
 	ARGS_NONE,
@@ -47,7 +56,10 @@ enum args_rule {
 
 struct opts {
 	const char *socket;
-	bool json, no_wait, follow, timestamps;
+	bool json, no_wait, follow, quiet, all, detail;
+	enum supctl_ts ts; /* logs: how a line's time is shown */
+	bool cat;	   /* logs -o cat: the text alone */
+	int signal;	   /* kill */
 	int lines;
 	int timeout_ms; /* -1: none; TIMEOUT_DEFAULT: the command's own default */
 	unsigned given; /* OPT_* seen */
@@ -67,6 +79,7 @@ struct command {
 };
 
 static int run_status(const struct command *c, struct opts *o);
+static int run_is(const struct command *c, struct opts *o);
 static int run_action(const struct command *c, struct opts *o);
 static int run_reload(const struct command *c, struct opts *o);
 static int run_logs(const struct command *c, struct opts *o);
@@ -75,11 +88,17 @@ static int run_help(const struct command *c, struct opts *o);
 static int run_stats(const struct command *c, struct opts *o);
 static int run_top(const struct command *c, struct opts *o);
 static int run_metrics(const struct command *c, struct opts *o);
+static int run_kill(const struct command *c, struct opts *o);
+static int run_cat(const struct command *c, struct opts *o);
 
 /* run == NULL: a command of the interface that a later issue brings. */
 static const struct command commands[] = {
     {"status", run_status, SUP_CMD_STATUS, ARGS_UNITS_ANY, 0, "[UNIT...]",
      "show units: state, pid, uptime, restarts, cpu, memory, last exit"},
+    {"is-active", run_is, SUP_CMD_STATUS, ARGS_UNITS_SOME, OPT_QUIET, "UNIT... [-q]",
+     "print each unit's state; succeed if one is active"},
+    {"is-failed", run_is, SUP_CMD_STATUS, ARGS_UNITS_SOME, OPT_QUIET, "UNIT... [-q]",
+     "print each unit's state; succeed if one has failed"},
     {"start", run_action, SUP_CMD_START, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
      "start units and wait until they are up"},
     {"stop", run_action, SUP_CMD_STOP, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
@@ -88,10 +107,15 @@ static const struct command commands[] = {
      "restart units (also clears failed)"},
     {"reset", run_action, SUP_CMD_RESET, ARGS_UNITS_SOME, 0, "UNIT...",
      "clear failed and the start-limit counters"},
-    {"reload", run_reload, SUP_CMD_RELOAD, ARGS_NONE, 0, "",
-     "re-read the unit files; print what was added, removed, changed"},
-    {"logs", run_logs, SUP_CMD_LOGS, ARGS_UNIT_ONE, OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS,
-     "UNIT [-n N] [-f] [-t]", "captured output, newest last; -f follows"},
+    {"reload", run_reload, SUP_CMD_RELOAD, ARGS_UNITS_ANY, 0, "[UNIT...]",
+     "re-read the unit files (print what changed); with units: run their ExecReload="},
+    {"kill", run_kill, SUP_CMD_KILL, ARGS_UNIT_ONE, OPT_SIGNAL | OPT_ALL,
+     "UNIT [-s SIGNAL] [--all]", "signal the main process (--all: every process of the unit)"},
+    {"cat", run_cat, SUP_CMD_CAT, ARGS_UNIT_ONE, 0, "UNIT",
+     "print the unit file a unit was read from"},
+    {"logs", run_logs, SUP_CMD_LOGS, ARGS_UNITS_ANY,
+     OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS | OPT_OUTPUT | OPT_NO_TS,
+     "[UNIT...] [-n N] [-f] [-o FMT]", "captured output with times, newest last; -f follows"},
     {"stats", run_stats, SUP_CMD_STATS, ARGS_UNITS_ANY, 0, "[UNIT...]",
      "cgroup figures: cpu, memory, pids, io, oom kills, pressure"},
     {"top", run_top, SUP_CMD_STATS, ARGS_NONE, 0, "",
@@ -146,14 +170,21 @@ static void usage(FILE *out)
 	    "  --no-wait         start/stop/restart: return without waiting\n"
 	    "  -n, --lines N     logs: the newest N lines (default 50, 0 = all kept)\n"
 	    "  -f, --follow      logs: keep printing new lines until interrupted\n"
-	    "  -t, --timestamps  logs: prefix each line with its time (ISO 8601)\n"
+	    "  -t, --timestamps  logs: times as ISO 8601 with milliseconds (-o short-iso-precise)\n"
+	    "  -o, --output FMT  logs: short (default: Dec 01 13:15:32), short-precise,\n"
+	    "                    short-iso, short-iso-precise, cat (the text alone), json\n"
+	    "  --no-timestamps   logs: no times\n"
+	    "  -s, --signal SIG  kill: the signal (default SIGTERM): TERM, SIGHUP, 9...\n"
+	    "  --all             kill: every process of the unit, not the main one only\n"
+	    "  -q, --quiet       is-active/is-failed: print nothing, the exit status answers\n"
 	    "  --timeout TIME    give up waiting for supd after TIME (500ms, 10s, 2min; 0 or\n"
 	    "                    infinity: never); default 30s, but start/stop/restart wait\n"
 	    "                    for their units without limit\n"
 	    "  -h, --help        this help\n"
 	    "  --version         supctl's version\n\n"
-	    "Exit status: 0 ok, 1 the request failed, 2 usage error, 3 no such unit,\n"
-	    "4 supd cannot be reached.\n",
+	    "Exit status: 0 ok, 1 the request failed, 2 usage error, 3 status/is-active: a\n"
+	    "named unit is not active (is-failed: not failed), 4 no such unit, 5 supd cannot\n"
+	    "be reached.\n",
 	    out);
 }
 
@@ -214,6 +245,30 @@ static int parse_timeout(const char *s, int *out)
 			   s);
 }
 
+/* logs -o: journalctl's names for what supctl can show */
+static int parse_output(const char *s, struct opts *o)
+{
+	static const struct {
+		const char *name;
+		enum supctl_ts ts;
+	} formats[] = {
+	    {"short", SUPCTL_TS_SHORT},	  {"short-precise", SUPCTL_TS_PRECISE},
+	    {"short-iso", SUPCTL_TS_ISO}, {"short-iso-precise", SUPCTL_TS_ISO_PRECISE},
+	    {"cat", SUPCTL_TS_NONE},	  {"json", SUPCTL_TS_NONE},
+	};
+
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(formats); i++)
+		if (strcmp(s, formats[i].name) == 0) {
+			o->ts = formats[i].ts;
+			o->cat = strcmp(s, "cat") == 0;
+			o->json |= strcmp(s, "json") == 0;
+			return 0;
+		}
+	return usage_error("-o: '%s' is not an output format (short, short-precise, short-iso, "
+			   "short-iso-precise, cat, json)",
+			   s);
+}
+
 static int add_arg(struct opts *o, char *arg)
 {
 	if (!o->cmd)
@@ -226,7 +281,15 @@ static int add_arg(struct opts *o, char *arg)
 /* Options anywhere: getopt's in-order mode hands the other words over one by one. */
 static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *version)
 {
-	enum { LONG_SOCKET = 256, LONG_JSON, LONG_NO_WAIT, LONG_VERSION, LONG_TIMEOUT };
+	enum {
+		LONG_SOCKET = 256,
+		LONG_JSON,
+		LONG_NO_WAIT,
+		LONG_VERSION,
+		LONG_TIMEOUT,
+		LONG_ALL,
+		LONG_NO_TS
+	};
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, LONG_SOCKET},
 	    {"timeout", required_argument, NULL, LONG_TIMEOUT},
@@ -235,6 +298,11 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 	    {"lines", required_argument, NULL, 'n'},
 	    {"follow", no_argument, NULL, 'f'},
 	    {"timestamps", no_argument, NULL, 't'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"signal", required_argument, NULL, 's'},
+	    {"all", no_argument, NULL, LONG_ALL},
+	    {"output", required_argument, NULL, 'o'},
+	    {"no-timestamps", no_argument, NULL, LONG_NO_TS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, LONG_VERSION},
 	    {0},
@@ -245,7 +313,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 	if (!o->args)
 		return usage_error("out of memory");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "-:n:fth", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:n:ftqs:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			add_arg(o, optarg);
@@ -274,8 +342,32 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 			o->given |= OPT_FOLLOW;
 			break;
 		case 't':
-			o->timestamps = true;
+			o->ts = SUPCTL_TS_ISO_PRECISE;
 			o->given |= OPT_TIMESTAMPS;
+			break;
+		case LONG_NO_TS:
+			o->ts = SUPCTL_TS_NONE;
+			o->given |= OPT_NO_TS;
+			break;
+		case 'o':
+			if (parse_output(optarg, o))
+				return SUP_EXIT_USAGE;
+			o->given |= OPT_OUTPUT;
+			break;
+		case 's':
+			if (sup_signal_parse(optarg, &o->signal) < 0 || o->signal < 1 ||
+			    o->signal > 64)
+				return usage_error(
+				    "-s: '%s' is not a signal (TERM, SIGHUP, 9, ...)", optarg);
+			o->given |= OPT_SIGNAL;
+			break;
+		case LONG_ALL:
+			o->all = true;
+			o->given |= OPT_ALL;
+			break;
+		case 'q':
+			o->quiet = true;
+			o->given |= OPT_QUIET;
 			break;
 		case 'h':
 			*help = true;
@@ -339,6 +431,7 @@ struct conn {
 	const struct command *cmd;
 	const struct opts *o;
 	int fd;
+	bool all_units; /* ask about every unit, whatever the command line names */
 };
 
 /* How long to wait for the reply: --timeout, else 30 s, but a start, stop or restart that
@@ -483,13 +576,16 @@ static int call(struct conn *x, json_t **reply)
 	struct sup_request req = {.cmd = x->cmd->proto,
 				  .wait = !x->o->no_wait,
 				  .lines = x->o->lines,
-				  .follow = x->o->follow};
+				  .follow = x->o->follow,
+				  .detail = x->o->detail,
+				  .signal = x->o->signal,
+				  .all = x->o->all};
 	struct sup_error *err = NULL;
 	json_t *obj;
 	int r;
 
 	*reply = NULL;
-	for (size_t i = 0; i < x->o->nargs; i++)
+	for (size_t i = 0; i < x->o->nargs && !x->all_units; i++)
 		if (strv_push(&req.units, x->o->args[i]) < 0) {
 			sup_request_free(&req);
 			fputs("supctl: out of memory\n", stderr);
@@ -517,7 +613,7 @@ static int call(struct conn *x, json_t **reply)
 
 static void print_json(const json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | SUP_JSON_REALS);
 	putchar('\n');
 }
 
@@ -530,11 +626,66 @@ static bool use_color(void)
 	return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
 }
 
+static void print_line(const struct opts *o, const json_t *line, bool labels);
+
+/* status UNIT's last log lines, for those allowed to read logs (others get a hint). */
+static void detail_logs(struct opts *o)
+{
+	static const struct command logs = {.name = "logs", .proto = SUP_CMD_LOGS};
+	struct opts lo = *o;
+	struct conn x = {.cmd = &logs, .o = &lo, .fd = -1};
+	const json_t *line;
+	json_t *reply = NULL;
+	struct sup_error *err = NULL;
+	struct sup_request req = {.cmd = SUP_CMD_LOGS, .lines = 10};
+	json_t *obj;
+	size_t i;
+
+	lo.json = false;
+	lo.ts = SUPCTL_TS_SHORT;
+	if (strv_push(&req.units, o->args[0]) < 0 || !(obj = sup_request_to_json(&req))) {
+		sup_request_free(&req);
+		return;
+	}
+	sup_request_free(&req);
+	if (connect_supd(&x) == 0 && sup_send_frame_timed(x.fd, obj, io_timeout(&x), &err) == 0 &&
+	    sup_recv_reply(x.fd, &reply, reply_timeout(&x), &err) > 0) {
+		if (json_is_true(json_object_get(reply, "ok"))) {
+			const json_t *lines =
+			    json_object_get(json_object_get(reply, "data"), "lines");
+			if (json_array_size(lines))
+				putchar('\n');
+			json_array_foreach(lines, i, line) print_line(&lo, line, false);
+		} else {
+			printf(
+			    "\nHint: the unit's log is for root and the [Control] Group= only.\n");
+		}
+	}
+	sup_error_free(err);
+	json_decref(obj);
+	json_decref(reply);
+	sup_closep(&x.fd);
+}
+
 static int run_status(const struct command *c, struct opts *o)
 {
-	struct conn x = {c, o, -1};
+	struct conn x = {.cmd = c, .o = o, .fd = -1};
 	json_t *reply;
-	int r = call(&x, &reply);
+	int r;
+
+	o->detail = o->nargs == 1 && !o->json; /* one unit: systemctl status's view */
+	r = call(&x, &reply);
+	if (!r && o->detail) {
+		const json_t *u = json_array_get(json_object_get(reply, "data"), 0);
+
+		supctl_print_detail(stdout, u, use_color());
+		if (!supctl_unit_active(u))
+			r = SUP_EXIT_NOT_ACTIVE;
+		json_decref(reply);
+		sup_closep(&x.fd);
+		detail_logs(o);
+		return r;
+	}
 
 	if (!r) {
 		const json_t *data = json_object_get(reply, "data");
@@ -542,21 +693,70 @@ static int run_status(const struct command *c, struct opts *o)
 
 		if (serr)
 			fprintf(stderr, "supd: error: %s\n", serr);
+		const json_t *u;
+		size_t i;
+
 		if (o->json)
 			print_json(data);
 		else
 			supctl_print_status(stdout, data, use_color());
+		/* as systemctl status: 3 when a unit named is not active */
+		json_array_foreach(data, i, u) if (o->nargs && !supctl_unit_active(u)) r =
+		    SUP_EXIT_NOT_ACTIVE;
 	}
 	json_decref(reply);
 	sup_closep(&x.fd);
 	return r;
 }
 
+static const json_t *find_unit(const json_t *units, const char *name)
+{
+	const json_t *u;
+	size_t i;
+
+	json_array_foreach(units, i, u)
+	{
+		const char *n = json_string_value(json_object_get(u, "name"));
+		if (n && strcmp(n, name) == 0)
+			return u;
+	}
+	return NULL;
+}
+
+/*
+ * is-active / is-failed: each unit's ActiveState on a line (systemctl's words); success if one
+ * of them is active (is-failed: failed), else 4 if one does not exist, else 3.
+ */
+static int run_is(const struct command *c, struct opts *o)
+{
+	struct conn x = {.cmd = c, .o = o, .fd = -1, .all_units = true};
+	bool failed = strcmp(c->name, "is-failed") == 0, yes = false, missing = false;
+	json_t *reply;
+	int r = call(&x, &reply);
+
+	for (size_t i = 0; !r && i < o->nargs; i++) {
+		const json_t *u = find_unit(json_object_get(reply, "data"), o->args[i]);
+		const char *a = u ? supctl_active_state(u) : "inactive";
+
+		if (!u && !o->quiet)
+			fprintf(stderr, "supctl: %s %s: no such unit\n", c->name, o->args[i]);
+		missing |= !u;
+		yes |= u && (failed ? strcmp(a, "failed") == 0 : supctl_unit_active(u));
+		if (!o->quiet)
+			printf("%s\n", a);
+	}
+	json_decref(reply);
+	sup_closep(&x.fd);
+	if (r)
+		return r;
+	return yes ? 0 : missing ? SUP_EXIT_NO_UNIT : SUP_EXIT_NOT_ACTIVE;
+}
+
 /* One request; on success the reply's data as JSON (--json) or through human (if any). */
 static int call_and_print(const struct command *c, struct opts *o,
 			  void (*human)(FILE *out, const json_t *data))
 {
-	struct conn x = {c, o, -1};
+	struct conn x = {.cmd = c, .o = o, .fd = -1};
 	json_t *reply, *data;
 	int r = call(&x, &reply);
 
@@ -576,19 +776,57 @@ static int run_action(const struct command *c, struct opts *o)
 	return call_and_print(c, o, NULL);
 }
 
+/* reload: the configuration; reload UNIT...: their ExecReload= (systemctl's reload) */
 static int run_reload(const struct command *c, struct opts *o)
 {
-	return call_and_print(c, o, supctl_print_reload);
+	struct command units = *c;
+
+	if (!o->nargs)
+		return call_and_print(c, o, supctl_print_reload);
+	units.proto = SUP_CMD_RELOAD_UNITS;
+	return call_and_print(&units, o, NULL);
 }
 
-static void print_line(const struct opts *o, const json_t *line)
+static int run_kill(const struct command *c, struct opts *o)
+{
+	return call_and_print(c, o, NULL);
+}
+
+/* The unit file, under a "# PATH" line as systemctl cat prints it. */
+static void print_cat(FILE *out, const json_t *data)
+{
+	const json_t *text = json_object_get(data, "text");
+	size_t n = json_string_length(text);
+
+	fputs("# ", out);
+	fputs(json_string_value(json_object_get(data, "path")) ?: "?", out);
+	fputc('\n', out);
+	fwrite(json_string_value(text) ?: "", 1, n, out);
+	if (n && json_string_value(text)[n - 1] != '\n')
+		fputc('\n', out);
+}
+
+static int run_cat(const struct command *c, struct opts *o)
+{
+	return call_and_print(c, o, print_cat);
+}
+
+/* labels: several units' lines, each with its unit (or SyslogIdentifier=) */
+static void print_line(const struct opts *o, const json_t *line, bool labels)
 {
 	if (o->json) {
-		json_dumpf(line, stdout, JSON_COMPACT);
+		json_dumpf(line, stdout, JSON_COMPACT | SUP_JSON_REALS);
 		putchar('\n');
 	} else {
-		supctl_print_log_line(stdout, line, o->timestamps);
+		supctl_print_log_line(stdout, line, o->ts,
+				      labels && !o->cat ? supctl_line_label(line) : NULL);
 	}
+}
+
+/* Which units a logs note is about: "web", or "web db", or "every unit" */
+static const char *logs_what(const struct opts *o)
+{
+	return o->nargs == 1 ? o->args[0] : o->nargs ? "(several units)" : "(every unit)";
 }
 
 /* One event of a follow stream: 1 to go on, else the exit status (0: it ended as it may). */
@@ -601,16 +839,16 @@ static int follow_event(const struct conn *x, const json_t *frame)
 		return r ? r : 1;
 	}
 	if (strcmp(event, "log") == 0) {
-		print_line(x->o, json_object_get(frame, "line"));
+		print_line(x->o, json_object_get(frame, "line"), x->o->nargs != 1);
 	} else if (strcmp(event, "dropped") == 0) {
 		fflush(stdout);
 		fprintf(stderr,
 			"supctl: logs %s: %" JSON_INTEGER_FORMAT
 			" lines missed (this reader fell behind and supd's buffer moved on)\n",
-			x->o->args[0], json_integer_value(json_object_get(frame, "lines")));
+			logs_what(x->o), json_integer_value(json_object_get(frame, "lines")));
 	} else if (strcmp(event, "end") == 0) {
 		fflush(stdout);
-		fprintf(stderr, "supctl: logs %s: the stream ended: %s\n", x->o->args[0],
+		fprintf(stderr, "supctl: logs %s: the stream ended: %s\n", logs_what(x->o),
 			json_string_value(json_object_get(frame, "reason")) ?: "(no reason)");
 		return 0;
 	}
@@ -629,7 +867,7 @@ static int follow(const struct conn *x)
 		if (r == 0) {
 			fprintf(stderr,
 				"supctl: logs %s: supd closed the stream without ending it\n",
-				x->o->args[0]);
+				logs_what(x->o));
 			return SUP_EXIT_UNREACHABLE;
 		}
 		if (r < 0)
@@ -644,7 +882,7 @@ static int follow(const struct conn *x)
 
 static int run_logs(const struct command *c, struct opts *o)
 {
-	struct conn x = {c, o, -1};
+	struct conn x = {.cmd = c, .o = o, .fd = -1};
 	const json_t *data, *lines, *line;
 	json_int_t dropped;
 	json_t *reply;
@@ -658,14 +896,14 @@ static int run_logs(const struct command *c, struct opts *o)
 		goto out;
 	data = json_object_get(reply, "data");
 	lines = json_object_get(data, "lines");
-	json_array_foreach(lines, i, line) print_line(o, line);
+	json_array_foreach(lines, i, line) print_line(o, line, o->nargs != 1);
 	dropped = json_integer_value(json_object_get(data, "dropped"));
 	fflush(stdout);
 	if (dropped > 0)
 		fprintf(stderr,
 			"supctl: logs %s: note: %" JSON_INTEGER_FORMAT
 			" older lines were dropped from supd's buffer\n",
-			o->args[0], dropped);
+			logs_what(o), dropped);
 	if (o->follow)
 		r = follow(&x);
 out:
@@ -676,7 +914,7 @@ out:
 
 static int run_version(const struct command *c, struct opts *o)
 {
-	struct conn x = {c, o, -1};
+	struct conn x = {.cmd = c, .o = o, .fd = -1};
 	const json_t *data;
 	json_t *reply;
 	int r;
@@ -704,14 +942,20 @@ static int run_stats(const struct command *c, struct opts *o)
 
 static int run_metrics(const struct command *c, struct opts *o)
 {
-	struct conn x = {c, o, -1};
+	struct conn x = {.cmd = c, .o = o, .fd = -1};
 	json_t *reply;
 	int r = call(&x, &reply);
 
-	if (!r)
-		fputs(json_string_value(json_object_get(json_object_get(reply, "data"), "text"))
-			  ?: "",
-		      stdout);
+	const char *text =
+	    json_string_value(json_object_get(json_object_get(reply, "data"), "text"));
+
+	if (!r && o->json) {
+		json_t *j = supctl_metrics_json(text);
+		print_json(j);
+		json_decref(j);
+	} else if (!r) {
+		fputs(text ?: "", stdout);
+	}
 	json_decref(reply);
 	sup_closep(&x.fd);
 	return r;
@@ -755,7 +999,7 @@ static int run_top(const struct command *c, struct opts *o)
 		keys = false;
 	}
 	for (;;) {
-		struct conn x = {c, o, -1};
+		struct conn x = {.cmd = c, .o = o, .fd = -1};
 		json_t *reply, *data;
 		struct top_row *rows;
 		double t;
@@ -796,6 +1040,7 @@ static int run_top(const struct command *c, struct opts *o)
 			}
 		}
 		qsort(rows, n, sizeof(*rows), by_cpu);
+		supctl_stats_fit(data);
 		if (tty)
 			fputs("\033[H\033[2J", stdout);
 		printf("supctl top: %zu units%s\n", n, keys ? "  (q quits)" : "");
@@ -849,7 +1094,7 @@ static int finish(int r)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.lines = 50, .timeout_ms = TIMEOUT_DEFAULT};
+	struct opts o = {.lines = 50, .timeout_ms = TIMEOUT_DEFAULT, .signal = SIGTERM};
 	const struct command *c;
 	bool help = false, version = false;
 	int r;

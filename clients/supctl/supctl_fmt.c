@@ -67,7 +67,9 @@ const char *supctl_fmt_exit(const json_t *last_exit, char *buf, size_t n)
 	const json_t *code = json_object_get(last_exit, "code");
 	const json_t *sig = json_object_get(last_exit, "signal");
 
-	if (json_is_integer(code))
+	if (json_is_true(json_object_get(last_exit, "stopped")))
+		snprintf(buf, n, "stopped");
+	else if (json_is_integer(code))
 		snprintf(buf, n, "code %" JSON_INTEGER_FORMAT, json_integer_value(code));
 	else if (json_is_string(sig))
 		snprintf(buf, n, "%s", json_string_value(sig));
@@ -104,6 +106,35 @@ bool supctl_valid_unit_name(const char *s)
 
 	return n >= 1 && n <= UNIT_NAME_MAX &&
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") == n;
+}
+
+/* systemd's ActiveState of a status object (supd's active_state; from an older supd, its
+ * state) */
+const char *supctl_active_state(const json_t *u)
+{
+	const char *a = json_string_value(json_object_get(u, "active_state"));
+	const char *s = json_string_value(json_object_get(u, "state"));
+
+	if (a)
+		return a;
+	if (!s)
+		return "unknown";
+	if (strcmp(s, "running") == 0 || strcmp(s, "unhealthy") == 0)
+		return "active";
+	if (strcmp(s, "starting") == 0 || strcmp(s, "restarting") == 0)
+		return "activating";
+	if (strcmp(s, "stopping") == 0)
+		return "deactivating";
+	if (strcmp(s, "failed") == 0 || strcmp(s, "bad-unit") == 0)
+		return "failed";
+	return "inactive";
+}
+
+bool supctl_unit_active(const json_t *u)
+{
+	const char *a = supctl_active_state(u);
+
+	return strcmp(a, "active") == 0 || strcmp(a, "reloading") == 0;
 }
 
 /* --- the status table */
@@ -308,7 +339,43 @@ static bool looks_like_a_note(const char *s, size_t n)
 	return (n >= 6 && memcmp(s, "supd: ", 6) == 0) || (n && s[0] == '\\');
 }
 
-void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
+const char *supctl_fmt_ts(double ts, enum supctl_ts how, char *buf, size_t n)
+{
+	time_t t = (time_t)ts;
+	struct tm tm;
+	char date[48];
+	size_t len;
+
+	if (how == SUPCTL_TS_ISO_PRECISE)
+		return supctl_fmt_time(ts, buf, n);
+	if (ts < 0 || !localtime_r(&t, &tm)) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	if (how == SUPCTL_TS_SHORT || how == SUPCTL_TS_PRECISE) {
+		strftime(date, sizeof(date), "%b %d %H:%M:%S", &tm);
+		if (how == SUPCTL_TS_PRECISE)
+			snprintf(buf, n, "%s.%03d", date, (int)((ts - (double)t) * 1000));
+		else
+			snprintf(buf, n, "%s", date);
+		return buf;
+	}
+	/* short-iso: the ISO form without the milliseconds */
+	supctl_fmt_time((double)t, date, sizeof(date));
+	len = strlen(date);
+	if (len > 4 && date[19] == '.')
+		memmove(date + 19, date + 23, len - 23 + 1);
+	snprintf(buf, n, "%s", date);
+	return buf;
+}
+
+const char *supctl_line_label(const json_t *line)
+{
+	return json_string_value(json_object_get(line, "ident"))
+		   ?: json_string_value(json_object_get(line, "unit"));
+}
+
+void supctl_print_log_line(FILE *out, const json_t *line, enum supctl_ts how, const char *label)
 {
 	const json_t *text = json_object_get(line, "text");
 	const char *stream = json_string_value(json_object_get(line, "stream"));
@@ -316,10 +383,14 @@ void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
 	size_t n = json_is_string(text) ? json_string_length(text) : 0;
 	char ts[64];
 
-	if (timestamps)
+	if (how != SUPCTL_TS_NONE)
 		fprintf(out, "%s ",
-			supctl_fmt_time(json_number_value(json_object_get(line, "ts")), ts,
-					sizeof(ts)));
+			supctl_fmt_ts(json_number_value(json_object_get(line, "ts")), how, ts,
+				      sizeof(ts)));
+	if (label) {
+		supctl_put_escaped(out, label, strlen(label));
+		fputs(": ", out);
+	}
 	if (stream && strcmp(stream, "supd") == 0)
 		fputs("supd: ", out);
 	else if (looks_like_a_note(s, n))

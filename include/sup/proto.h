@@ -18,13 +18,18 @@
 #define SUP_PROTO_VERSION     1
 #define SUP_PROTO_MAX_FRAME   (1u << 20)  /* any frame */
 #define SUP_PROTO_MAX_REQUEST (64u << 10) /* a client request */
+/* Numbers are written with the 15 significant digits a double holds: 0.123, not
+ * 0.12299999999999999 (jansson's default of 17 shows the binary's noise). */
+#define SUP_JSON_REALS JSON_REAL_PRECISION(15)
 
 enum sup_exit {
 	SUP_EXIT_OK = 0,
 	SUP_EXIT_FAILED = 1,
 	SUP_EXIT_USAGE = 2,
-	SUP_EXIT_NO_UNIT = 3,
-	SUP_EXIT_UNREACHABLE = 4,
+	SUP_EXIT_NOT_ACTIVE = 3, /* status/is-active: a named unit is not running (is-failed: not
+				  * failed) */
+	SUP_EXIT_NO_UNIT = 4,
+	SUP_EXIT_UNREACHABLE = 5,
 };
 
 enum sup_cmd {
@@ -41,11 +46,16 @@ enum sup_cmd {
 	SUP_CMD_STATS,
 	SUP_CMD_METRICS,
 	SUP_CMD_EXEC,
+	SUP_CMD_KILL,	      /* signal a unit's main process, or its whole cgroup */
+	SUP_CMD_CAT,	      /* the unit file a unit was read from */
+	SUP_CMD_RELOAD_UNITS, /* run the units' ExecReload= */
 	SUP_CMD__MAX,
 };
 
 const char *sup_cmd_name(enum sup_cmd c);
 int sup_cmd_from_name(const char *s, enum sup_cmd *c);
+/* Needs root or the [Control] Group=: every command that changes state, and logs (a unit's
+ * output may hold what only its admins should see). The rest is open to every local user. */
 bool sup_cmd_privileged(enum sup_cmd c);
 
 /* Incremental frame decoder: feed it whatever bytes arrived. */
@@ -79,6 +89,9 @@ struct sup_request {
 	bool wait;   /* default true */
 	int lines;   /* default 50; 0 = all */
 	bool follow; /* default false */
+	bool detail; /* status: the processes and limits too (one unit's detail view) */
+	int signal;  /* kill: the signal number (default SIGTERM) */
+	bool all;    /* kill: every process of the unit's cgroup, not the main one only */
 	/* exec: the command, whether the caller is on a terminal, and the caller's fds supd
 	 * takes (pidfd_getfd): stdin, stdout, stderr; or, with tty, one socket for the pty */
 	struct strv argv;

@@ -33,6 +33,13 @@ struct client {
 	/* supctl exec: the command running for this client (control/exec.c) */
 	struct ctl_exec *exec;
 
+	/* logs -f of several units (or all): on the list of such followers; lines it had no room
+	 * for are counted and reported as dropped once its queue has drained */
+	struct strv follow_units; /* empty: every unit */
+	bool follow_many;
+	struct list many_link;
+	uint64_t many_skipped;
+
 	/* logs -f */
 	struct unit *follow;
 	struct list follow_link;
@@ -55,6 +62,14 @@ json_t *sup_wait_result(struct client *c);
 /* Queue a frame to the client; on overflow the client is closed. Steals obj. */
 void sup_client_send(struct client *c, json_t *obj);
 void sup_client_follow(struct client *c, struct unit *u);
+/* Follow several units' logs (none named: every unit's, those added later too). */
+void sup_client_follow_many(struct client *c, const struct strv *units);
+/* A log line as the protocol has it: {"ts", "stream", "text"}, and with u, "unit" (and "ident",
+ * its SyslogIdentifier=, when set). */
+json_t *sup_log_line_json(const struct unit *u, const struct log_line *l);
+/* inspect.c: status UNIT's detail (processes, limits, the unit file), and cat */
+void sup_status_detail(struct unit *u, json_t *o);
+json_t *sup_cat_command(struct client *c, struct sup_request *req);
 /* Park the client until its request settles (sup_wait_result) or the reload ends. */
 void sup_client_wait(struct client *c);
 void sup_client_wait_reload(struct client *c);

@@ -41,18 +41,59 @@ static void proc_stats(pid_t pid, json_t *o)
 	json_object_set_new(o, "memory_current_bytes", json_integer((json_int_t)(rss * page)));
 }
 
+/* {"code": N} or {"signal": "SIGKILL"}, with "stopped": true when a request ended the run */
 static json_t *last_exit_json(const struct unit *u)
 {
 	const char *sig;
+	json_t *o;
 
 	if (!u->last_exit.valid)
 		return json_null();
 	if (!u->last_exit.signaled)
-		return json_pack("{s:i}", "code", u->last_exit.code);
-	sig = sup_signal_name(u->last_exit.code);
-	if (sig)
-		return json_pack("{s:s}", "signal", sig);
-	return json_pack("{s:s+}", "signal", "SIG", "UNKNOWN");
+		o = json_pack("{s:i}", "code", u->last_exit.code);
+	else if ((sig = sup_signal_name(u->last_exit.code)))
+		o = json_pack("{s:s}", "signal", sig);
+	else
+		o = json_pack("{s:s+}", "signal", "SIG", "UNKNOWN");
+	if (o && u->last_exit.stopped)
+		json_object_set_new(o, "stopped", json_true());
+	return o;
+}
+
+/* systemd's ActiveState for a sub-state: what is-active prints (docs/supctl.md). */
+static const char *active_state(const struct unit *u)
+{
+	switch (u->sub) {
+	case SUB_RELOAD:
+		return "reloading";
+	case SUB_REMAIN: /* RemainAfterExit=yes */
+		return "active";
+	case SUB_UNHEALTHY_KILL:
+		return "deactivating";
+	default:
+		break;
+	}
+	switch (u->state) {
+	case UNIT_RUNNING:
+	case UNIT_UNHEALTHY:
+		return "active";
+	case UNIT_STARTING:
+	case UNIT_RESTARTING:
+		return "activating";
+	case UNIT_STOPPING:
+		return "deactivating";
+	case UNIT_FAILED:
+	case UNIT_BAD:
+		return "failed";
+	default: /* inactive; exited without RemainAfterExit= */
+		return "inactive";
+	}
+}
+
+/* usec as seconds rounded to the millisecond */
+static double ms_round(uint64_t usec)
+{
+	return (double)((usec + 500) / 1000) / 1e3;
 }
 
 json_t *sup_unit_status_json(struct unit *u)
@@ -91,8 +132,12 @@ json_t *sup_unit_status_json(struct unit *u)
 				: json_string(u->state == UNIT_UNHEALTHY || u->health_failures
 						  ? "unhealthy"
 						  : "healthy"));
-	json_object_set_new(o, "state_since_s",
-			    json_real((double)(now_mono() - u->state_mono) / 1e6));
+	json_object_set_new(o, "active_state", json_string(active_state(u)));
+	json_object_set_new(o, "sub", json_string(unit_sub_name(u->sub)));
+	/* in whole milliseconds (no float noise), and the wall-clock time of the change */
+	json_object_set_new(o, "state_since_s", json_real(ms_round(now_mono() - u->state_mono)));
+	json_object_set_new(o, "state_since_ts",
+			    json_real(ms_round(now_real() - (now_mono() - u->state_mono))));
 	sup_ct_status_json(u, o); /* namespaces, root, init pid; "pid" is the service's */
 	return o;
 }
@@ -109,19 +154,29 @@ static bool lookup_all(const struct sup_request *req, json_t **reply)
 	return true;
 }
 
-static json_t *statuses(const struct strv *names)
+static json_t *statuses_detail(const struct strv *names, bool detail)
 {
 	json_t *a = json_array();
 	struct unit *u;
 
 	if (names && names->n) {
-		for (size_t i = 0; i < names->n; i++)
-			if ((u = unit_find(names->v[i])))
-				json_array_append_new(a, sup_unit_status_json(u));
+		for (size_t i = 0; i < names->n; i++) {
+			json_t *o;
+			if (!(u = unit_find(names->v[i])) || !(o = sup_unit_status_json(u)))
+				continue;
+			if (detail)
+				sup_status_detail(u, o);
+			json_array_append_new(a, o);
+		}
 		return a;
 	}
 	for_each_unit(u) if (!u->removed) json_array_append_new(a, sup_unit_status_json(u));
 	return a;
+}
+
+static json_t *statuses(const struct strv *names)
+{
+	return statuses_detail(names, false);
 }
 
 static json_t *cmd_status(struct client *c, struct sup_request *req)
@@ -130,7 +185,7 @@ static json_t *cmd_status(struct client *c, struct sup_request *req)
 
 	if (!lookup_all(req, &reply))
 		return reply;
-	reply = sup_reply_ok(statuses(&req->units));
+	reply = sup_reply_ok(statuses_detail(&req->units, req->detail && req->units.n == 1));
 	/* supd's own trouble (no units directory, nothing but bad units): beside the units */
 	if (reply && supd->load_error)
 		json_object_set_new(reply, "supd_error", json_string(supd->load_error));
@@ -211,20 +266,84 @@ static json_t *cmd_reload(struct client *c, struct sup_request *req)
 
 static void add_line(const struct log_line *l, void *ctx)
 {
-	static const char *const names[] = {"stdout", "stderr", "supd"};
+	json_array_append_new(ctx, sup_log_line_json(NULL, l));
+}
 
-	json_array_append_new(ctx,
-			      json_pack("{s:f, s:s, s:o}", "ts", (double)l->ts_usec / 1e6, "stream",
-					names[l->stream], "text", sup_json_textn(l->text, l->len)));
+struct merge_ctx {
+	struct unit *u;
+	struct merged {
+		struct unit *u;
+		const struct log_line *l;
+	} * v;
+	size_t n, cap;
+};
+
+static void collect_line(const struct log_line *l, void *ctx)
+{
+	struct merge_ctx *m = ctx;
+	struct merged *v;
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		if (!(v = reallocarray(m->v, cap, sizeof(*v))))
+			return;
+		m->v = v;
+		m->cap = cap;
+	}
+	m->v[m->n++] = (struct merged){m->u, l};
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct merged *x = a, *y = b;
+
+	if (x->l->ts_usec != y->l->ts_usec)
+		return x->l->ts_usec < y->l->ts_usec ? -1 : 1;
+	return x->l->seq < y->l->seq ? -1 : x->l->seq > y->l->seq; /* one unit's own order */
+}
+
+/* Several units (none named: all): their newest lines merged by time, each with its unit. */
+static json_t *merged_tail(const struct strv *names, int lines, json_int_t *dropped)
+{
+	struct merge_ctx m = {0};
+	json_t *out = json_array();
+	struct unit *u;
+	size_t first;
+
+	for_each_unit(u)
+	{
+		if (u->removed || !u->log || (names->n && !strv_contains(names, u->name)))
+			continue;
+		m.u = u;
+		logbuf_tail(u->log, lines, collect_line, &m);
+		*dropped += (json_int_t)logbuf_dropped(u->log);
+	}
+	qsort(m.v, m.n, sizeof(*m.v), by_time);
+	first = lines > 0 && m.n > (size_t)lines ? m.n - (size_t)lines : 0;
+	for (size_t i = first; i < m.n; i++)
+		json_array_append_new(out, sup_log_line_json(m.v[i].u, m.v[i].l));
+	free(m.v);
+	return out;
 }
 
 static json_t *cmd_logs(struct client *c, struct sup_request *req)
 {
 	json_t *reply = NULL, *lines;
+	json_int_t dropped = 0;
 	struct unit *u;
 
 	if (!lookup_all(req, &reply))
 		return reply;
+	if (req->units.n != 1) {
+		lines = merged_tail(&req->units, req->lines, &dropped);
+		reply = sup_reply_ok(json_pack("{s:o, s:I}", "lines", lines, "dropped", dropped));
+		if (req->follow) {
+			sup_client_send(c, reply);
+			sup_client_follow_many(c, &req->units);
+			return NULL;
+		}
+		return reply;
+	}
 	u = unit_find(req->units.v[0]);
 	lines = json_array();
 	logbuf_tail(u->log, req->lines, add_line, lines);
@@ -236,6 +355,36 @@ static json_t *cmd_logs(struct client *c, struct sup_request *req)
 		return NULL;
 	}
 	return reply;
+}
+
+/* supctl kill: the main process, or with "all" every process of the unit. */
+static json_t *cmd_kill(struct client *c, struct sup_request *req)
+{
+	json_t *reply = NULL;
+	struct unit *u;
+
+	if (!lookup_all(req, &reply))
+		return reply;
+	u = unit_find(req->units.v[0]);
+	if (u->main.pid <= 0 || unit_is_down(u))
+		return sup_reply_error(SUP_EXIT_FAILED, "%s: not running: no process to signal",
+				       u->name);
+	unit_note(u, "supctl kill: %s sent to %s (uid %u)",
+		  sup_signal_name(req->signal) ?: "a signal",
+		  req->all ? "every process of the unit" : "the main process", (unsigned)c->uid);
+	unit_kill(u, req->signal, req->all ? KILL_UNIT : KILL_MAIN);
+	return sup_reply_ok(statuses(&req->units));
+}
+
+/* supctl reload UNIT...: ExecReload= (the core's reload phase lands with the systemd keys). */
+static json_t *cmd_reload_units(struct client *c, struct sup_request *req)
+{
+	json_t *reply = NULL;
+
+	if (!lookup_all(req, &reply))
+		return reply;
+	return sup_reply_error(SUP_EXIT_FAILED, "%s: ExecReload= is not supported by this supd",
+			       req->units.v[0]);
 }
 
 static json_t *cmd_version(struct client *c, struct sup_request *req)
@@ -278,13 +427,15 @@ static const command_fn handlers[SUP_CMD__MAX] = {
     [SUP_CMD_LOGS] = cmd_logs,	       [SUP_CMD_VERSION] = cmd_version,
     [SUP_CMD_POWEROFF] = cmd_power,    [SUP_CMD_REBOOT] = cmd_power,
     [SUP_CMD_STATS] = cmd_stats,       [SUP_CMD_METRICS] = cmd_metrics,
-    [SUP_CMD_EXEC] = sup_exec_command,
+    [SUP_CMD_EXEC] = sup_exec_command, [SUP_CMD_KILL] = cmd_kill,
+    [SUP_CMD_CAT] = sup_cat_command,   [SUP_CMD_RELOAD_UNITS] = cmd_reload_units,
 };
 
 /* What may still be asked once shutdown has begun: reading, and poweroff/reboot again. */
 static bool during_shutdown(enum sup_cmd cmd)
 {
 	return cmd == SUP_CMD_STATUS || cmd == SUP_CMD_LOGS || cmd == SUP_CMD_VERSION ||
+	       cmd == SUP_CMD_CAT || cmd == SUP_CMD_STATS || cmd == SUP_CMD_METRICS ||
 	       cmd == SUP_CMD_POWEROFF || cmd == SUP_CMD_REBOOT;
 }
 

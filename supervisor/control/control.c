@@ -21,6 +21,7 @@
 
 static struct list clients = {&clients, &clients};
 static struct list waiters = {&waiters, &waiters}; /* clients waiting for units or a reload */
+static struct list many = {&many, &many};	   /* clients following several units' logs */
 
 #define IDLE_SECS   30.
 #define OUTQ_MAX    (8u << 20)
@@ -33,6 +34,8 @@ static void client_close(struct client *c)
 	ev_timer_stop(supd->loop, &c->idle);
 	if (c->follow)
 		list_del(&c->follow_link);
+	list_del(&c->many_link);
+	strv_free(&c->follow_units);
 	list_del(&c->wait_link);
 	sup_exec_client_gone(c);
 	close(c->fd);
@@ -46,7 +49,7 @@ static void client_close(struct client *c)
 
 static bool busy(const struct client *c)
 {
-	return c->waiting || c->reloading || c->follow || c->exec;
+	return c->waiting || c->reloading || c->follow || c->follow_many || c->exec;
 }
 
 static void update_watchers(struct client *c)
@@ -84,6 +87,12 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (c->behind && sup_outq_empty(&c->out))
 		catch_up(c);
+	if (c->many_skipped && sup_outq_empty(&c->out)) {
+		json_t *ev = json_pack("{s:s, s:I, s:i}", "event", "dropped", "lines",
+				       (json_int_t)c->many_skipped, "v", SUP_PROTO_VERSION);
+		c->many_skipped = 0;
+		sup_client_send(c, ev);
+	}
 	update_watchers(c);
 }
 
@@ -137,10 +146,12 @@ static void handle_payload(struct client *c, const char *payload, uint32_t len)
 		return;
 	}
 	if (sup_cmd_privileged(req.cmd) && !c->privileged) {
-		sup_client_send(c, sup_reply_error(SUP_EXIT_FAILED,
-						   "%s: permission denied (uid %u is not allowed "
-						   "to change state)",
-						   sup_cmd_name(req.cmd), (unsigned)c->uid));
+		sup_client_send(
+		    c, sup_reply_error(SUP_EXIT_FAILED,
+				       "%s: permission denied (uid %u may not %s: root "
+				       "or the [Control] Group= only)",
+				       sup_cmd_name(req.cmd), (unsigned)c->uid,
+				       req.cmd == SUP_CMD_LOGS ? "read logs" : "change state"));
 		sup_request_free(&req);
 		return;
 	}
@@ -250,6 +261,7 @@ int sup_client_new(int fd, const struct ucred *cred)
 	sup_frame_reader_init(&c->rd, SUP_PROTO_MAX_REQUEST);
 	sup_outq_init(&c->out, OUTQ_MAX);
 	list_init(&c->follow_link);
+	list_init(&c->many_link);
 	list_init(&c->wait_link);
 	ev_io_init(&c->rio, on_readable, fd, EV_READ);
 	ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
@@ -321,10 +333,23 @@ static void send_event(struct client *c, json_t *ev)
 	sup_client_send(c, ev);
 }
 
+json_t *sup_log_line_json(const struct unit *u, const struct log_line *l)
+{
+	static const char *const names[] = {"stdout", "stderr", "supd"};
+	json_t *o = json_pack("{s:f, s:s, s:o}", "ts", (double)l->ts_usec / 1e6, "stream",
+			      names[l->stream], "text", sup_json_textn(l->text, l->len));
+
+	if (o && u) {
+		json_object_set_new(o, "unit", json_string(u->name));
+		if (u->cfg && u->cfg->syslog_identifier)
+			json_object_set_new(o, "ident", sup_json_text(u->cfg->syslog_identifier));
+	}
+	return o;
+}
+
 static void send_line(const struct log_line *l, void *ctx)
 {
 	struct client *c = ctx;
-	static const char *const names[] = {"stdout", "stderr", "supd"};
 
 	if (c->closing || c->behind)
 		return;
@@ -332,10 +357,45 @@ static void send_line(const struct log_line *l, void *ctx)
 		c->behind = true; /* the rest when its queue is empty (catch_up) */
 		return;
 	}
-	send_event(c, json_pack("{s:s, s:{s:f, s:s, s:o}}", "event", "log", "line", "ts",
-				(double)l->ts_usec / 1e6, "stream", names[l->stream], "text",
-				sup_json_textn(l->text, l->len)));
+	send_event(c, json_pack("{s:s, s:o}", "event", "log", "line", sup_log_line_json(NULL, l)));
 	c->follow_seq = l->seq;
+}
+
+/* A new line of u for the followers of several units: one whose queue is full misses it (and
+ * is told how many it missed once the queue has drained). */
+static void send_many(struct unit *u, const struct log_line *l)
+{
+	struct list *p, *n;
+
+	list_for_each_safe(p, n, &many)
+	{
+		struct client *c = sup_container_of(p, struct client, many_link);
+
+		if (c->closing || (c->follow_units.n && !strv_contains(&c->follow_units, u->name)))
+			continue;
+		if (c->many_skipped || c->out.len - c->out.off > FOLLOW_HIGH) {
+			c->many_skipped++;
+			continue;
+		}
+		send_event(
+		    c, json_pack("{s:s, s:o}", "event", "log", "line", sup_log_line_json(u, l)));
+	}
+}
+
+static void many_line(const struct log_line *l, void *ctx)
+{
+	send_many(ctx, l);
+}
+
+void sup_client_follow_many(struct client *c, const struct strv *units)
+{
+	struct unit *u;
+
+	c->follow_many = true;
+	for (size_t i = 0; i < units->n; i++)
+		strv_push(&c->follow_units, units->v[i]);
+	list_add_tail(&many, &c->many_link);
+	for_each_unit(u) if (u->log) u->many_seq = logbuf_last_seq(u->log);
 }
 
 /* A follower that fell behind read everything queued: what the ring still has since its last
@@ -356,6 +416,10 @@ static void catch_up(struct client *c)
 void sup_control_log_added(struct unit *u)
 {
 	struct list *p, *n;
+
+	if (!list_empty(&many))
+		logbuf_since(u->log, u->many_seq, many_line, u);
+	u->many_seq = logbuf_last_seq(u->log);
 
 	list_for_each_safe(p, n, &u->followers)
 	{
@@ -384,6 +448,15 @@ static void end_follow(struct client *c, const char *why)
 	update_watchers(c);
 }
 
+static void end_follow_many(struct client *c, const char *why)
+{
+	list_del(&c->many_link);
+	c->follow_many = false;
+	send_event(c, json_pack("{s:s, s:s}", "event", "end", "reason", why));
+	c->closing = true;
+	update_watchers(c);
+}
+
 /* A unit is about to be freed: its followers' streams end. */
 void sup_control_unit_gone(struct unit *u)
 {
@@ -405,6 +478,8 @@ void sup_control_shutdown(void)
 
 		if (c->follow)
 			end_follow(c, "supd is exiting");
+		else if (c->follow_many)
+			end_follow_many(c, "supd is exiting");
 		else
 			client_close(c);
 	}

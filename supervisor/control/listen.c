@@ -199,7 +199,9 @@ static int bind_control(struct sup_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const char *path = supd->conf.socket_path;
-	mode_t mode = supd->conf.control_gid != (gid_t)-1 ? 0660 : 0600;
+	/* anyone may connect: SO_PEERCRED decides what each peer may do (reading for everyone,
+	 * logs and changes for root and the [Control] Group=), within the per-uid budget */
+	mode_t mode = 0666;
 	struct stat st;
 	int fd;
 

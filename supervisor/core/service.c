@@ -334,6 +334,7 @@ static void main_reaped(struct sup_child *c, int wstatus)
 	u->last_exit.valid = true;
 	u->last_exit.signaled = !WIFEXITED(wstatus);
 	u->last_exit.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
+	u->last_exit.stopped = u->result == EXIT_KIND_STOPPED;
 	u->exit_wstatus = wstatus;
 	if (u->result == EXIT_KIND_SUCCESS)
 		u->result = classify(wstatus);

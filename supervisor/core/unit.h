@@ -106,7 +106,8 @@ struct sup_child {
 struct last_exit {
 	bool valid;
 	bool signaled;
-	int code; /* exit code, or signal number */
+	bool stopped; /* the run ended by request (supctl stop/restart, a reload), not by itself */
+	int code;     /* exit code, or signal number */
 };
 
 /* Resolved dependency edges (deps.c): pointers into the registry, rebuilt on every load. */
@@ -187,6 +188,7 @@ struct unit {
 	struct logbuf *log;
 	struct outpipe *out[2]; /* stdout, stderr of the current run */
 	struct list followers;	/* clients following the log */
+	uint64_t many_seq;	/* the last line sent to those following several units */
 
 	/* dependencies (deps.c) */
 	struct unit_edges requires, wants, after;  /* what this unit names */

@@ -180,7 +180,10 @@ class Supd:
         return r
 
     def status(self, name=None):
-        r = self.ctl_ok("status", "--json", *([name] if name else []))
+        # a named unit that is not active exits 3 (as systemctl status), with its object
+        r = self.ctl("status", "--json", *([name] if name else []))
+        check(r.returncode in (0, 3) if name else r.returncode == 0,
+              f"supctl status --json {name or ''} exited {r.returncode}: {r.stderr}")
         data = json.loads(r.stdout)
         if name:
             return data[0]

@@ -187,7 +187,7 @@ def test_status_shows_the_container():
         check(c["init_pid"] and c["init_pid"] != st["pid"], f"pid is the service's: {st}")
         s.ctl_ok("stop", "c")
         st = s.wait_state("c", "inactive")
-        check(st["last_exit"] == {"signal": "SIGTERM"}, st)
+        check(st["last_exit"] == {"signal": "SIGTERM", "stopped": True}, st)
 
 
 def test_notify_in_a_container():
@@ -217,7 +217,7 @@ def test_exec():
         r = s.ctl("exec", "p", "--", "/bin/sh", "-c", "cat /proc/self/cgroup; exit 3")
         check(r.returncode == 3 and "/p\n" in r.stdout, f"a plain unit: its cgroup: {r}")
         r = s.ctl("exec", "nope", "/bin/true")
-        check(r.returncode == 3, f"no such unit: {r}")
+        check(r.returncode == 4, f"no such unit: {r}")
 
 
 def test_exec_on_a_terminal():

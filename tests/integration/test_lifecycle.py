@@ -231,7 +231,7 @@ StopTimeoutSec=1s
         took = time.monotonic() - t0
         st = s.status("stubborn")
         check(st["state"] == "inactive", f"inactive after stop: {st['state']}")
-        check(st["last_exit"] == {"signal": "SIGKILL"}, f"SIGKILL: {st['last_exit']}")
+        check(st["last_exit"] == {"signal": "SIGKILL", "stopped": True}, f"SIGKILL: {st['last_exit']}")
         check(took >= 0.9, f"it waited out StopTimeoutSec ({took:.2f}s)")
         check(not procs_matching("stubborn-marker"), "the process is gone")
 
@@ -249,7 +249,8 @@ StopSignal=SIGINT
         s.ctl_ok("stop", "g")
         check("got-int" in open(os.path.join(s.dir, "sig")).read(), "StopSignal= delivered")
         st = s.status("g")
-        check(st["state"] == "inactive" and st["last_exit"] == {"code": 0}, f"clean stop: {st}")
+        check(st["state"] == "inactive" and st["last_exit"] == {"code": 0, "stopped": True},
+              f"clean stop: {st}")
         check(not procs_matching("sleep 1001.25"), "the whole group stopped")
 
 
@@ -330,8 +331,8 @@ def test_status_table_and_unknown():
         head = r.stdout.splitlines()[0].split()
         for col in ("UNIT", "STATE", "PID", "UPTIME", "RESTARTS", "CPU", "MEMORY"):
             check(col in head, f"column {col} in {head}")
-        check(s.ctl("status", "nosuch").returncode == 3, "unknown unit: exit 3")
-        check(s.ctl("stop", "nosuch").returncode == 3, "unknown unit: exit 3")
+        check(s.ctl("status", "nosuch").returncode == 4, "unknown unit: exit 4")
+        check(s.ctl("stop", "nosuch").returncode == 4, "unknown unit: exit 4")
 
 
 def test_notify_from_a_process_in_its_own_session():

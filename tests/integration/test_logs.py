@@ -270,18 +270,18 @@ Exec=/bin/sh -c 'printf "caf\\351 \\377\\376 binary\\n"; echo plain-after'
                     what="both lines logged")
         check(any("caf" in l and l.rstrip().endswith("binary") for l in out.splitlines()),
               f"a line that is not UTF-8 is shown, not dropped: {out!r}")
-        r = s.ctl_ok("status", "--json", "bin")
+        r = s.ctl("status", "--json", "bin")  # exit 3: exited is not active
         check(json.loads(r.stdout)[0]["state"] == "exited", "status JSON still fine")
 
 
-def test_logs_unknown_unit_exits_3():
+def test_logs_unknown_unit_exits_4():
     with Supd({"a": "[Service]\nExec=/bin/sleep 1000\n"}) as s:
         s.wait_state("a", "running")
         r = s.ctl("logs", "nosuch")
-        check(r.returncode == 3, f"logs of an unknown unit: exit {r.returncode} ({r.stderr.strip()})")
+        check(r.returncode == 4, f"logs of an unknown unit: exit {r.returncode} ({r.stderr.strip()})")
         check("nosuch" in r.stderr, f"the message names it: {r.stderr!r}")
         r = s.ctl("logs", "nosuch", "-f", timeout=10)
-        check(r.returncode == 3, f"logs -f of an unknown unit: exit {r.returncode}")
+        check(r.returncode == 4, f"logs -f of an unknown unit: exit {r.returncode}")
 
 
 if __name__ == "__main__":
@@ -294,5 +294,5 @@ if __name__ == "__main__":
         test_exit_note_comes_after_the_last_output,
         test_ring_keeps_the_newest_and_counts_the_dropped,
         test_invalid_utf8_output,
-        test_logs_unknown_unit_exits_3,
+        test_logs_unknown_unit_exits_4,
     ])

@@ -143,7 +143,8 @@ def test_sighup_flood_is_merged():
         cpu0, t0 = proc_cpu_secs(pid), time.monotonic()
         for _ in range(10):
             t = time.monotonic()
-            s.ctl_ok("status", "u000", timeout=10)
+            r = s.ctl("status", "u000", timeout=10)
+            check(r.returncode == 3, f"status of an exited oneshot: exit 3: {r}")
             check(time.monotonic() - t < 2, "status answers during the flood")
             time.sleep(0.3)
         cpu = proc_cpu_secs(pid) - cpu0

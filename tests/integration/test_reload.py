@@ -69,7 +69,7 @@ def check_three(s, pids):
     names = retry(listed, what="gone removed and new added")
     check(set(names) == {"keep", "chg", "new"}, f"units after reload: {sorted(names)}")
     r = s.ctl("status", "gone")
-    check(r.returncode == 3, f"a removed unit is unknown: exit {r.returncode}")
+    check(r.returncode == 4, f"a removed unit is unknown: exit {r.returncode}")
     retry(lambda: not ns_alive(s, pids["gone"]), timeout=10, what="the removed unit's process to go")
     s.wait_state("new", "running")
     retry(lambda: read(s, "new.ran") is not None, what="new to run")

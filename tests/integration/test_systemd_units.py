@@ -70,7 +70,6 @@ EDITS = {
         ("drop", "PIDFile", "foreground"),
         ("drop", "ExecStop", "pending"),
         ("drop", "ExecReload", "pending"),
-        ("drop", "SyslogIdentifier", "pending"),
         ("drop", "OOMScoreAdjust", "pending"),
     ],
     "dbus.service": [

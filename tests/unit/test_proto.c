@@ -45,7 +45,12 @@ START_TEST(test_cmd_names)
 	ck_assert_int_eq(sup_cmd_from_name("STATUS", &c), -1);
 	ck_assert_int_eq(sup_cmd_from_name(NULL, &c), -1);
 	ck_assert(!sup_cmd_privileged(SUP_CMD_STATUS));
-	ck_assert(!sup_cmd_privileged(SUP_CMD_LOGS));
+	ck_assert(sup_cmd_privileged(SUP_CMD_LOGS)); /* root and the [Control] Group= */
+	ck_assert(!sup_cmd_privileged(SUP_CMD_CAT));
+	ck_assert(!sup_cmd_privileged(SUP_CMD_STATS));
+	ck_assert(!sup_cmd_privileged(SUP_CMD_METRICS));
+	ck_assert(sup_cmd_privileged(SUP_CMD_KILL));
+	ck_assert(sup_cmd_privileged(SUP_CMD_RELOAD_UNITS));
 	ck_assert(!sup_cmd_privileged(SUP_CMD_VERSION));
 	ck_assert(sup_cmd_privileged(SUP_CMD_START));
 	ck_assert(sup_cmd_privileged(SUP_CMD_STOP));
@@ -351,11 +356,13 @@ START_TEST(test_request_units_per_command)
 		const char *cmd;
 		bool none, one, two;
 	} t[] = {
-	    {"status", true, true, true},     {"start", false, true, true},
-	    {"stop", false, true, true},      {"restart", false, true, true},
-	    {"reset", false, true, true},     {"reload", true, false, false},
-	    {"logs", false, true, false},     {"version", true, false, false},
-	    {"poweroff", true, false, false}, {"reboot", true, false, false},
+	    {"status", true, true, true},	 {"start", false, true, true},
+	    {"stop", false, true, true},	 {"restart", false, true, true},
+	    {"reset", false, true, true},	 {"reload", true, false, false},
+	    {"logs", true, true, true},		 {"version", true, false, false},
+	    {"kill", false, true, false},	 {"cat", false, true, false},
+	    {"reload-units", false, true, true}, {"poweroff", true, false, false},
+	    {"reboot", true, false, false},
 	};
 	static const char *const units[] = {"", ",\"units\":[]", ",\"units\":[\"a\"]",
 					    ",\"units\":[\"a\",\"b\"]"};
@@ -433,8 +440,15 @@ START_TEST(test_request_invalid)
 	     "\"follow\" must be true or false, not an integer"},
 	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\"],\"follow\":null}", "\"follow\""},
 	    {"{\"v\":1,\"cmd\":\"stop\"}", "stop needs at least one unit"},
-	    {"{\"v\":1,\"cmd\":\"logs\",\"units\":[\"svc\",\"svc\"]}",
-	     "logs takes exactly one unit (got 2)"},
+	    {"{\"v\":1,\"cmd\":\"cat\",\"units\":[\"svc\",\"svc\"]}",
+	     "cat takes exactly one unit (got 2)"},
+	    {"{\"v\":1,\"cmd\":\"kill\",\"units\":[\"svc\"],\"signal\":\"TERM\"}",
+	     "\"signal\" must be a signal number"},
+	    {"{\"v\":1,\"cmd\":\"kill\",\"units\":[\"svc\"],\"signal\":0}",
+	     "\"signal\" must be a signal number (1 to 64)"},
+	    {"{\"v\":1,\"cmd\":\"kill\",\"units\":[\"svc\"],\"all\":1}",
+	     "\"all\" must be true or false"},
+	    {"{\"v\":1,\"cmd\":\"reload-units\"}", "reload-units needs at least one unit"},
 	    {"{\"v\":1,\"cmd\":\"reload\",\"units\":[\"svc\"]}", "reload takes no units"},
 	};
 
@@ -503,10 +517,14 @@ START_TEST(test_request_to_json_round_trip)
 		int code;
 
 		if (c == SUP_CMD_LOGS || c == SUP_CMD_START || c == SUP_CMD_STOP ||
-		    c == SUP_CMD_RESTART || c == SUP_CMD_RESET)
+		    c == SUP_CMD_RESTART || c == SUP_CMD_RESET || c == SUP_CMD_KILL ||
+		    c == SUP_CMD_CAT || c == SUP_CMD_RELOAD_UNITS)
 			strv_push(&req.units, "web");
-		if (c != SUP_CMD_LOGS && req.units.n)
+		if (c != SUP_CMD_LOGS && c != SUP_CMD_KILL && c != SUP_CMD_CAT && req.units.n)
 			strv_push(&req.units, "db");
+		req.signal = SIGHUP;
+		req.all = true;
+		req.detail = c == SUP_CMD_STATUS;
 		if (c == SUP_CMD_EXEC) {
 			strv_push(&req.units, "web");
 			strv_push(&req.argv, "/bin/sh");
@@ -521,6 +539,10 @@ START_TEST(test_request_to_json_round_trip)
 		ck_assert_int_eq(sup_request_parse(s, strlen(s), &back, &code, &err), 0);
 		ck_assert_int_eq(back.cmd, c);
 		ck_assert_uint_eq(back.units.n, req.units.n);
+		if (c == SUP_CMD_KILL)
+			ck_assert(back.signal == SIGHUP && back.all);
+		if (c == SUP_CMD_STATUS)
+			ck_assert(back.detail);
 		if (c == SUP_CMD_EXEC)
 			ck_assert(back.argv.n == 2 && back.tty && back.n_fds == 1 &&
 				  back.fds[0] == 4 && !strcmp(back.argv.v[1], "-c"));
@@ -560,7 +582,7 @@ START_TEST(test_replies)
 	json_decref(r);
 	r = sup_reply_error(SUP_EXIT_NO_UNIT, "no such unit: %s", "web");
 	s = json_dumps(r, JSON_COMPACT);
-	ck_assert_str_eq(s, "{\"v\":1,\"ok\":false,\"code\":3,\"error\":\"no such unit: web\"}");
+	ck_assert_str_eq(s, "{\"v\":1,\"ok\":false,\"code\":4,\"error\":\"no such unit: web\"}");
 	free(s);
 	json_decref(r);
 	/* bytes that are not UTF-8 do not lose the reply */
@@ -1147,12 +1169,27 @@ static char *print_with(void (*fn)(FILE *, const json_t *), const char *json)
 
 static void log_plain(FILE *f, const json_t *j)
 {
-	supctl_print_log_line(f, j, false);
+	supctl_print_log_line(f, j, SUPCTL_TS_NONE, NULL);
 }
 
 static void log_ts(FILE *f, const json_t *j)
 {
-	supctl_print_log_line(f, j, true);
+	supctl_print_log_line(f, j, SUPCTL_TS_ISO_PRECISE, NULL);
+}
+
+static void log_short_labelled(FILE *f, const json_t *j)
+{
+	supctl_print_log_line(f, j, SUPCTL_TS_SHORT, supctl_line_label(j));
+}
+
+static void log_iso(FILE *f, const json_t *j)
+{
+	supctl_print_log_line(f, j, SUPCTL_TS_ISO, NULL);
+}
+
+static void log_precise(FILE *f, const json_t *j)
+{
+	supctl_print_log_line(f, j, SUPCTL_TS_PRECISE, NULL);
 }
 
 START_TEST(test_log_lines_and_reload)
@@ -1166,6 +1203,24 @@ START_TEST(test_log_lines_and_reload)
 	free(out);
 	out = print_with(log_ts, "{\"ts\":1000000000.5,\"stream\":\"stderr\",\"text\":\"oops\"}");
 	ck_assert_str_eq(out, "2001-09-09T01:46:40.500Z oops\n");
+	free(out);
+	/* the default of logs: systemd's short time; several units: each line's unit, or its
+	 * SyslogIdentifier= */
+	out = print_with(
+	    log_short_labelled,
+	    "{\"ts\":1000000000.5,\"stream\":\"stdout\",\"text\":\"hi\",\"unit\":\"web\"}");
+	ck_assert_str_eq(out, "Sep 09 01:46:40 web: hi\n");
+	free(out);
+	out = print_with(log_short_labelled, "{\"ts\":1000000000.5,\"stream\":\"supd\",\"text\":"
+					     "\"up\",\"unit\":\"web\",\"ident\":\"nginx\"}");
+	ck_assert_str_eq(out, "Sep 09 01:46:40 nginx: supd: up\n");
+	free(out);
+	out = print_with(log_iso, "{\"ts\":1000000000.5,\"stream\":\"stdout\",\"text\":\"x\"}");
+	ck_assert_str_eq(out, "2001-09-09T01:46:40Z x\n");
+	free(out);
+	out =
+	    print_with(log_precise, "{\"ts\":1000000000.25,\"stream\":\"stdout\",\"text\":\"x\"}");
+	ck_assert_str_eq(out, "Sep 09 01:46:40.250 x\n");
 	free(out);
 	out = print_with(log_plain, "{\"ts\":1,\"stream\":\"supd\",\"text\":\"started\"}");
 	ck_assert_str_eq(out, "supd: started\n");
