@@ -31,7 +31,7 @@ def unit(exec_line, container="", service=""):
 
 
 def logs(s, name):
-    return s.ctl_ok("logs", name, "-n", "0").stdout
+    return s.ctl_ok("logs", name, "-n", "0", "-o", "cat").stdout
 
 
 def run_once(exec_line, container="", service=""):

@@ -164,7 +164,7 @@ def test_replies_larger_than_a_frame():
     units.update({f"bad{i:04}": "[Service]\nExec=/bin/true\nRestart=sometimes\n" for i in range(3000)})
     with Supd(units, config="[Log]\nBufferSize=4M\n") as s:
         s.wait_state("chatty", "exited", timeout=60)
-        r = s.ctl_ok("logs", "chatty", "-n", "0")
+        r = s.ctl_ok("logs", "chatty", "-n", "0", "-o", "cat")
         lines = [line for line in r.stdout.splitlines() if marker in line]
         check(len(lines) > 10000, f"{len(lines)} lines of {len(r.stdout)} bytes arrived")
         check(lines[-1].startswith("39999 "), f"the newest last: {lines[-1][:20]!r}")
@@ -223,7 +223,7 @@ def test_unit_output_cannot_drive_the_terminal():
             "evil\\\\rgood\\\\n\"; printf \"supd: exited with code 0\\\\n\"'\n")
     with Supd({"esc": unit}) as s:
         s.wait_state("esc", "exited")
-        out = s.ctl_ok("logs", "esc").stdout
+        out = s.ctl_ok("logs", "esc", "-o", "cat").stdout
         check("\x1b" not in out and "\r" not in out and "\x07" not in out,
               f"no raw control character reaches the terminal: {out!r}")
         check("\\x1b]0;pwned\\x07\\x1b[2Jevil\\x0dgood" in out, f"shown escaped: {out!r}")
