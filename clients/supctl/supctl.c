@@ -108,14 +108,14 @@ static const struct command commands[] = {
     {"reset", run_action, SUP_CMD_RESET, ARGS_UNITS_SOME, 0, "UNIT...",
      "clear failed and the start-limit counters"},
     {"reload", run_reload, SUP_CMD_RELOAD, ARGS_UNITS_ANY, 0, "[UNIT...]",
-     "re-read the unit files (print what changed); with units: run their ExecReload="},
+     "re-read the unit files; with units, run their ExecReload="},
     {"kill", run_kill, SUP_CMD_KILL, ARGS_UNIT_ONE, OPT_SIGNAL | OPT_ALL,
      "UNIT [-s SIGNAL] [--all]", "signal the main process (--all: every process of the unit)"},
     {"cat", run_cat, SUP_CMD_CAT, ARGS_UNIT_ONE, 0, "UNIT",
      "print the unit file a unit was read from"},
     {"logs", run_logs, SUP_CMD_LOGS, ARGS_UNITS_ANY,
      OPT_LINES | OPT_FOLLOW | OPT_TIMESTAMPS | OPT_OUTPUT | OPT_NO_TS,
-     "[UNIT...] [-n N] [-f] [-o FMT]", "captured output with times, newest last; -f follows"},
+     "[UNIT...] [-n N] [-f] [-o FMT]", "captured output, newest last; -f follows"},
     {"stats", run_stats, SUP_CMD_STATS, ARGS_UNITS_ANY, 0, "[UNIT...]",
      "cgroup figures: cpu, memory, pids, io, oom kills, pressure"},
     {"top", run_top, SUP_CMD_STATS, ARGS_NONE, 0, "",
@@ -156,7 +156,7 @@ static void usage(FILE *out)
 		if (!c->run)
 			continue;
 		snprintf(head, sizeof(head), "%s %s", c->name, c->usage);
-		fprintf(out, "  %-30s %s\n", head, c->summary);
+		fprintf(out, "  %-36s %s\n", head, c->summary);
 	}
 	fputs("\nNot in this build yet:", out);
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(commands); i++)
