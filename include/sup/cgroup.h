@@ -63,6 +63,8 @@ struct cg_backend {
 	 * until frozen); force kills and thaws at once, frozen or not. */
 	int (*kill_begin)(struct cgroup *cg);
 	int (*kill_step)(struct cgroup *cg, bool force);
+	/* The only process in it, or 0 (none, or several) */
+	pid_t (*only_pid)(struct cgroup *cg);
 	/* Is pid in it (or in a child cgroup of it)? */
 	bool (*has_pid)(struct cgroup *cg, pid_t pid);
 	/* 1 no process left, 0 some left, -1 error (treated as empty). */
@@ -114,6 +116,8 @@ int cg_device_of(const char *path, unsigned *maj, unsigned *min);
 /* Signal every process of a cgroup and of its child cgroups: helper for signal on both
  * backends. */
 int cg_signal_procs(int dirfd, int sig);
+/* The only process of the cgroup of dirfd (not its children), or 0 if none or several. */
+pid_t cg_only_pid(int dirfd);
 /* Is pid in the cgroup of dirfd or in one of its child cgroups? */
 bool cg_tree_has_pid(int dirfd, pid_t pid);
 /* rmdir parentfd/name, and first its child cgroups (a service may have made some): 0, or -1

@@ -19,4 +19,8 @@ int sup_printf_at(int dirfd, const char *path, const char *fmt, ...)
  * mode for a new file. 0, or -1 with errno. */
 int sup_write_file_atomic(int dirfd, const char *path, const void *data, size_t len, unsigned mode);
 
+/* rm -rf dirfd/path, never following a symlink, at most max entries (a bound for PID 1): 0, or
+ * -1 with errno (E2BIG: more than max entries, some left). */
+int sup_remove_tree(int dirfd, const char *path, unsigned max);
+
 #endif

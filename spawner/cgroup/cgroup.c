@@ -343,6 +343,24 @@ static int has_pid_child(int parentfd, const char *name, void *arg)
 	return fd >= 0 ? has_pid_tree(fd, a->pid, a->depth) : 0;
 }
 
+static int count_one(pid_t pid, void *arg)
+{
+	pid_t *a = arg; /* [0] the first pid, [1] how many */
+
+	if (a[1]++ == 0)
+		a[0] = pid;
+	return a[1] > 1; /* a second one: stop */
+}
+
+pid_t cg_only_pid(int dirfd)
+{
+	pid_t a[2] = {0, 0};
+
+	if (each_proc(dirfd, count_one, a) < 0 || a[1] != 1)
+		return 0;
+	return a[0];
+}
+
 bool cg_tree_has_pid(int dirfd, pid_t pid)
 {
 	return has_pid_tree(dirfd, pid, 0) > 0;

@@ -557,6 +557,14 @@ static int v1_kill_begin(struct cgroup *cg)
 	return 1;
 }
 
+static pid_t v1_only_pid(struct cgroup *cg)
+{
+	pid_t pid = n_hiers && dir_at(cg, 0) >= 0 ? cg_only_pid(cg->fd[0]) : 0;
+
+	dirs_release(cg);
+	return pid;
+}
+
 static bool v1_has_pid(struct cgroup *cg, pid_t pid)
 {
 	bool r = n_hiers && dir_at(cg, 0) >= 0 && cg_tree_has_pid(cg->fd[0], pid);
@@ -621,6 +629,7 @@ const struct cg_backend cg_backend_v1 = {
     .signal = v1_signal,
     .kill_begin = v1_kill_begin,
     .kill_step = v1_kill_step,
+    .only_pid = v1_only_pid,
     .has_pid = v1_has_pid,
     .is_empty = v1_is_empty,
     .remove = v1_remove,

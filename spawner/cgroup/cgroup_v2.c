@@ -366,6 +366,11 @@ static int v2_kill_begin(struct cgroup *cg)
 	return 1;
 }
 
+static pid_t v2_only_pid(struct cgroup *cg)
+{
+	return cg_only_pid(cg->fd);
+}
+
 static bool v2_has_pid(struct cgroup *cg, pid_t pid)
 {
 	return cg_tree_has_pid(cg->fd, pid);
@@ -415,6 +420,7 @@ const struct cg_backend cg_backend_v2 = {
     .signal = v2_signal,
     .kill_begin = v2_kill_begin,
     .kill_step = v2_kill_step,
+    .only_pid = v2_only_pid,
     .has_pid = v2_has_pid,
     .is_empty = v2_is_empty,
     .remove = v2_remove,

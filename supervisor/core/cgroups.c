@@ -310,6 +310,16 @@ void sup_cg_observe(struct unit *u, const struct unit_change *c)
 	release(u);
 }
 
+bool sup_cg_available(void)
+{
+	return cgb != NULL;
+}
+
+pid_t sup_cg_only_pid(struct unit *u)
+{
+	return cgb && u->cg ? cgb->only_pid(u->cg) : 0;
+}
+
 bool sup_cg_has_pid(struct unit *u, pid_t pid)
 {
 	return cgb && u->cg && cgb->has_pid(u->cg, pid);

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/children.h"
 #include "core/deps.h"
+#include <sys/wait.h>
 #include "core/service.h"
 #include "core/state.h"
 #include "fake_effects.h"
@@ -253,6 +255,184 @@ START_TEST(test_drain_waits_for_the_cgroup)
 }
 END_TEST
 
+static const char *cmd_of(unsigned nth)
+{
+	long i = fx_find(FX_CONTROL, NULL, 0, nth);
+
+	return i < 0 ? "" : fx_events[i].cmd;
+}
+
+START_TEST(test_start_pre_and_post)
+{
+	LOAD("p", "[Service]\nExecStartPre=/bin/one\nExecStartPre=-/bin/two\n"
+		  "ExecStartPre=/bin/three\nExecStart=/bin/p\nExecStartPost=/bin/post\n");
+	start("p");
+	ck_assert_int_eq(fx_unit("p")->sub, SUB_PRE);
+	ck_assert_str_eq(cmd_of(0), "/bin/one");
+	fx_control_exit("p", 0);
+	ck_assert_str_eq(cmd_of(1), "/bin/two");
+	fx_control_exit("p", 1); /* '-': the failure is ignored */
+	ck_assert_str_eq(cmd_of(2), "/bin/three");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "p"), 0);
+	fx_control_exit("p", 0);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "p"), 1); /* then the main process */
+	fx_execd("p");
+	ck_assert_int_eq(fx_unit("p")->sub, SUB_POST);
+	ck_assert_str_eq(fx_state("p"), "starting");
+	fx_control_exit("p", 0);
+	ck_assert_str_eq(fx_state("p"), "running");
+}
+END_TEST
+
+START_TEST(test_start_pre_failure)
+{
+	LOAD("f", "[Service]\nExecStartPre=/bin/check\nExecStart=/bin/f\nRestart=no\n");
+	start("f");
+	fx_control_exit("f", 2);
+	ck_assert_str_eq(fx_state("f"), "failed");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "f"), 0);
+	ck_assert_str_eq(fx_unit("f")->error, "ExecStartPre /bin/check failed: exit code 2");
+}
+END_TEST
+
+START_TEST(test_stop_commands_and_reload)
+{
+	LOAD("s", "[Service]\nExecStart=/bin/s\nExecReload=/bin/reload\nExecStop=/bin/stop\n"
+		  "ExecStopPost=/bin/cleanup\n");
+	start("s");
+	fx_execd("s");
+	ck_assert_int_eq(unit_reload(fx_unit("s"), NULL), 0);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_RELOAD);
+	ck_assert_str_eq(fx_state("s"), "running");
+	fx_control_exit("s", 0);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_RUNNING);
+	unit_stop(fx_unit("s"));
+	fx_pass();
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_STOP_CMD);
+	ck_assert_str_eq(cmd_of(1), "/bin/stop");
+	ck_assert_int_eq(fx_find(FX_KILL, "s", SIGTERM, 0), -1); /* ExecStop= first */
+	fx_control_exit("s", 0);
+	ck_assert_int_ge(fx_find(FX_KILL, "s", SIGTERM, 0), 0); /* then what is left */
+	fx_killed("s", SIGTERM);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_STOP_POST);
+	ck_assert_str_eq(cmd_of(2), "/bin/cleanup");
+	fx_control_exit("s", 0);
+	ck_assert_str_eq(fx_state("s"), "inactive");
+}
+END_TEST
+
+START_TEST(test_remain_after_exit)
+{
+	LOAD("fw", "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/load\n"
+		   "ExecStop=/bin/flush\n");
+	start("fw");
+	fx_execd("fw");
+	fx_exit("fw", 0);
+	ck_assert_int_eq(fx_unit("fw")->sub, SUB_REMAIN);
+	ck_assert_str_eq(fx_state("fw"), "exited");
+	ck_assert(unit_is_up(fx_unit("fw")));
+	unit_stop(fx_unit("fw"));
+	fx_pass();
+	ck_assert_str_eq(cmd_of(0), "/bin/flush"); /* ExecStop= undoes it */
+	fx_control_exit("fw", 0);
+	ck_assert_str_eq(fx_state("fw"), "inactive");
+}
+END_TEST
+
+START_TEST(test_forking_adopts_the_daemon)
+{
+	LOAD("d", "[Service]\nType=forking\nPIDFile=/run/d.pid\nExecStart=/bin/d\n"
+		  "RestartSec=1s\n");
+	start("d");
+	fx_execd("d");
+	ck_assert_str_eq(fx_state("d"), "starting");
+	fx_forking_pid = 4242;
+	fx_exit("d", 0); /* the parent is done */
+	ck_assert_str_eq(fx_state("d"), "running");
+	ck_assert_int_eq(fx_unit("d")->main.pid, 4242);
+	ck_assert(sup_child_exited(4242, W_EXITCODE(1, 0))); /* the daemon dies */
+	fx_pass();
+	ck_assert_str_eq(fx_state("d"), "restarting");
+	/* without a daemon to adopt, the start fails */
+	fx_forking_pid = 0;
+	fx_advance(USEC_PER_SEC);
+	fx_execd("d");
+	fx_exit("d", 0);
+	ck_assert_ptr_nonnull(strstr(fx_unit("d")->error, "Type=forking"));
+}
+END_TEST
+
+START_TEST(test_kill_modes)
+{
+	LOAD("kp", "[Service]\nExecStart=/bin/k\nKillMode=process\nStopTimeoutSec=1s\n", "km",
+	     "[Service]\nExecStart=/bin/k\nKillMode=mixed\nStopTimeoutSec=1s\n");
+	start("kp");
+	start("km");
+	fx_execd("kp");
+	fx_execd("km");
+	unit_stop(fx_unit("kp"));
+	unit_stop(fx_unit("km"));
+	fx_pass();
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "kp", SIGTERM, 0)].who, KILL_MAIN);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "km", SIGTERM, 0)].who, KILL_MAIN);
+	fx_advance(USEC_PER_SEC);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "kp", SIGKILL, 0)].who, KILL_MAIN);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "km", SIGKILL, 0)].who, KILL_UNIT);
+}
+END_TEST
+
+START_TEST(test_exit_statuses)
+{
+	LOAD("ok3", "[Service]\nExecStart=/bin/x\nSuccessExitStatus=3\n", "no4",
+	     "[Service]\nExecStart=/bin/x\nRestartPreventExitStatus=4\n", "dash",
+	     "[Service]\nExecStart=-/bin/x\n");
+	start("ok3");
+	start("no4");
+	start("dash");
+	fx_exit("ok3", 3);
+	ck_assert_str_eq(fx_state("ok3"), "exited");
+	fx_exit("no4", 4);
+	ck_assert_str_eq(fx_state("no4"), "failed"); /* not restarted */
+	fx_exit("dash", 9);
+	ck_assert_str_eq(fx_state("dash"), "exited");
+}
+END_TEST
+
+START_TEST(test_condition_skips)
+{
+	LOAD("c", "[Unit]\nConditionPathExists=/nope\n[Service]\nExecStart=/bin/c\n", "after",
+	     "[Unit]\nRequires=c\n[Service]\nExecStart=/bin/a\n");
+	fx_condition = 1;
+	start("after");
+	ck_assert_str_eq(fx_state("c"), "inactive");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "c"), 0);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "after"), 1); /* a skipped unit counts as done */
+	ck_assert_ptr_null(fx_unit("c")->error);
+	fx_condition = -1; /* an assertion fails the start */
+	start("c");
+	ck_assert_str_eq(fx_state("c"), "failed");
+}
+END_TEST
+
+START_TEST(test_conflicts_and_part_of)
+{
+	LOAD("a", "[Unit]\nConflicts=b\n[Service]\nExecStart=/bin/a\n", "b",
+	     "[Service]\nExecStart=/bin/b\n", "part",
+	     "[Unit]\nPartOf=b\n[Service]\nExecStart=/p\n");
+	start("b");
+	start("part");
+	fx_execd("b");
+	fx_execd("part");
+	start("a"); /* b must go first */
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "a"), 0);
+	ck_assert_str_eq(fx_state("b"), "stopping");
+	ck_assert_str_eq(fx_state("part"), "stopping"); /* PartOf=b: stopped with it */
+	fx_killed("b", SIGTERM);
+	fx_killed("part", SIGTERM);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "a"), 1);
+}
+END_TEST
+
 START_TEST(test_the_table)
 {
 	/* every sub-state maps onto a public state; the ends of a run are allowed from every
@@ -302,6 +482,15 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_spawn_failure_fails_the_unit);
 	tcase_add_test(tc, test_set_up_failure_then_exit);
 	tcase_add_test(tc, test_drain_waits_for_the_cgroup);
+	tcase_add_test(tc, test_start_pre_and_post);
+	tcase_add_test(tc, test_start_pre_failure);
+	tcase_add_test(tc, test_stop_commands_and_reload);
+	tcase_add_test(tc, test_remain_after_exit);
+	tcase_add_test(tc, test_forking_adopts_the_daemon);
+	tcase_add_test(tc, test_kill_modes);
+	tcase_add_test(tc, test_exit_statuses);
+	tcase_add_test(tc, test_condition_skips);
+	tcase_add_test(tc, test_conflicts_and_part_of);
 	tcase_add_test(tc, test_the_table);
 	suite_add_tcase(s, tc);
 	return s;
