@@ -69,20 +69,27 @@ int sup_write_at(int dirfd, const char *path, const char *s)
 	return 0;
 }
 
-int sup_printf_at(int dirfd, const char *path, const char *fmt, ...)
+int sup_vprintf_at(int dirfd, const char *path, const char *fmt, va_list ap)
 {
 	char buf[512];
-	va_list ap;
-	int n;
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(buf)) {
 		errno = EINVAL;
 		return -1;
 	}
 	return sup_write_at(dirfd, path, buf);
+}
+
+int sup_printf_at(int dirfd, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = sup_vprintf_at(dirfd, path, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 static int write_all(int fd, const void *data, size_t len)

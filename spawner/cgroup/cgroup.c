@@ -38,18 +38,13 @@ const char *cg_mode_name(enum cg_mode mode)
 
 int cg_write(int dirfd, const char *file, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	r = sup_vprintf_at(dirfd, file, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return sup_write_at(dirfd, file, buf);
+	return r;
 }
 
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)

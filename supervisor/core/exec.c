@@ -26,23 +26,6 @@ extern char **environ;
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* Set KEY=value in env, replacing an earlier KEY. */
-static int env_set(struct strv *env, const char *assignment)
-{
-	size_t klen = strcspn(assignment, "=");
-
-	for (size_t i = 0; i < env->n; i++)
-		if (strncmp(env->v[i], assignment, klen) == 0 && env->v[i][klen] == '=') {
-			char *dup = strdup(assignment);
-			if (!dup)
-				return -1;
-			free(env->v[i]);
-			env->v[i] = dup;
-			return 0;
-		}
-	return strv_push(env, assignment);
-}
-
 static bool inherited(const char *e)
 {
 	static const char *const drop[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
@@ -62,32 +45,32 @@ static int build_env(const struct unit *u, struct strv *env)
 	for (char **e = environ; e && *e; e++)
 		if (inherited(*e) && strv_push(env, *e) < 0)
 			return -1;
-	if (!getenv("PATH") && env_set(env, "PATH=" DEFAULT_PATH) < 0)
+	if (!getenv("PATH") && strv_env_set(env, "PATH=" DEFAULT_PATH) < 0)
 		return -1;
 	if (u->notify_fd >= 0) {
 		char path[PATH_MAX];
 		if (sup_notify_path(u, path, sizeof(path)) == 0) {
 			snprintf(buf, sizeof(buf), "NOTIFY_SOCKET=%s", path);
-			if (env_set(env, buf) < 0)
+			if (strv_env_set(env, buf) < 0)
 				return -1;
 		}
 	}
 	snprintf(buf, sizeof(buf), "SUP_UNIT=%s", u->name);
-	if (env_set(env, buf) < 0)
+	if (strv_env_set(env, buf) < 0)
 		return -1;
 	if (u->cfg->watchdog_usec) {
 		snprintf(buf, sizeof(buf), "WATCHDOG_USEC=%llu",
 			 (unsigned long long)u->cfg->watchdog_usec);
-		if (env_set(env, buf) < 0)
+		if (strv_env_set(env, buf) < 0)
 			return -1;
 	}
 	if (u->main.pid > 0) {
 		snprintf(buf, sizeof(buf), "MAINPID=%d", (int)u->main.pid);
-		if (env_set(env, buf) < 0)
+		if (strv_env_set(env, buf) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < u->cfg->environment.n; i++)
-		if (env_set(env, u->cfg->environment.v[i]) < 0)
+		if (strv_env_set(env, u->cfg->environment.v[i]) < 0)
 			return -1;
 	return 0;
 }

@@ -50,7 +50,7 @@ struct fileout {
 };
 
 struct logbuf {
-	char *data; /* records */
+	char *data;	  /* records */
 	size_t data_size; /* now: it grows on demand (most units log little) up to data_max */
 	size_t data_max;
 	size_t wpos;   /* where the next record goes, unless it must wrap */

@@ -356,3 +356,20 @@ size_t fx_count(enum fx_kind kind, const char *unit)
 		n += fx_events[i].kind == kind && (!unit || !strcmp(fx_events[i].unit, unit));
 	return n;
 }
+
+void fx_setup(void)
+{
+	fx_reset();
+}
+
+void fx_teardown(void)
+{
+	ck_assert_uint_eq(unit_bad_transitions, 0);
+	fx_reset();
+}
+
+void fx_start(const char *name)
+{
+	ck_assert_int_eq(unit_start(fx_unit(name), false, NULL), 0);
+	fx_pass();
+}

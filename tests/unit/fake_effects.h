@@ -61,4 +61,15 @@ long fx_find(enum fx_kind kind, const char *unit, int sig, unsigned nth);
 size_t fx_count(enum fx_kind kind, const char *unit);
 const char *fx_state(const char *name); /* public state name */
 
+/* The suites' fixture: fx_reset() before a test; after it, no transition outside the table. */
+void fx_setup(void);
+void fx_teardown(void);
+/* Start the unit (a client's start) and run the scheduler. */
+void fx_start(const char *name);
+#define LOAD(...)                                                                                  \
+	do {                                                                                       \
+		static const char *const _p[] = {__VA_ARGS__};                                     \
+		fx_load(_p, sizeof(_p) / sizeof(_p[0]));                                           \
+	} while (0)
+
 #endif
