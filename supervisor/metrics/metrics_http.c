@@ -180,13 +180,13 @@ static char *build_reply(int code, int minor, const char *ctype, const char *bod
 
 /* The landing page at /: where the metrics are, for a person who opens the port in a browser. */
 static const char landing[] =
-	"<!DOCTYPE html>\n"
-	"<html><head><meta charset=\"utf-8\"><title>supd metrics</title></head>\n"
-	"<body><h1>supd</h1>\n"
-	"<p>Prometheus metrics of this supervisor and its units: "
-	"<a href=\"/metrics\">/metrics</a></p>\n"
-	"<p>Version " SUP_VERSION "</p>\n"
-	"</body></html>\n";
+    "<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"utf-8\"><title>supd metrics</title></head>\n"
+    "<body><h1>supd</h1>\n"
+    "<p>Prometheus metrics of this supervisor and its units: "
+    "<a href=\"/metrics\">/metrics</a></p>\n"
+    "<p>Version " SUP_VERSION "</p>\n"
+    "</body></html>\n";
 
 static void reply(struct hconn *c, int code, int minor, bool head, bool index)
 {
@@ -315,8 +315,7 @@ static bool target_is(const struct reqline *r, const char *path)
 {
 	size_t n = strlen(path);
 
-	return r->tlen >= n && !memcmp(r->target, path, n) &&
-	       (r->tlen == n || r->target[n] == '?');
+	return r->tlen >= n && !memcmp(r->target, path, n) && (r->tlen == n || r->target[n] == '?');
 }
 
 /* What the request asks for: 200 (head set for HEAD, index for the landing page), or the
