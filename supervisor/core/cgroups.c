@@ -373,6 +373,16 @@ static void give_back(struct unit *u)
 	release(u);
 }
 
+bool sup_cg_available(void)
+{
+	return cgb != NULL;
+}
+
+pid_t sup_cg_only_pid(struct unit *u)
+{
+	return cgb && u->cg ? cgb->only_pid(u->cg) : 0;
+}
+
 bool sup_cg_has_pid(struct unit *u, pid_t pid)
 {
 	return cgb && u->cg && cgb->has_pid(u->cg, pid);
