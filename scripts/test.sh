@@ -13,9 +13,16 @@ if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
 fi
 "$top/scripts/deps.sh" all
+# the container tests' Debian root (debootstrap: mostly network and disk) while the code builds
+roots_log=$(mktemp)
+SUP_ROOTS_CACHE=$top/build/roots-cache python3 -c "import sys; sys.path.insert(0, '$top/tests/integration')
+import roots; roots.debian()" >"$roots_log" 2>&1 &
+roots_pid=$!
 BUILD_DIR=$top/build "$top/scripts/build.sh" -DSUP_TESTS=ON
 # the fuzz targets: their own clang build with sanitizers
 CC=clang BUILD_DIR=$top/build-fuzz BUILD_TYPE=Debug "$top/scripts/build.sh" -DSUP_FUZZ=ON -DSUP_TESTS=ON
+wait "$roots_pid" || { echo "test.sh: building the Debian root for the container tests failed:"; cat "$roots_log"; }
+rm -f "$roots_log"
 status=0
 log=$(mktemp)
 rcs=$(mktemp)
