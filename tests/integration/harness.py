@@ -111,8 +111,12 @@ class Supd:
         if wait:
             try:
                 # generous: 3,000 units under a sanitizer on a loaded machine take a while
-                retry(lambda: self.ctl("version", timeout=30).returncode == 0, timeout=60,
-                      what="supd's socket")
+                def up():
+                    try:
+                        return self.ctl("version", timeout=30).returncode == 0
+                    except subprocess.TimeoutExpired:
+                        return False
+                retry(up, timeout=120 if SANITIZED else 60, what="supd's socket")
             except BaseException:
                 self.stop()  # a supd that never came up is not left running
                 sys.stderr.write(f"--- supd log ({self.log_path}):\n{self.log()[-6000:]}\n")

@@ -115,8 +115,8 @@ def ask(c):
 conns, kept, refused, why = [], [], 0, None
 for _ in range({n}):
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect({sock!r})  # blocking: a full listen backlog waits (with a timeout: EAGAIN)
     c.settimeout(120)
-    c.connect({sock!r})
     conns.append(c)
 for c in conns:
     try:

@@ -165,7 +165,7 @@ def test_flood_does_not_slow_status():
         lines = [l for l in out.splitlines() if l.strip()]
         check(len(lines) == 3 and all(l.rstrip().endswith("0" * 1000) for l in lines),
               f"logs -n 3 of the flood: {[l[-40:] for l in lines]}")
-        check(time.monotonic() - t0 < 2.0, "logs answers under flood too")
+        check(time.monotonic() - t0 < SLOW_BOUND, "logs answers under flood too")
         for n in units:
             check(s.status(n)["state"] == "running", f"{n} still running")
 
@@ -189,7 +189,7 @@ def test_follower_that_never_reads_does_not_hurt():
                 t0 = time.monotonic()
                 r = s.ctl("status", timeout=10)
                 check(r.returncode == 0, f"status: {r.returncode} {r.stderr}")
-                check(time.monotonic() - t0 < 2.0, "status answers while a follower stalls")
+                check(time.monotonic() - t0 < SLOW_BOUND, "status answers while a follower stalls")
             with open(f"/proc/{s.supd_pid()}/status") as f:
                 rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
             print(f"  supd's RSS with a stalled follower of a flood: {rss // 1024} MiB", flush=True)
