@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -68,20 +69,27 @@ int sup_write_at(int dirfd, const char *path, const char *s)
 	return 0;
 }
 
-int sup_printf_at(int dirfd, const char *path, const char *fmt, ...)
+int sup_vprintf_at(int dirfd, const char *path, const char *fmt, va_list ap)
 {
 	char buf[512];
-	va_list ap;
-	int n;
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(buf)) {
 		errno = EINVAL;
 		return -1;
 	}
 	return sup_write_at(dirfd, path, buf);
+}
+
+int sup_printf_at(int dirfd, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = sup_vprintf_at(dirfd, path, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -130,4 +138,57 @@ int sup_write_file_atomic(int dirfd, const char *path, const void *data, size_t 
 	if (dfd >= 0)
 		fsync(dfd);
 	return 0;
+}
+
+static int remove_in(int dfd, unsigned *budget, unsigned depth);
+
+/* Remove the entry name of dfd (a directory's content first). */
+static int remove_entry(int dfd, const char *name, unsigned *budget, unsigned depth)
+{
+	int fd;
+
+	if (*budget == 0) {
+		errno = E2BIG;
+		return -1;
+	}
+	(*budget)--;
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (depth > 64 || remove_in(fd, budget, depth + 1) < 0) {
+		int e = depth > 64 ? ELOOP : errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int remove_in(int dfd, unsigned *budget, unsigned depth)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int r = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = remove_entry(dfd, de->d_name, budget, depth);
+	closedir(d);
+	return r;
+}
+
+int sup_remove_tree(int dirfd, const char *path, unsigned max)
+{
+	return remove_entry(dirfd, path, &max, 0);
 }

@@ -93,3 +93,19 @@ char *strv_join(const struct strv *sv, const char *sep)
 	*p = '\0';
 	return out;
 }
+
+int strv_env_set(struct strv *env, const char *assignment)
+{
+	size_t klen = strcspn(assignment, "=");
+
+	for (size_t i = 0; i < env->n; i++)
+		if (strncmp(env->v[i], assignment, klen) == 0 && env->v[i][klen] == '=') {
+			char *dup = strdup(assignment);
+			if (!dup)
+				return -1;
+			free(env->v[i]);
+			env->v[i] = dup;
+			return 0;
+		}
+	return strv_push(env, assignment);
+}

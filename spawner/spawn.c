@@ -12,12 +12,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/sched.h>
 
 #include "sup/cleanup.h"
+#include "sup/fileio.h"
 #include "sup/spawn.h"
 #include "container/container.h"
 #include "container/sys.h"
@@ -97,47 +101,121 @@ static int parse_id(const char *s, unsigned long *id)
 	return (*s && !*end && !errno && *id < UINT32_MAX) ? 0 : -1;
 }
 
-/* Resolve and switch to User=/Group=; set HOME, USER, LOGNAME, SHELL if unset. */
-static void setup_user(int fd, const struct spawn_request *req)
-{
-	struct passwd *pw = NULL;
-	unsigned long id;
-	uid_t uid = 0;
-	gid_t gid = 0;
+struct ids {
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+	bool set; /* User= or Group= given */
+};
 
+/* Resolve User=/Group= (numbers need no entry in the files). */
+static void resolve_user(int fd, const struct spawn_request *req, struct ids *id)
+{
+	unsigned long n;
+
+	*id = (struct ids){.set = req->user || req->group};
 	if (req->user) {
 		errno = 0;
-		pw = parse_id(req->user, &id) == 0 ? getpwuid(id) : getpwnam(req->user);
-		if (!pw && parse_id(req->user, &id) < 0)
+		id->pw = parse_id(req->user, &n) == 0 ? getpwuid(n) : getpwnam(req->user);
+		if (!id->pw && parse_id(req->user, &n) < 0)
 			child_fail(fd, errno, 126, "resolve user '%s': %s", req->user,
 				   errno ? "lookup failed" : "no such user");
-		uid = pw ? pw->pw_uid : (uid_t)id;
-		gid = pw ? pw->pw_gid : (gid_t)id;
+		id->uid = id->pw ? id->pw->pw_uid : (uid_t)n;
+		id->gid = id->pw ? id->pw->pw_gid : (gid_t)n;
 	}
 	if (req->group) {
 		struct group *gr;
 		errno = 0;
-		gr = parse_id(req->group, &id) == 0 ? getgrgid(id) : getgrnam(req->group);
-		if (!gr && parse_id(req->group, &id) < 0)
+		gr = parse_id(req->group, &n) == 0 ? getgrgid(n) : getgrnam(req->group);
+		if (!gr && parse_id(req->group, &n) < 0)
 			child_fail(fd, errno, 126, "resolve group '%s': no such group", req->group);
-		gid = gr ? gr->gr_gid : (gid_t)id;
+		id->gid = gr ? gr->gr_gid : (gid_t)n;
 	}
-	if (!req->user && !req->group)
+}
+
+/* Switch to them; set HOME, USER, LOGNAME, SHELL if unset. */
+static void switch_user(int fd, const struct spawn_request *req, const struct ids *id)
+{
+	if (!id->set)
 		return;
-	if (pw && initgroups(pw->pw_name, gid) < 0)
-		child_fail(fd, errno, 126, "initgroups for '%s'", pw->pw_name);
-	if (!pw && setgroups(1, &gid) < 0)
+	if (id->pw && initgroups(id->pw->pw_name, id->gid) < 0)
+		child_fail(fd, errno, 126, "initgroups for '%s'", id->pw->pw_name);
+	if (!id->pw && setgroups(1, &id->gid) < 0)
 		child_fail(fd, errno, 126, "setgroups");
-	if (setgid(gid) < 0)
-		child_fail(fd, errno, 126, "setgid %u", (unsigned)gid);
-	if (req->user && setuid(uid) < 0)
-		child_fail(fd, errno, 126, "setuid %u", (unsigned)uid);
-	if (pw) {
-		setenv("HOME", pw->pw_dir, 0);
-		setenv("USER", pw->pw_name, 0);
-		setenv("LOGNAME", pw->pw_name, 0);
-		setenv("SHELL", pw->pw_shell, 0);
+	if (setgid(id->gid) < 0)
+		child_fail(fd, errno, 126, "setgid %u", (unsigned)id->gid);
+	if (req->user && setuid(id->uid) < 0)
+		child_fail(fd, errno, 126, "setuid %u", (unsigned)id->uid);
+	if (id->pw) {
+		setenv("HOME", id->pw->pw_dir, 0);
+		setenv("USER", id->pw->pw_name, 0);
+		setenv("LOGNAME", id->pw->pw_name, 0);
+		setenv("SHELL", id->pw->pw_shell, 0);
 	}
+}
+
+/* mkdir -p path (its parents 0755), the last owned by the unit's user with mode. */
+static void make_dir(int fd, const char *path, unsigned mode, const struct ids *id)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		child_fail(fd, ENAMETOOLONG, 126, "create directory %s", path);
+	for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			child_fail(fd, errno, 126, "create directory %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		child_fail(fd, errno, 126, "create directory %s", buf);
+	if (chmod(buf, mode) < 0 || (id->set && chown(buf, id->uid, id->gid) < 0))
+		child_fail(fd, errno, 126, "set the owner of %s", buf);
+}
+
+/* Limit*=, UMask=, Nice=, OOMScoreAdjust=, IgnoreSIGPIPE=, the unit's directories. */
+static void apply_settings(int fd, const struct spawn_settings *st, const struct ids *id)
+{
+	for (int r = 0; st->limits && r < UNIT_RLIMITS; r++) {
+		const struct unit_rlimit *l = &st->limits[r];
+		struct rlimit rl = {l->soft == SIZE_INFINITY ? RLIM_INFINITY : l->soft,
+				    l->hard == SIZE_INFINITY ? RLIM_INFINITY : l->hard};
+		if (l->soft != UNIT_RES_UNSET && setrlimit(r, &rl) < 0)
+			child_fail(fd, errno, 126, "setrlimit %d to %llu:%llu", r,
+				   (unsigned long long)rl.rlim_cur,
+				   (unsigned long long)rl.rlim_max);
+	}
+	if (st->umask >= 0)
+		umask((mode_t)st->umask);
+	if (st->nice != UNIT_INT_UNSET && setpriority(PRIO_PROCESS, 0, st->nice) < 0)
+		child_fail(fd, errno, 126, "set nice %d", st->nice);
+	if (st->oom_score_adj != UNIT_INT_UNSET) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", st->oom_score_adj);
+		if (sup_write_at(AT_FDCWD, "/proc/self/oom_score_adj", v) < 0)
+			child_fail(fd, errno, 126, "set oom_score_adj %d", st->oom_score_adj);
+	}
+	if (st->ignore_sigpipe)
+		signal(SIGPIPE, SIG_IGN); /* kept across exec */
+	for (size_t i = 0; st->dirs && st->dirs[i]; i++)
+		make_dir(fd, st->dirs[i], st->dir_modes[i], id);
+}
+
+/* $VAR and ${VAR} of argv from the environment the service gets (systemd's dialect). */
+static char *const *expanded(int fd, const struct spawn_request *req, struct strv *out)
+{
+	struct strv argv = {(char **)req->argv, 0}, env = {environ, 0};
+
+	while (argv.v[argv.n])
+		argv.n++;
+	while (env.v && env.v[env.n])
+		env.n++;
+	if (unit_expand_argv(&argv, &env, out) < 0)
+		child_fail(fd, errno, 126, "expand the variables of the command line");
+	if (!out->n || !out->v[0][0])
+		child_fail(fd, EINVAL, 126,
+			   "the command line is empty once its variables are expanded");
+	return out->v;
 }
 
 /* supd keeps itself out of the OOM killer's way (-1000); its services start from 0. */
@@ -223,16 +301,25 @@ void spawn_child_prepare(int fd, const struct spawn_request *req)
 
 static void __attribute__((noreturn)) child_main(int fd, const struct spawn_request *req)
 {
+	char *const *argv = req->argv;
+	struct strv exp = {0};
+	struct ids id;
+
 	spawn_child_prepare(fd, req);
-	setup_user(fd, req);
+	resolve_user(fd, req, &id);
+	if (req->settings)
+		apply_settings(fd, req->settings, &id);
+	switch_user(fd, req, &id);
 	if (chdir(req->cwd ? req->cwd : "/") < 0)
 		child_fail(fd, errno, 126, "chdir to '%s'", req->cwd ? req->cwd : "/");
+	if (req->settings && req->settings->expand_argv)
+		argv = expanded(fd, req, &exp);
 	/* Nothing of supd's leaks into the service: every fd above 2 closes at exec. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-	execvp(req->argv[0], req->argv);
+	execvp(argv[0], argv);
 	if (errno == ENOENT)
-		exec_enoent(fd, req->argv[0]);
-	child_fail(fd, errno, spawn_exec_exit_code(errno), "exec %s", req->argv[0]);
+		exec_enoent(fd, argv[0]);
+	child_fail(fd, errno, spawn_exec_exit_code(errno), "exec %s", argv[0]);
 }
 
 /*

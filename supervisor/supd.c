@@ -21,6 +21,7 @@
 #include "core/cgroups.h"
 #include "core/children.h"
 #include "core/deps.h"
+#include "core/exec.h"
 #include "core/health.h"
 #include "core/reload.h"
 #include "core/service.h"
@@ -316,6 +317,7 @@ static void observe(void)
 	unit_observe(deps_observe);
 	unit_observe(unit_health_observe);
 	unit_observe(sup_cg_observe);
+	unit_observe(sup_exec_observe);
 	unit_observe(sup_control_observe);
 	unit_observe(exit_with_unit);
 	sup_sched_on_all_down(all_down);

@@ -44,6 +44,14 @@ static void check_oneshot(struct unit_parser *p)
 	    "'always' cannot be used with Type=oneshot; allowed: no, on-failure, on-abnormal");
 }
 
+/* As in systemd, a oneshot's run has no start timeout unless one is given. */
+static void oneshot_timeout(struct unit_parser *p)
+{
+	if (p->c->type == UNIT_TYPE_ONESHOT && !unit_key_line(p, "ReadyTimeoutSec") &&
+	    !unit_key_line(p, "TimeoutSec"))
+		p->c->ready_timeout_usec = USEC_INFINITY;
+}
+
 static void check_restart_delay(struct unit_parser *p)
 {
 	const struct unit_config *c = p->c;
@@ -156,6 +164,7 @@ void unit_check_config(struct unit_parser *p)
 	check_exec(p);
 	check_pid_file(p);
 	check_oneshot(p);
+	oneshot_timeout(p);
 	check_restart_delay(p);
 	check_health(p);
 	check_health_floor(p);

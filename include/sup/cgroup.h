@@ -30,6 +30,7 @@ struct cg_stats {
 	uint64_t pids_current;
 	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 	uint64_t oom_kills;
+	uint64_t cpu_throttled_periods, cpu_throttled_usec; /* cpu.stat: the quota held it back */
 	/* PSI: total stall time (usec) */
 	uint64_t cpu_some_usec, cpu_full_usec;
 	uint64_t memory_some_usec, memory_full_usec;
@@ -70,6 +71,8 @@ struct cg_backend {
 	 * until frozen); force kills and thaws at once, frozen or not. */
 	int (*kill_begin)(struct cgroup *cg);
 	int (*kill_step)(struct cgroup *cg, bool force);
+	/* The only process in it, or 0 (none, or several) */
+	pid_t (*only_pid)(struct cgroup *cg);
 	/* Is pid in it (or in a child cgroup of it)? */
 	bool (*has_pid)(struct cgroup *cg, pid_t pid);
 	/* 1 no process left, 0 some left, -1 error (treated as empty). */
@@ -128,6 +131,8 @@ int cg_device_of(const char *path, unsigned *maj, unsigned *min);
 /* Signal every process of a cgroup and of its child cgroups: helper for signal on both
  * backends. */
 int cg_signal_procs(int dirfd, int sig);
+/* The only process of the cgroup of dirfd (not its children), or 0 if none or several. */
+pid_t cg_only_pid(int dirfd);
 /* Is pid in the cgroup of dirfd or in one of its child cgroups? */
 bool cg_tree_has_pid(int dirfd, pid_t pid);
 /* rmdir parentfd/name, and first its child cgroups (a service may have made some): 0, or -1

@@ -3,6 +3,7 @@
 #ifndef SUP_FILEIO_H
 #define SUP_FILEIO_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,8 +16,14 @@ ssize_t sup_pread_all(int fd, char *buf, size_t size);
 int sup_write_at(int dirfd, const char *path, const char *s);
 int sup_printf_at(int dirfd, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int sup_vprintf_at(int dirfd, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Write a whole file atomically: path.tmp, fsync, rename over path, fsync of the directory.
  * mode for a new file. 0, or -1 with errno. */
 int sup_write_file_atomic(int dirfd, const char *path, const void *data, size_t len, unsigned mode);
+
+/* rm -rf dirfd/path, never following a symlink, at most max entries (a bound for PID 1): 0, or
+ * -1 with errno (E2BIG: more than max entries, some left). */
+int sup_remove_tree(int dirfd, const char *path, unsigned max);
 
 #endif

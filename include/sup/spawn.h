@@ -12,6 +12,7 @@
 
 #include "sup/error.h"
 #include "sup/strv.h"
+#include "sup/unit.h"
 
 /* A mount of a container: a bind from the host (src) or a tmpfs (src NULL). */
 struct spawn_mount {
@@ -68,6 +69,24 @@ struct spawn_container {
 
 #define SPAWN_NOTIFY_PATH "/run/host/notify"
 
+/*
+ * systemd's settings of a unit's processes: Limit*= (UNIT_RLIMITS entries, indexed by
+ * RLIMIT_*), UMask= (-1: keep), Nice= and OOMScoreAdjust= (UNIT_INT_UNSET: keep, and 0),
+ * IgnoreSIGPIPE=; directories made before the switch to the user and owned by it
+ * (RuntimeDirectory=, StateDirectory=: absolute paths, NULL-terminated, and their modes);
+ * $VAR and ${VAR} in argv expanded from the final environment (systemd's dialect).
+ */
+struct spawn_settings {
+	const struct unit_rlimit *limits;
+	int umask;
+	int nice;
+	int oom_score_adj;
+	bool ignore_sigpipe;
+	char *const *dirs;
+	const unsigned *dir_modes;
+	bool expand_argv;
+};
+
 struct spawn_request {
 	const char *unit;	      /* for messages */
 	char *const *argv;	      /* argv[0] absolute, or looked up in the env's PATH */
@@ -97,6 +116,7 @@ struct spawn_request {
 	/* out (may be NULL), set when into_cgroup: 0 if clone3 placed the child, else the errno
 	 * it was refused with (the fork-then-place fallback ran) */
 	int *clone3_errno;
+	const struct spawn_settings *settings; /* NULL: none */
 	/* a container (spawner/container/), or NULL for a plain process */
 	const struct spawn_container *container;
 	int *pidfd; /* out (may be NULL): a pidfd of the child (CLONE_PIDFD), or -1 */

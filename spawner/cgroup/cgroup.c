@@ -67,18 +67,13 @@ void cg_escape(const char *unit, char *buf, size_t size)
 
 int cg_write(int dirfd, const char *file, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	r = sup_vprintf_at(dirfd, file, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return sup_write_at(dirfd, file, buf);
+	return r;
 }
 
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
@@ -370,6 +365,24 @@ static int has_pid_child(int parentfd, const char *name, void *arg)
 	_cleanup_close_ int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	return fd >= 0 ? has_pid_tree(fd, a->pid, a->depth) : 0;
+}
+
+static int count_one(pid_t pid, void *arg)
+{
+	pid_t *a = arg; /* [0] the first pid, [1] how many */
+
+	if (a[1]++ == 0)
+		a[0] = pid;
+	return a[1] > 1; /* a second one: stop */
+}
+
+pid_t cg_only_pid(int dirfd)
+{
+	pid_t a[2] = {0, 0};
+
+	if (each_proc(dirfd, count_one, a) < 0 || a[1] != 1)
+		return 0;
+	return a[0];
 }
 
 bool cg_tree_has_pid(int dirfd, pid_t pid)

@@ -348,6 +348,8 @@ static void v2_stats(struct cgroup *cg, struct cg_stats *st)
 		st->cpu_usage_usec = cg_keyed(buf, "usage_usec");
 		st->cpu_user_usec = cg_keyed(buf, "user_usec");
 		st->cpu_system_usec = cg_keyed(buf, "system_usec");
+		st->cpu_throttled_periods = cg_keyed(buf, "nr_throttled");
+		st->cpu_throttled_usec = cg_keyed(buf, "throttled_usec");
 	}
 	st->memory_current = cg_read_u64(cg->fd, "memory.current");
 	st->memory_peak = cg_read_u64(cg->fd, "memory.peak");
@@ -401,6 +403,11 @@ static int v2_kill_begin(struct cgroup *cg)
 	return 1;
 }
 
+static pid_t v2_only_pid(struct cgroup *cg)
+{
+	return cg_only_pid(cg->fd);
+}
+
 static bool v2_has_pid(struct cgroup *cg, pid_t pid)
 {
 	return cg_tree_has_pid(cg->fd, pid);
@@ -451,6 +458,7 @@ const struct cg_backend cg_backend_v2 = {
     .signal = v2_signal,
     .kill_begin = v2_kill_begin,
     .kill_step = v2_kill_step,
+    .only_pid = v2_only_pid,
     .has_pid = v2_has_pid,
     .is_empty = v2_is_empty,
     .remove = v2_remove,

@@ -27,6 +27,8 @@
 #define DRAIN_WARN_USEC	 (10 * USEC_PER_SEC)
 
 static struct list draining = {&draining, &draining}; /* units in SUB_DRAIN */
+/* units down while a child (a health check being killed) was still to be reaped */
+static struct list settling = {&settling, &settling};
 
 static const struct cg_backend *cgb;
 
@@ -291,6 +293,8 @@ bool unit_drain_begin(struct unit *u)
 	return true;
 }
 
+static void give_back(struct unit *u);
+
 void sup_cg_reaped(void)
 {
 	struct list *p, *n;
@@ -298,6 +302,14 @@ void sup_cg_reaped(void)
 	list_for_each_safe(p, n, &draining)
 	{
 		drain_check(sup_container_of(p, struct unit, drain_link));
+	}
+	list_for_each_safe(p, n, &settling)
+	{
+		struct unit *u = sup_container_of(p, struct unit, settle_link);
+		if (!u->main.pid && !u->health.pid) {
+			list_del(&u->settle_link);
+			give_back(u);
+		}
 	}
 }
 
@@ -314,6 +326,7 @@ static void release(struct unit *u)
 	ev_io_stop(supd->loop, &u->cg_io);
 	unit_timer_stop(u, UNIT_TIMER_CGROUP);
 	list_del(&u->drain_link);
+	list_del(&u->settle_link);
 	u->freezing = false;
 	if (u->health_cg)
 		cgb->free(u->health_cg); /* its directory goes with the unit's */
@@ -324,12 +337,32 @@ static void release(struct unit *u)
 	u->cg_cfg = NULL;
 }
 
+static bool down(enum unit_sub sub)
+{
+	return sub == SUB_DEAD || sub == SUB_EXITED || sub == SUB_FAILED || sub == SUB_REMAIN;
+}
+
 void sup_cg_observe(struct unit *u, const struct unit_change *c)
 {
-	if (c->new_sub != SUB_DEAD && c->new_sub != SUB_EXITED && c->new_sub != SUB_FAILED &&
-	    c->new_sub != SUB_REMAIN)
+	if (!down(c->new_sub)) {
+		list_del(&u->settle_link); /* starting again: the cgroup is kept */
 		return;
-	if (!cgb || !u->cg || !list_empty(&u->drain_link) || u->main.pid || u->health.pid)
+	}
+	if (!cgb || !u->cg || !list_empty(&u->drain_link))
+		return;
+	if (u->main.pid || u->health.pid) {
+		/* a health check killed as the unit went down is reaped later: then */
+		list_del(&u->settle_link);
+		list_add_tail(&settling, &u->settle_link);
+		return;
+	}
+	give_back(u);
+}
+
+/* A unit down for good with nothing left to reap gives its empty cgroup back. */
+static void give_back(struct unit *u)
+{
+	if (!down(u->sub) || !u->cg || !list_empty(&u->drain_link))
 		return;
 	sup_cg_kill_leaf(u->health_cg); /* a health check's leftovers do not hold the unit up */
 	if (cgb->is_empty(u->cg) == 0)
@@ -338,6 +371,16 @@ void sup_cg_observe(struct unit *u, const struct unit_change *c)
 	if (cgb->remove(u->cg) < 0)
 		sup_warn(u->name, "remove cgroup: %s; left behind", strerror(errno));
 	release(u);
+}
+
+bool sup_cg_available(void)
+{
+	return cgb != NULL;
+}
+
+pid_t sup_cg_only_pid(struct unit *u)
+{
+	return cgb && u->cg ? cgb->only_pid(u->cg) : 0;
 }
 
 bool sup_cg_has_pid(struct unit *u, pid_t pid)

@@ -36,6 +36,10 @@ void sup_cg_apply(struct unit *u); /* new limits on a running unit (reload) */
 /* Observer: a unit down for good (inactive, exited, failed) gives its empty cgroup back. */
 void sup_cg_observe(struct unit *u, const struct unit_change *c);
 bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
+/* Units have cgroups at all on this host. */
+bool sup_cg_available(void);
+/* The one process of the unit's cgroup, or 0 if it holds none or several. */
+pid_t sup_cg_only_pid(struct unit *u);
 /* Is pid one of the unit's processes (its cgroup, or a child cgroup of it)? */
 bool sup_cg_has_pid(struct unit *u, pid_t pid);
 void sup_cg_unit_free(struct unit *u);

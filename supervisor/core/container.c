@@ -26,23 +26,6 @@
 #define USERNS_SIZE  65536u
 #define USERNS_SLOTS 16384u
 
-/* Set KEY=value in env, replacing an earlier KEY. */
-static int env_put(struct strv *env, const char *assignment)
-{
-	size_t klen = strcspn(assignment, "=");
-
-	for (size_t i = 0; i < env->n; i++)
-		if (strncmp(env->v[i], assignment, klen) == 0 && env->v[i][klen] == '=') {
-			char *dup = strdup(assignment);
-			if (!dup)
-				return -1;
-			free(env->v[i]);
-			env->v[i] = dup;
-			return 0;
-		}
-	return strv_push(env, assignment);
-}
-
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -258,7 +241,7 @@ static int notify(struct unit *u, struct ct_spawn *s, struct strv *env, struct s
 	if (sup_notify_path(u, s->notify, sizeof(s->notify)) < 0)
 		return sup_error_set(err, ENAMETOOLONG, "notify socket of %s", u->name);
 	s->c.notify_socket = s->notify;
-	if (env_put(env, "NOTIFY_SOCKET=" SPAWN_NOTIFY_PATH) < 0)
+	if (strv_env_set(env, "NOTIFY_SOCKET=" SPAWN_NOTIFY_PATH) < 0)
 		return sup_error_set(err, ENOMEM, "environment");
 	return 0;
 }
@@ -435,7 +418,8 @@ int sup_ct_join(struct unit *u, struct ct_spawn *s, struct spawn_request *req, s
 		return -1;
 	s->c.ns = u->ct->ns;
 	s->c.join_pidfd = u->main.pidfd;
-	if (u->notify_fd >= 0 && s->c.full && env_put(env, "NOTIFY_SOCKET=" SPAWN_NOTIFY_PATH) < 0)
+	if (u->notify_fd >= 0 && s->c.full &&
+	    strv_env_set(env, "NOTIFY_SOCKET=" SPAWN_NOTIFY_PATH) < 0)
 		return sup_error_set(err, ENOMEM, "environment");
 	req->container = &s->c;
 	return 0;

@@ -29,6 +29,7 @@ static void (*on_all_down)(void);
 static void edges_free(struct unit_edges *e)
 {
 	free(e->v);
+	free(e->names);
 	*e = (struct unit_edges){0};
 }
 
@@ -37,17 +38,25 @@ void deps_clear(struct unit *u)
 	edges_free(&u->requires);
 	edges_free(&u->wants);
 	edges_free(&u->after);
+	edges_free(&u->conflicts);
+	edges_free(&u->parts);
 	edges_free(&u->required_by);
 	edges_free(&u->ordered_by);
 }
 
-/* names -> pointers, one slot per name (NULL: no such live unit) */
-static void resolve(struct unit_edges *e, const struct strv *names)
+/* names -> pointers, one slot per name of every list (NULL: no such live unit), the names
+ * kept beside them for messages */
+static void resolve(struct unit_edges *e, const struct strv *a, const struct strv *b)
 {
-	e->v = names->n ? calloc(names->n, sizeof(*e->v)) : NULL;
-	e->n = e->v ? names->n : 0;
-	for (size_t i = 0; i < e->n; i++)
-		e->v[i] = unit_find(names->v[i]);
+	size_t n = a->n + (b ? b->n : 0);
+
+	e->v = n ? calloc(n, sizeof(*e->v)) : NULL;
+	e->names = n ? calloc(n, sizeof(*e->names)) : NULL;
+	e->n = e->v && e->names ? n : 0;
+	for (size_t i = 0; i < e->n; i++) {
+		e->names[i] = i < a->n ? a->v[i] : b->v[i - a->n];
+		e->v[i] = unit_find(e->names[i]);
+	}
 }
 
 static void add_back(struct unit_edges *e, struct unit *u)
@@ -64,6 +73,27 @@ static void add_back(struct unit_edges *e, struct unit *u)
 	e->v[e->n++] = u;
 }
 
+/* Before=, Conflicts=, PartOf=: each also an edge of the unit named. */
+static void resolve_others(struct unit *u)
+{
+	const struct unit_config *c = u->cfg;
+	struct unit *v;
+
+	for (size_t i = 0; i < c->before.n; i++) /* u Before= v: v starts after u */
+		if ((v = unit_find(c->before.v[i])) && v->cfg) {
+			add_back(&v->after, u);
+			add_back(&u->ordered_by, v);
+		}
+	for (size_t i = 0; i < c->conflicts.n; i++)
+		if ((v = unit_find(c->conflicts.v[i])) && v != u) {
+			add_back(&u->conflicts, v);
+			add_back(&v->conflicts, u);
+		}
+	for (size_t i = 0; i < c->part_of.n; i++)
+		if ((v = unit_find(c->part_of.v[i])) && v != u)
+			add_back(&v->parts, u);
+}
+
 void deps_resolve(void)
 {
 	struct unit *u;
@@ -73,9 +103,16 @@ void deps_resolve(void)
 	{
 		if (u->removed || !u->cfg)
 			continue;
-		resolve(&u->requires, &u->cfg->requires);
-		resolve(&u->wants, &u->cfg->wants);
-		resolve(&u->after, &u->cfg->after);
+		/* BindsTo= is a Requires= here: a requirement that goes down for any reason
+		 * takes its dependants down already */
+		resolve(&u->requires, &u->cfg->requires, &u->cfg->binds_to);
+		resolve(&u->wants, &u->cfg->wants, NULL);
+		resolve(&u->after, &u->cfg->after, NULL);
+	}
+	for_each_unit(u)
+	{
+		if (u->removed || !u->cfg)
+			continue;
 		for (size_t i = 0; i < u->requires.n; i++)
 			if (u->requires.v[i]) {
 				add_back(&u->requires.v[i]->required_by, u);
@@ -84,6 +121,7 @@ void deps_resolve(void)
 		for (size_t i = 0; i < u->after.n; i++)
 			if (u->after.v[i])
 				add_back(&u->after.v[i]->ordered_by, u);
+		resolve_others(u);
 	}
 }
 
@@ -109,6 +147,7 @@ void deps_touch(struct unit *u)
 	queue_all(&u->requires);
 	queue_all(&u->wants);
 	queue_all(&u->after);
+	queue_all(&u->conflicts);
 	queue_all(&u->required_by);
 	queue_all(&u->ordered_by);
 }
@@ -191,7 +230,7 @@ static const char *requirement_lost(const char *name, const struct unit *r, char
 			 r->sub == SUB_BAD ? "is a bad unit" : "failed");
 	else if (r->sub == SUB_EXITED && !unit_is_up(r))
 		snprintf(buf, n, "required unit '%s' exited", r->name);
-	else if (r->sub == SUB_DEAD && r->goal == GOAL_DOWN)
+	else if (r->sub == SUB_DEAD && r->goal == GOAL_DOWN && !r->condition_failed)
 		snprintf(buf, n, "required unit '%s' was stopped", r->name);
 	else
 		return NULL;
@@ -207,7 +246,7 @@ static struct unit *requirement_not_up(struct unit *u, bool *lost)
 	*lost = false;
 	for (size_t i = 0; i < u->requires.n; i++) {
 		struct unit *r = u->requires.v[i];
-		const char *why = requirement_lost(u->cfg->requires.v[i], r, buf, sizeof(buf));
+		const char *why = requirement_lost(u->requires.names[i], r, buf, sizeof(buf));
 
 		if (why) {
 			free(u->dep_error);
@@ -231,6 +270,9 @@ static bool may_start(struct unit *u)
 		return false;
 	if (requirement_not_up(u, &lost))
 		return false;
+	for (size_t i = 0; i < u->conflicts.n; i++)
+		if (!unit_is_down(u->conflicts.v[i]))
+			return false; /* Conflicts=: the other one stops first */
 	for (size_t i = 0; i < u->after.n; i++) {
 		struct unit *a = u->after.v[i];
 		/* ordering only: wait while it is on its way up */

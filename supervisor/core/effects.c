@@ -87,6 +87,7 @@ void unit_effects_init(struct unit *u)
 {
 	open_log_file(u);
 	u->health_fd = -1;
+	u->control_fd = -1;
 	u->notify_fd = -1;
 	for (int t = 0; t < UNIT_TIMER__MAX; t++) {
 		ev_init(&u->timers[t], on_timer);
@@ -99,6 +100,7 @@ void unit_effects_free(struct unit *u)
 	sup_control_unit_gone(u);
 	unit_health_disarm(u);
 	unit_health_exec_error(u, NULL, 0);
+	unit_control_exec_error(u, NULL, 0);
 	sup_output_detach(u);
 	unit_exec_finish(u);
 	sup_ct_free(u);
@@ -130,6 +132,10 @@ void unit_kill(struct unit *u, int sig, enum unit_kill_who who)
 			kill(-u->health_pgid, sig);
 		if (sig == SIGKILL)
 			sup_cg_kill_leaf(u->health_cg);
+		break;
+	case KILL_CONTROL: /* its own process group (setsid) */
+		if (u->control.pid > 0)
+			kill(-u->control.pid, sig);
 		break;
 	case KILL_UNIT:
 		/* a container's init forwards the signal to the service, as Docker's stop; the

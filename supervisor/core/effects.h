@@ -46,6 +46,18 @@ int unit_exec_command(struct unit *u, char *const *argv, const int fds[3], int p
 /* The main process was reaped with wstatus: the service's own, when a container init
  * reported it (an init cannot die of a signal itself). */
 int unit_exec_wstatus(struct unit *u, int wstatus);
+/* Spawn a control command (ExecStartPre= ...): u->control.pid set. Its output goes to the
+ * unit's log; $MAINPID is the main process. */
+int unit_exec_control(struct unit *u, const struct unit_command *cmd, struct sup_error **err);
+/* The control command is gone: if it could not even be executed, why (true). buf may be NULL. */
+bool unit_control_exec_error(struct unit *u, char *buf, size_t size);
+/* Type=forking: the daemon the started process left (PIDFile=, believed only if that pid is
+ * in the unit's cgroup; without one, the only process of the cgroup). u->pgid set. The pid,
+ * with how it was found in why; or 0 and why not. */
+pid_t unit_forking_main(struct unit *u, char *why, size_t size);
+/* ConditionPathExists= and AssertPathExists=: 0 all hold, 1 a condition failed, -1 an
+ * assertion failed (why says which). */
+int unit_check_conditions(struct unit *u, char *why, size_t size);
 /* Spawn the health check: u->health.pid set. */
 int unit_exec_health(struct unit *u, struct sup_error **err);
 /* The health check is gone: if it could not even be executed, why (into buf, true). Closes
@@ -54,9 +66,10 @@ int unit_exec_health(struct unit *u, struct sup_error **err);
 bool unit_health_exec_error(struct unit *u, char *buf, size_t size);
 
 enum unit_kill_who {
-	KILL_MAIN,   /* the main process only */
-	KILL_UNIT,   /* every process of the unit (its cgroup, else its process group) */
-	KILL_HEALTH, /* the health check: its process group; with SIGKILL its leaf cgroup too */
+	KILL_MAIN,    /* the main process only */
+	KILL_UNIT,    /* every process of the unit (its cgroup, else its process group) */
+	KILL_HEALTH,  /* the health check: its process group; with SIGKILL its leaf cgroup too */
+	KILL_CONTROL, /* the control command (its own process group) */
 };
 void unit_kill(struct unit *u, int sig, enum unit_kill_who who);
 

@@ -38,6 +38,8 @@ static bool sender_in_unit(const struct unit *u, pid_t pid)
 		return false;
 	if (pid == u->main.pid)
 		return true;
+	if (u->cfg && u->cfg->notify_access == UNIT_NOTIFY_EXEC)
+		return pid == u->control.pid; /* the main process or a control command */
 	if (u->cfg && u->cfg->notify_access == UNIT_NOTIFY_MAIN)
 		return false;
 	if (u->cfg && u->cfg->notify_access == UNIT_NOTIFY_NONE)

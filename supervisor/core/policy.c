@@ -3,6 +3,8 @@
  * rate limit and the exit status handed to our own parent. Pure: no I/O, no clock reads.
  */
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 
 #include "policy.h"
@@ -15,23 +17,29 @@
  * among them: with on-abnormal an unhealthy unit keeps running, marked unhealthy. A clean
  * non-zero exit and a failed spawn (systemd's 203/EXEC) are on-failure only.
  */
+#define SIGNALS (KIND_BIT(EXIT_KIND_SIGNAL) | KIND_BIT(EXIT_KIND_CLEAN_SIGNAL))
+
+/* on-success, on-watchdog and on-abort are systemd's: a clean exit (0, SuccessExitStatus=, or
+ * a clean signal), the watchdog only, an unclean signal only. */
 static const unsigned restart_on[] = {
     [UNIT_RESTART_NO] = 0,
-    [UNIT_RESTART_ON_FAILURE] = KIND_BIT(EXIT_KIND_CODE) | KIND_BIT(EXIT_KIND_SIGNAL) |
-				KIND_BIT(EXIT_KIND_TIMEOUT) | KIND_BIT(EXIT_KIND_WATCHDOG) |
-				KIND_BIT(EXIT_KIND_UNHEALTHY) | KIND_BIT(EXIT_KIND_SPAWN),
+    [UNIT_RESTART_ON_FAILURE] = KIND_BIT(EXIT_KIND_CODE) | SIGNALS | KIND_BIT(EXIT_KIND_TIMEOUT) |
+				KIND_BIT(EXIT_KIND_WATCHDOG) | KIND_BIT(EXIT_KIND_UNHEALTHY) |
+				KIND_BIT(EXIT_KIND_SPAWN),
     [UNIT_RESTART_ON_ABNORMAL] =
-	KIND_BIT(EXIT_KIND_SIGNAL) | KIND_BIT(EXIT_KIND_TIMEOUT) | KIND_BIT(EXIT_KIND_WATCHDOG),
-    [UNIT_RESTART_ALWAYS] = KIND_BIT(EXIT_KIND_SUCCESS) | KIND_BIT(EXIT_KIND_CODE) |
-			    KIND_BIT(EXIT_KIND_SIGNAL) | KIND_BIT(EXIT_KIND_TIMEOUT) |
-			    KIND_BIT(EXIT_KIND_WATCHDOG) | KIND_BIT(EXIT_KIND_UNHEALTHY) |
-			    KIND_BIT(EXIT_KIND_SPAWN),
+	SIGNALS | KIND_BIT(EXIT_KIND_TIMEOUT) | KIND_BIT(EXIT_KIND_WATCHDOG),
+    [UNIT_RESTART_ALWAYS] = KIND_BIT(EXIT_KIND_SUCCESS) | KIND_BIT(EXIT_KIND_CODE) | SIGNALS |
+			    KIND_BIT(EXIT_KIND_TIMEOUT) | KIND_BIT(EXIT_KIND_WATCHDOG) |
+			    KIND_BIT(EXIT_KIND_UNHEALTHY) | KIND_BIT(EXIT_KIND_SPAWN),
+    [UNIT_RESTART_ON_SUCCESS] = KIND_BIT(EXIT_KIND_SUCCESS) | KIND_BIT(EXIT_KIND_CLEAN_SIGNAL),
+    [UNIT_RESTART_ON_WATCHDOG] = KIND_BIT(EXIT_KIND_WATCHDOG),
+    [UNIT_RESTART_ON_ABORT] = KIND_BIT(EXIT_KIND_SIGNAL),
 };
 
 bool policy_should_restart(enum unit_restart restart, enum exit_kind kind)
 {
 	if ((unsigned)restart >= sizeof(restart_on) / sizeof(restart_on[0]) ||
-	    (unsigned)kind > EXIT_KIND_SPAWN)
+	    (unsigned)kind > EXIT_KIND_STOPPED)
 		return false;
 	return restart_on[restart] & KIND_BIT(kind);
 }
@@ -39,6 +47,35 @@ bool policy_should_restart(enum unit_restart restart, enum exit_kind kind)
 bool policy_is_failure(enum exit_kind kind)
 {
 	return kind != EXIT_KIND_SUCCESS && kind != EXIT_KIND_STOPPED;
+}
+
+enum exit_kind policy_classify(int wstatus, const struct unit_exit_set *success)
+{
+	if (WIFEXITED(wstatus)) {
+		int code = WEXITSTATUS(wstatus);
+		return code == 0 || (success && unit_exit_set_has_code(success, code))
+			   ? EXIT_KIND_SUCCESS
+			   : EXIT_KIND_CODE;
+	}
+	if (success && unit_exit_set_has_signal(success, WTERMSIG(wstatus)))
+		return EXIT_KIND_SUCCESS;
+	switch (WTERMSIG(wstatus)) {
+	case SIGHUP:
+	case SIGINT:
+	case SIGTERM:
+	case SIGPIPE:
+		return EXIT_KIND_CLEAN_SIGNAL;
+	default:
+		return EXIT_KIND_SIGNAL;
+	}
+}
+
+bool policy_prevents_restart(int wstatus, const struct unit_exit_set *prevent)
+{
+	if (!prevent)
+		return false;
+	return WIFEXITED(wstatus) ? unit_exit_set_has_code(prevent, WEXITSTATUS(wstatus))
+				  : unit_exit_set_has_signal(prevent, WTERMSIG(wstatus));
 }
 
 static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)

@@ -9,20 +9,26 @@
 
 /* How a run ended. */
 enum exit_kind {
-	EXIT_KIND_SUCCESS,   /* exited with code 0 */
-	EXIT_KIND_CODE,	     /* exited with a non-zero code */
-	EXIT_KIND_SIGNAL,    /* killed by a signal (not by our own stop) */
-	EXIT_KIND_TIMEOUT,   /* start (ready) or stop timed out */
-	EXIT_KIND_WATCHDOG,  /* watchdog expired */
-	EXIT_KIND_UNHEALTHY, /* health checks failed HealthRetries times */
-	EXIT_KIND_SPAWN,     /* could not be spawned at all */
-	EXIT_KIND_STOPPED,   /* stopped by request: not a failure, never restarted */
+	EXIT_KIND_SUCCESS,	/* exited with code 0 */
+	EXIT_KIND_CODE,		/* exited with a non-zero code */
+	EXIT_KIND_SIGNAL,	/* killed by a signal (not by our own stop) */
+	EXIT_KIND_CLEAN_SIGNAL, /* killed by SIGHUP, SIGINT, SIGTERM or SIGPIPE: a failure, as any
+				 * signal, but "clean" for Restart=on-success and on-abort */
+	EXIT_KIND_TIMEOUT,	/* start (ready) or stop timed out */
+	EXIT_KIND_WATCHDOG,	/* watchdog expired */
+	EXIT_KIND_UNHEALTHY,	/* health checks failed HealthRetries times */
+	EXIT_KIND_SPAWN,	/* could not be spawned at all */
+	EXIT_KIND_STOPPED,	/* stopped by request: not a failure, never restarted */
 };
 
 /* Restart= applied to how the run ended. */
 bool policy_should_restart(enum unit_restart restart, enum exit_kind kind);
 /* Whether kind counts as a failure (state failed rather than exited when not restarted). */
 bool policy_is_failure(enum exit_kind kind);
+/* How a process ended (a wait status), with SuccessExitStatus= counting as success. */
+enum exit_kind policy_classify(int wstatus, const struct unit_exit_set *success);
+/* RestartPreventExitStatus=: this wait status is never restarted. */
+bool policy_prevents_restart(int wstatus, const struct unit_exit_set *prevent);
 
 /*
  * Delay before the next restart. prev_delay is the delay used before the run that just

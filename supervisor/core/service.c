@@ -18,6 +18,7 @@
 #include "core/deps.h"
 #include "core/effects.h"
 #include "core/health.h"
+#include "core/phases.h"
 #include "core/service.h"
 #include "core/state.h"
 #include "logs/logbuf.h"
@@ -59,10 +60,54 @@ void unit_set_error(struct unit *u, const char *fmt, ...)
 static void main_reaped(struct sup_child *c, int wstatus);
 static void ended(struct unit *u, enum exit_kind kind, const char *what);
 
-/* The run of a queued unit whose requirements are up: its main process is spawned. */
-void unit_run(struct unit *u)
+/* The main process: spawned once the requirements are up and ExecStartPre= succeeded. */
+static void spawn_main(struct unit *u)
 {
 	struct sup_error *err = NULL;
+
+	if (unit_exec_main(u, &err) < 0) {
+		unit_note(u, "cannot start: %s", err->msg);
+		unit_set_error(u, "%s", err->msg);
+		sup_error_free(err);
+		/* as a failed exec: Restart= decides (out of fds or memory is often soon over) */
+		ended(u, EXIT_KIND_SPAWN, u->error ? u->error : "cannot start");
+		return;
+	}
+	sup_child_add(&u->main, u->main.pid, CHILD_MAIN, main_reaped);
+	sup_debug(u->name, "spawned pid %d", (int)u->main.pid);
+	unit_set_sub(u, SUB_SPAWN);
+	if (u->cfg->watchdog_usec && u->cfg->watchdog_usec != USEC_INFINITY)
+		unit_timer_arm(u, UNIT_TIMER_WATCHDOG, u->cfg->watchdog_usec,
+			       u->cfg->watchdog_usec);
+}
+
+/* ConditionPathExists= / AssertPathExists=: false when the unit must not run now. */
+static bool conditions_hold(struct unit *u)
+{
+	char why[512];
+
+	switch (unit_check_conditions(u, why, sizeof(why))) {
+	case 1: /* a condition: the unit is skipped, which is not a failure */
+		unit_note(u, "not started: condition failed: %s", why);
+		u->condition_failed = true;
+		u->goal = GOAL_DOWN;
+		u->job = JOB_NONE;
+		unit_set_sub(u, SUB_DEAD);
+		return false;
+	case -1: /* an assertion: the start fails */
+		unit_set_error(u, "assertion failed: %s", why);
+		unit_note(u, "%s", u->error);
+		u->goal = GOAL_DOWN;
+		unit_set_sub(u, SUB_FAILED);
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* The run of a queued unit whose requirements are up: ExecStartPre=, then the main process. */
+void unit_run(struct unit *u)
+{
 	bool auto_restart = u->job == JOB_AUTO_RESTART;
 
 	/* the start limit stops the unit's own crash loops: coming back with a requirement that
@@ -87,24 +132,27 @@ void unit_run(struct unit *u)
 	}
 	u->run_seq++;
 	u->result = EXIT_KIND_SUCCESS;
+	u->condition_failed = false;
+	u->exit_to_note = false;
 	free(u->status_text);
 	u->status_text = NULL;
-	if (unit_exec_main(u, &err) < 0) {
-		unit_note(u, "cannot start: %s", err->msg);
-		unit_set_error(u, "%s", err->msg);
-		sup_error_free(err);
-		/* as a failed exec: Restart= decides (out of fds or memory is often soon over) */
-		ended(u, EXIT_KIND_SPAWN, u->error ? u->error : "cannot start");
+	if (!conditions_hold(u))
 		return;
-	}
-	sup_child_add(&u->main, u->main.pid, CHILD_MAIN, main_reaped);
 	u->start_mono = now_mono();
 	u->start_real = now_real();
-	sup_debug(u->name, "spawned pid %d", (int)u->main.pid);
-	unit_set_sub(u, SUB_SPAWN);
-	if (u->cfg->watchdog_usec && u->cfg->watchdog_usec != USEC_INFINITY)
-		unit_timer_arm(u, UNIT_TIMER_WATCHDOG, u->cfg->watchdog_usec,
-			       u->cfg->watchdog_usec);
+	if (u->cfg->exec_start_pre.n)
+		unit_phase_begin(u, SUB_PRE, &u->cfg->exec_start_pre);
+	else
+		spawn_main(u);
+}
+
+/* The main process is up: ExecStartPost=, then running. */
+static void started(struct unit *u)
+{
+	if (u->cfg->exec_start_post.n)
+		unit_phase_begin(u, SUB_POST, &u->cfg->exec_start_post);
+	else
+		unit_set_sub(u, SUB_RUNNING);
 }
 
 /* The sync pipe said the service exec'd. */
@@ -112,7 +160,10 @@ void unit_main_execd(struct unit *u)
 {
 	if (u->sub != SUB_SPAWN || !u->main.pid)
 		return;
-	unit_set_sub(u, u->cfg->type == UNIT_TYPE_SIMPLE ? SUB_RUNNING : SUB_START);
+	if (u->cfg->type == UNIT_TYPE_SIMPLE)
+		started(u);
+	else
+		unit_set_sub(u, SUB_START);
 }
 
 /* The child failed before exec: keep the message; its exit comes next. */
@@ -127,7 +178,32 @@ void unit_main_spawn_failed(struct unit *u, const char *msg)
 void unit_notify_ready(struct unit *u)
 {
 	if ((u->sub == SUB_SPAWN || u->sub == SUB_START) && u->cfg->type == UNIT_TYPE_NOTIFY)
-		unit_set_sub(u, SUB_RUNNING);
+		started(u);
+}
+
+/* KillMode=: control-group (every process of the unit), mixed (the stop signal to the main
+ * process, the final SIGKILL to all), process (only ever the main process). */
+static enum unit_kill_who stop_target(const struct unit *u, bool final)
+{
+	switch (u->cfg->kill_mode) {
+	case UNIT_KILL_PROCESS:
+		return KILL_MAIN;
+	case UNIT_KILL_MIXED:
+		return final ? KILL_UNIT : KILL_MAIN;
+	default:
+		return KILL_UNIT;
+	}
+}
+
+/* Send the stop signal (ExecStop= is done, or there is none). */
+static void stop_signal(struct unit *u)
+{
+	enum unit_kill_who who = stop_target(u, false);
+
+	unit_kill(u, u->cfg->stop_signal, who);
+	if (u->cfg->stop_signal != SIGKILL)
+		unit_kill(u, SIGCONT, who); /* a stopped process must see its SIGTERM */
+	unit_set_sub(u, SUB_STOP_TERM);
 }
 
 void unit_fail_stop(struct unit *u, enum exit_kind kind, int sig, const char *why)
@@ -161,6 +237,8 @@ static void stopped(struct unit *u)
 	unit_set_sub(u, SUB_DEAD);
 }
 
+static void run_over(struct unit *u);
+
 void unit_stop_now(struct unit *u)
 {
 	switch (u->sub) {
@@ -168,8 +246,14 @@ void unit_stop_now(struct unit *u)
 	case SUB_QUEUED:
 	case SUB_PULL:
 	case SUB_AUTO_RESTART:
-	case SUB_REMAIN:
 		stopped(u);
+		return;
+	case SUB_REMAIN: /* RemainAfterExit=: ExecStop= undoes what the run did */
+		u->result = EXIT_KIND_STOPPED;
+		if (u->cfg->exec_stop.n)
+			unit_phase_begin(u, SUB_STOP_CMD, &u->cfg->exec_stop);
+		else
+			stopped(u);
 		return;
 	case SUB_STOP_CMD:
 	case SUB_STOP_TERM:
@@ -181,6 +265,7 @@ void unit_stop_now(struct unit *u)
 		unit_set_sub(u, SUB_STOP_TERM);
 		return;
 	case SUB_DRAIN:
+	case SUB_STOP_POST:
 	case SUB_EXITED:
 	case SUB_FAILED:
 	case SUB_BAD:
@@ -189,13 +274,17 @@ void unit_stop_now(struct unit *u)
 	default:
 		break;
 	}
-	if (!u->main.pid)
-		return;
+	if (u->sub == SUB_PRE || u->sub == SUB_POST || u->sub == SUB_RELOAD)
+		unit_phase_abandon(u);
 	u->result = EXIT_KIND_STOPPED;
-	unit_kill(u, u->cfg->stop_signal, KILL_UNIT);
-	if (u->cfg->stop_signal != SIGKILL)
-		unit_kill(u, SIGCONT, KILL_UNIT); /* a stopped process must see its SIGTERM */
-	unit_set_sub(u, SUB_STOP_TERM);
+	if (!u->main.pid) { /* ExecStartPre= was running: its process is killed */
+		run_over(u);
+		return;
+	}
+	if (u->cfg->exec_stop.n && u->sub != SUB_SPAWN)
+		unit_phase_begin(u, SUB_STOP_CMD, &u->cfg->exec_stop);
+	else
+		stop_signal(u);
 }
 
 static void state_timer(struct unit *u)
@@ -205,16 +294,24 @@ static void state_timer(struct unit *u)
 	switch (u->sub) {
 	case SUB_SPAWN:
 	case SUB_START:
-		snprintf(why, sizeof(why), "not ready after %.3gs (ReadyTimeoutSec)",
-			 secs(u->cfg->ready_timeout_usec));
+		snprintf(why, sizeof(why), "not %s after %.3gs (%s)",
+			 u->cfg->type == UNIT_TYPE_NOTIFY ? "ready" : "up",
+			 secs(u->cfg->ready_timeout_usec),
+			 u->cfg->type == UNIT_TYPE_NOTIFY ? "ReadyTimeoutSec" : "TimeoutStartSec");
 		unit_fail_stop(u, EXIT_KIND_TIMEOUT, u->cfg->stop_signal, why);
 		break;
+	case SUB_PRE:
+	case SUB_POST:
+	case SUB_RELOAD:
 	case SUB_STOP_CMD:
+	case SUB_STOP_POST:
+		unit_phase_timeout(u);
+		break;
 	case SUB_STOP_TERM:
 	case SUB_UNHEALTHY_KILL:
 		unit_note(u, "still running %.3gs after the stop signal: SIGKILL",
 			  secs(u->cfg->stop_timeout_usec));
-		unit_kill(u, SIGKILL, KILL_UNIT);
+		unit_kill(u, SIGKILL, stop_target(u, true));
 		unit_set_sub(u, SUB_STOP_KILL);
 		break;
 	case SUB_AUTO_RESTART:
@@ -254,11 +351,14 @@ void unit_on_timer(struct unit *u, enum unit_timer_id t)
 	}
 }
 
-static enum exit_kind classify(int wstatus)
+/* SuccessExitStatus= counts as success; so does any end of a main command written with '-'. */
+static enum exit_kind classify(const struct unit *u, int wstatus)
 {
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus) == 0 ? EXIT_KIND_SUCCESS : EXIT_KIND_CODE;
-	return EXIT_KIND_SIGNAL;
+	enum exit_kind k = policy_classify(wstatus, &u->cfg->success_exit_status);
+
+	if (k != EXIT_KIND_SUCCESS && (u->cfg->exec_flags & UNIT_CMD_IGNORE_FAILURE))
+		return EXIT_KIND_SUCCESS;
+	return k;
 }
 
 static void describe_exit(const struct unit *u, char *buf, size_t n)
@@ -281,13 +381,17 @@ static void ended(struct unit *u, enum exit_kind kind, const char *what)
 {
 	uint64_t run = now_mono() - u->start_mono;
 
+	enum unit_sub done = u->cfg->remain_after_exit ? SUB_REMAIN : SUB_EXITED;
+
 	if (kind == EXIT_KIND_SUCCESS && u->cfg->type == UNIT_TYPE_ONESHOT && !u->dep_error &&
 	    u->cfg->restart != UNIT_RESTART_ALWAYS) {
-		unit_set_sub(u, SUB_EXITED);
+		unit_set_sub(u, done);
 		return;
 	}
 	if (u->goal == GOAL_UP && !supd->shutting_down &&
-	    policy_should_restart(u->cfg->restart, kind)) {
+	    policy_should_restart(u->cfg->restart, kind) &&
+	    !(u->last_exit.valid &&
+	      policy_prevents_restart(u->exit_wstatus, &u->cfg->restart_prevent_exit_status))) {
 		u->restart_delay = policy_restart_delay(u->cfg, u->restart_delay, run);
 		if (kind != EXIT_KIND_SUCCESS && !u->error)
 			unit_set_error(u, "%s", what);
@@ -301,27 +405,72 @@ static void ended(struct unit *u, enum exit_kind kind, const char *what)
 			unit_set_error(u, "%s", what);
 		unit_set_sub(u, SUB_FAILED);
 	} else {
-		unit_set_sub(u, SUB_EXITED);
+		unit_set_sub(u, done);
 	}
 }
 
-/* The main process is gone and nothing of its run is left. */
-static void finish(struct unit *u)
+/* How the run ended: Restart= (ended) or a requested stop (stopped). */
+static void decide(struct unit *u)
 {
 	char what[96];
 
-	unit_output_flush(u); /* its last words come before the note of its end */
 	describe_exit(u, what, sizeof(what));
-	if (u->oom_this_run && u->last_exit.signaled && u->last_exit.code == SIGKILL) {
-		snprintf(what, sizeof(what), "killed by SIGKILL: out of memory (OOM kill)");
-		if (u->result != EXIT_KIND_STOPPED)
-			unit_set_error(u, "%s", what);
-	}
-	unit_note(u, "%s", what);
 	if (u->result == EXIT_KIND_STOPPED)
 		stopped(u);
 	else
 		ended(u, u->result, what);
+}
+
+/* The main process is gone and nothing of its run is left: its end noted, ExecStopPost=,
+ * then what comes next. */
+static void finish(struct unit *u)
+{
+	char what[96];
+
+	if (u->exit_to_note) {
+		u->exit_to_note = false;
+		unit_output_flush(u); /* its last words come before the note of its end */
+		describe_exit(u, what, sizeof(what));
+		if (u->oom_this_run && u->last_exit.signaled && u->last_exit.code == SIGKILL) {
+			snprintf(what, sizeof(what), "killed by SIGKILL: out of memory (OOM kill)");
+			if (u->result != EXIT_KIND_STOPPED)
+				unit_set_error(u, "%s", what);
+		}
+		unit_note(u, "%s", what);
+	}
+	if (u->cfg->exec_stop_post.n && u->sub != SUB_STOP_POST) {
+		unit_phase_begin(u, SUB_STOP_POST, &u->cfg->exec_stop_post);
+		return;
+	}
+	decide(u);
+}
+
+/* The run is over (no main process any more): what is left of it in the cgroup is killed
+ * first (KillMode=process: left alone), then finish(). */
+static void run_over(struct unit *u)
+{
+	if (u->cfg->kill_mode != UNIT_KILL_PROCESS && unit_drain_begin(u)) {
+		unit_set_sub(u, SUB_DRAIN);
+		return;
+	}
+	finish(u);
+}
+
+/* Type=forking: the started process exited 0; the daemon it left is the main process now. */
+static void adopt(struct unit *u)
+{
+	char why[512];
+	pid_t pid = unit_forking_main(u, why, sizeof(why));
+
+	if (pid <= 0) {
+		unit_set_error(u, "Type=forking: %s", why);
+		u->result = EXIT_KIND_CODE;
+		run_over(u);
+		return;
+	}
+	sup_child_add(&u->main, pid, CHILD_MAIN, main_reaped);
+	unit_note(u, "main process %d (%s)", (int)pid, why);
+	started(u);
 }
 
 static void main_reaped(struct sup_child *c, int wstatus)
@@ -337,20 +486,84 @@ static void main_reaped(struct sup_child *c, int wstatus)
 	u->last_exit.stopped = u->result == EXIT_KIND_STOPPED;
 	u->exit_wstatus = wstatus;
 	if (u->result == EXIT_KIND_SUCCESS)
-		u->result = classify(wstatus);
-	/* Nothing of a run outlives its main process: the unit settles once its cgroup is
-	 * empty (unit_drained()). */
-	if (unit_drain_begin(u)) {
-		unit_set_sub(u, SUB_DRAIN);
+		u->result = classify(u, wstatus);
+	if (u->sub == SUB_START && u->cfg->type == UNIT_TYPE_FORKING &&
+	    u->result == EXIT_KIND_SUCCESS) {
+		adopt(u);
 		return;
 	}
-	finish(u);
+	u->exit_to_note = true;
+	if (u->sub == SUB_STOP_CMD)
+		return; /* ExecStop= made it go: the rest of the phase first */
+	if (u->sub == SUB_POST || u->sub == SUB_RELOAD)
+		unit_phase_abandon(u);
+	/* a oneshot done: ExecStartPost= now */
+	if (u->sub == SUB_START && u->cfg->type == UNIT_TYPE_ONESHOT &&
+	    u->result == EXIT_KIND_SUCCESS && u->cfg->exec_start_post.n) {
+		unit_phase_begin(u, SUB_POST, &u->cfg->exec_start_post);
+		return;
+	}
+	/* Nothing of a run outlives its main process: the unit settles once its cgroup is
+	 * empty (unit_drained()). */
+	run_over(u);
 }
 
 void unit_drained(struct unit *u)
 {
 	if (u->sub == SUB_DRAIN)
 		finish(u);
+}
+
+void unit_phase_done(struct unit *u, enum unit_sub phase, bool ok, enum exit_kind kind)
+{
+	switch (phase) {
+	case SUB_PRE:
+		if (ok) {
+			spawn_main(u);
+			return;
+		}
+		u->result = kind;
+		run_over(u);
+		return;
+	case SUB_POST:
+		if (!ok && u->main.pid) {
+			unit_fail_stop(u, kind, u->cfg->stop_signal, u->error);
+			return;
+		}
+		if (!ok)
+			u->result = kind;
+		if (u->main.pid)
+			unit_set_sub(u, SUB_RUNNING);
+		else
+			run_over(u); /* a oneshot's ExecStartPost= */
+		return;
+	case SUB_RELOAD:
+		if (u->main.pid)
+			unit_set_sub(u, SUB_RUNNING);
+		return;
+	case SUB_STOP_CMD:
+		if (u->main.pid)
+			stop_signal(u); /* what ExecStop= left running */
+		else
+			run_over(u);
+		return;
+	case SUB_STOP_POST:
+		decide(u);
+		return;
+	default:
+		return;
+	}
+}
+
+int unit_reload(struct unit *u, struct sup_error **err)
+{
+	if (u->sub != SUB_RUNNING && u->sub != SUB_UNHEALTHY)
+		return sup_error_set(err, 0, "%s: not running (%s)", u->name,
+				     unit_state_name(u->state));
+	if (!u->cfg->exec_reload.n)
+		return sup_error_set(err, 0, "%s: no ExecReload= to reload it with", u->name);
+	unit_phase_begin(u, SUB_RELOAD, &u->cfg->exec_reload);
+	return 0;
 }
 
 int unit_start(struct unit *u, bool clear_limit, struct sup_error **err)
@@ -361,6 +574,8 @@ int unit_start(struct unit *u, bool clear_limit, struct sup_error **err)
 		start_limit_reset(&u->limit);
 	free(u->dep_error);
 	u->dep_error = NULL;
+	for (size_t i = 0; i < u->conflicts.n; i++)
+		unit_stop(u->conflicts.v[i]); /* Conflicts=: the other one goes first */
 	if (unit_is_down(u)) {
 		u->job = JOB_START;
 		u->restart_delay = 0;
@@ -375,6 +590,9 @@ int unit_start(struct unit *u, bool clear_limit, struct sup_error **err)
 void unit_stop(struct unit *u)
 {
 	deps_unwant(u);
+	for (size_t i = 0; i < u->parts.n; i++) /* PartOf=: its parts stop with it */
+		if (u->parts.v[i]->goal == GOAL_UP)
+			unit_stop(u->parts.v[i]);
 }
 
 void unit_restart(struct unit *u)
@@ -389,6 +607,9 @@ void unit_restart(struct unit *u)
 	deps_want(u);
 	u->job = JOB_RESTART;
 	unit_stop_now(u);
+	for (size_t i = 0; i < u->parts.n; i++) /* PartOf=: and restart with it */
+		if (!unit_is_down(u->parts.v[i]))
+			unit_restart(u->parts.v[i]);
 }
 
 void unit_reset(struct unit *u)

@@ -13,6 +13,8 @@ int unit_start(struct unit *u, bool clear_limit, struct sup_error **err);
 void unit_stop(struct unit *u);
 void unit_restart(struct unit *u);
 void unit_reset(struct unit *u);
+/* `supctl reload UNIT`: ExecReload= (the unit must be running and have one). */
+int unit_reload(struct unit *u, struct sup_error **err);
 
 /* From the scheduler (deps.c): begin the run of a queued unit, or begin its stop. */
 void unit_run(struct unit *u);

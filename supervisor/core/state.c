@@ -17,12 +17,13 @@
 /* What a process-owning sub-state may end in when its main process is gone. */
 #define ENDINGS                                                                                    \
 	(BIT(SUB_DEAD) | BIT(SUB_QUEUED) | BIT(SUB_FAILED) | BIT(SUB_EXITED) | BIT(SUB_REMAIN) |   \
-	 BIT(SUB_AUTO_RESTART) | BIT(SUB_DRAIN))
+	 BIT(SUB_AUTO_RESTART) | BIT(SUB_DRAIN) | BIT(SUB_STOP_POST))
 #define STOPS (BIT(SUB_STOP_CMD) | BIT(SUB_STOP_TERM))
 
 enum sub_timeout {
 	TIMEOUT_NONE,
-	TIMEOUT_READY,	 /* Type=notify: ReadyTimeoutSec */
+	TIMEOUT_READY,	 /* Type=notify, oneshot, forking: ReadyTimeoutSec = TimeoutStartSec */
+	TIMEOUT_START,	 /* ExecStartPre=, ExecStartPost=: TimeoutStartSec */
 	TIMEOUT_STOP,	 /* StopTimeoutSec, then SIGKILL */
 	TIMEOUT_RESTART, /* the restart delay */
 };
@@ -52,7 +53,7 @@ static const struct sub_info subs[SUB__MAX] = {
 		   TIMEOUT_READY},
     [SUB_START] = {"start", UNIT_STARTING, BIT(SUB_POST) | BIT(SUB_RUNNING) | STOPS | ENDINGS,
 		   TIMEOUT_READY},
-    [SUB_POST] = {"start-post", UNIT_STARTING, BIT(SUB_RUNNING) | STOPS | ENDINGS, TIMEOUT_NONE},
+    [SUB_POST] = {"start-post", UNIT_STARTING, BIT(SUB_RUNNING) | STOPS | ENDINGS, TIMEOUT_START},
     [SUB_RUNNING] = {"running", UNIT_RUNNING,
 		     BIT(SUB_RELOAD) | BIT(SUB_UNHEALTHY) | BIT(SUB_UNHEALTHY_KILL) | STOPS |
 			 ENDINGS,
@@ -68,10 +69,14 @@ static const struct sub_info subs[SUB__MAX] = {
     [SUB_STOP_TERM] = {"stop-sigterm", UNIT_STOPPING, BIT(SUB_STOP_KILL) | ENDINGS, TIMEOUT_STOP},
     [SUB_STOP_KILL] = {"stop-sigkill", UNIT_STOPPING, ENDINGS, TIMEOUT_NONE},
     [SUB_DRAIN] = {"drain", UNIT_STOPPING, ENDINGS & ~BIT(SUB_DRAIN), TIMEOUT_NONE},
+    [SUB_STOP_POST] = {"stop-post", UNIT_STOPPING, ENDINGS & ~(BIT(SUB_DRAIN) | BIT(SUB_STOP_POST)),
+		       TIMEOUT_STOP},
     [SUB_AUTO_RESTART] = {"auto-restart", UNIT_RESTARTING,
 			  BIT(SUB_QUEUED) | BIT(SUB_DEAD) | BIT(SUB_FAILED), TIMEOUT_RESTART},
     [SUB_EXITED] = {"exited", UNIT_EXITED, BIT(SUB_QUEUED) | BIT(SUB_DEAD), TIMEOUT_NONE},
-    [SUB_REMAIN] = {"remain", UNIT_EXITED, BIT(SUB_QUEUED) | BIT(SUB_DEAD), TIMEOUT_NONE},
+    [SUB_REMAIN] = {"remain", UNIT_EXITED,
+		    BIT(SUB_QUEUED) | BIT(SUB_DEAD) | BIT(SUB_STOP_CMD) | BIT(SUB_FAILED),
+		    TIMEOUT_NONE},
     [SUB_FAILED] = {"failed", UNIT_FAILED, BIT(SUB_QUEUED) | BIT(SUB_DEAD), TIMEOUT_NONE},
     [SUB_BAD] = {"bad", UNIT_BAD, 0, TIMEOUT_NONE},
 };
@@ -129,6 +134,8 @@ bool unit_is_up(const struct unit *u)
 		return true;
 	case SUB_EXITED:
 		return u->cfg && u->cfg->type == UNIT_TYPE_ONESHOT;
+	case SUB_DEAD:
+		return u->condition_failed; /* skipped by a condition: counts as done */
 	default:
 		return false;
 	}
@@ -143,14 +150,16 @@ bool unit_is_down(const struct unit *u)
 bool unit_is_stopping(const struct unit *u)
 {
 	return u->sub == SUB_STOP_CMD || u->sub == SUB_STOP_TERM || u->sub == SUB_STOP_KILL ||
-	       u->sub == SUB_UNHEALTHY_KILL || u->sub == SUB_DRAIN;
+	       u->sub == SUB_UNHEALTHY_KILL || u->sub == SUB_DRAIN || u->sub == SUB_STOP_POST;
 }
 
 static uint64_t timeout_of(const struct unit *u, enum sub_timeout t)
 {
 	switch (t) {
 	case TIMEOUT_READY:
-		return u->cfg->type == UNIT_TYPE_NOTIFY ? u->cfg->ready_timeout_usec : 0;
+		return u->cfg->type == UNIT_TYPE_SIMPLE ? 0 : u->cfg->ready_timeout_usec;
+	case TIMEOUT_START:
+		return u->cfg->ready_timeout_usec;
 	case TIMEOUT_STOP:
 		return u->cfg->stop_timeout_usec;
 	case TIMEOUT_RESTART:

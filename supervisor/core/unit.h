@@ -53,6 +53,7 @@ enum unit_sub {
 	SUB_STOP_TERM,	    /* stopping: the stop signal is sent (by request or for a failure) */
 	SUB_STOP_KILL,	    /* stopping: still there at StopTimeoutSec: SIGKILL sent */
 	SUB_DRAIN,	    /* stopping: the main process ended; the rest of its cgroup is killed */
+	SUB_STOP_POST,	    /* stopping: an ExecStopPost= command runs (the run is over) */
 	SUB_AUTO_RESTART,   /* restarting: waiting out the restart delay */
 	SUB_EXITED,	    /* exited */
 	SUB_REMAIN,	    /* exited, and still counted active (RemainAfterExit=yes) */
@@ -113,6 +114,7 @@ struct last_exit {
 /* Resolved dependency edges (deps.c): pointers into the registry, rebuilt on every load. */
 struct unit_edges {
 	struct unit **v;
+	const char **names; /* requires: the name each slot was given as (v[i] NULL: missing) */
 	size_t n;
 };
 
@@ -141,8 +143,14 @@ struct unit {
 	char *dep_error;       /* a requirement is lost: the unit ends failed with this text */
 
 	/* the current run */
-	struct sup_child main;	  /* main process */
-	struct sup_child control; /* the ExecStart*=/ExecStop= command running, if any */
+	struct sup_child main;		  /* main process */
+	struct sup_child control;	  /* the ExecStart*=/ExecStop= command running, if any */
+	const struct unit_commands *cmds; /* the list it is from (phases.c) */
+	size_t cmd_next;		  /* the next command of that list */
+	int control_fd;			  /* its spawn report pipe */
+	int control_wstatus;		  /* of the last one, for messages */
+	bool exit_to_note;     /* the main process's end is still to be noted (finish()) */
+	bool condition_failed; /* ConditionPathExists= said no at the last start */
 	pid_t pgid;
 	uint64_t run_seq; /* spawns so far */
 	uint64_t start_mono, start_real;
@@ -176,6 +184,7 @@ struct unit {
 	const struct unit_config *cg_cfg; /* the config whose limits the cgroup has */
 	ev_io cg_io;			  /* OOM (and v2 populated) events */
 	struct list drain_link;		  /* on the draining list while in SUB_DRAIN */
+	struct list settle_link; /* down, its cgroup given back once its last child is reaped */
 	unsigned drain_tries;
 	uint64_t drain_since; /* when the drain began; 0 once its warning is out */
 	bool freezing;	      /* a freeze-kill is under way (polled by the cgroup timer) */
@@ -191,7 +200,10 @@ struct unit {
 	uint64_t many_seq;	/* the last line sent to those following several units */
 
 	/* dependencies (deps.c) */
-	struct unit_edges requires, wants, after;  /* what this unit names */
+	/* what this unit names (BindsTo= counts as Requires=, another's Before= as After=) */
+	struct unit_edges requires, wants, after;
+	struct unit_edges conflicts;		   /* Conflicts=, both ways */
+	struct unit_edges parts;		   /* the units that are PartOf= this one */
 	struct unit_edges required_by, ordered_by; /* who names this unit (Requires=, After=) */
 	struct list dirty_link;			   /* on the scheduler's queue */
 	bool dirty;

@@ -35,6 +35,7 @@
 #define FILE_MODE      0640
 #define STAMP_LEN      sizeof("2026-11-29T05:49:13.123456Z ")
 #define LOST_NOTE_SIZE 512
+#define RING_START     1024 /* bytes of records a new ring starts with */
 
 struct partial {
 	char *buf;
@@ -49,8 +50,9 @@ struct fileout {
 };
 
 struct logbuf {
-	char *data; /* records */
-	size_t data_size;
+	char *data;	  /* records */
+	size_t data_size; /* now: it grows on demand (most units log little) up to data_max */
+	size_t data_max;
 	size_t wpos;   /* where the next record goes, unless it must wrap */
 	uint32_t *idx; /* offsets of kept records; oldest at idx[first] */
 	size_t idx_size, first, count;
@@ -72,11 +74,13 @@ struct logbuf *logbuf_new(size_t max_bytes)
 	if (budget > BUDGET_MAX)
 		budget = BUDGET_MAX;
 	/* REC_MIN data bytes and one 4-byte index slot per line, at most */
-	lb->data_size = (budget / (REC_MIN + sizeof(uint32_t)) * REC_MIN) & ~(size_t)7;
-	lb->idx_size = lb->data_size / REC_MIN + 1;
+	lb->data_max = (budget / (REC_MIN + sizeof(uint32_t)) * REC_MIN) & ~(size_t)7;
 	lb->line_max = LOGBUF_LINE_MAX;
-	if (REC_SIZE(lb->line_max) > lb->data_size)
-		lb->line_max = lb->data_size - sizeof(struct log_line) - 1;
+	if (REC_SIZE(lb->line_max) > lb->data_max)
+		lb->line_max = lb->data_max - sizeof(struct log_line) - 1;
+	/* a small start: thousands of quiet units must not hold a full ring each */
+	lb->data_size = lb->data_max < RING_START ? lb->data_max : RING_START;
+	lb->idx_size = lb->data_size / REC_MIN + 1;
 	lb->data = malloc(lb->data_size);
 	lb->idx = malloc(lb->idx_size * sizeof(*lb->idx));
 	if (!lb->data || !lb->idx) {
@@ -115,6 +119,59 @@ static void evict_oldest(struct logbuf *lb)
 	lb->first = (lb->first + 1) % lb->idx_size;
 	lb->count--;
 	lb->dropped++;
+}
+
+/*
+ * Below its budget, a ring that has no room for size bytes grows (doubling, at least to fit)
+ * instead of evicting: the kept records are copied, oldest first, to the start of the new
+ * one. An allocation failure leaves the ring as it was (eviction then makes room).
+ */
+static bool has_room(const struct logbuf *lb, size_t size)
+{
+	size_t oldest;
+
+	if (lb->count == 0)
+		return lb->data_size >= size;
+	oldest = lb->idx[lb->first];
+	if (oldest < lb->wpos)
+		return lb->data_size - lb->wpos >= size || oldest >= size;
+	return oldest - lb->wpos >= size;
+}
+
+static void ring_grow(struct logbuf *lb, size_t size)
+{
+	size_t want = lb->data_size * 2, off = 0, isz;
+	char *data;
+	uint32_t *idx;
+
+	while (want < lb->data_size + size)
+		want *= 2;
+	if (want > lb->data_max)
+		want = lb->data_max;
+	isz = want / REC_MIN + 1;
+	data = malloc(want);
+	idx = malloc(isz * sizeof(*idx));
+	if (!data || !idx) {
+		free(data);
+		free(idx);
+		return;
+	}
+	for (size_t k = 0; k < lb->count; k++) {
+		const struct log_line *l = rec_at(lb, k);
+		size_t n = REC_SIZE(l->len);
+
+		memcpy(data + off, l, n);
+		idx[k] = (uint32_t)off;
+		off += n;
+	}
+	free(lb->data);
+	free(lb->idx);
+	lb->data = data;
+	lb->idx = idx;
+	lb->data_size = want;
+	lb->idx_size = isz;
+	lb->first = 0;
+	lb->wpos = off;
 }
 
 /*
@@ -214,6 +271,8 @@ static void store_raw(struct logbuf *lb, enum log_stream s, uint64_t ts, const c
 	struct log_line *l;
 	size_t off;
 
+	if (lb->data_size < lb->data_max && !has_room(lb, REC_SIZE(len)))
+		ring_grow(lb, REC_SIZE(len));
 	off = ring_reserve(lb, REC_SIZE(len));
 	l = (struct log_line *)(lb->data + off);
 	l->seq = ++lb->last_seq;

@@ -64,7 +64,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		sup_control_log_added(u);
 }
 
-int sup_output_pipe(struct unit *u, enum log_stream s, int *child_fd, struct sup_error **err)
+static int make_pipe(struct unit *u, enum log_stream s, bool main, int *child_fd,
+		     struct sup_error **err)
 {
 	struct outpipe *p;
 	int fds[2];
@@ -86,9 +87,20 @@ int sup_output_pipe(struct unit *u, enum log_stream s, int *child_fd, struct sup
 	/* control clients first: a flood of output must not delay `supctl status` */
 	ev_set_priority(&p->io, EV_MINPRI);
 	ev_io_start(supd->loop, &p->io);
-	u->out[s] = p;
+	if (main)
+		u->out[s] = p;
 	*child_fd = fds[1];
 	return 0;
+}
+
+int sup_output_pipe(struct unit *u, enum log_stream s, int *child_fd, struct sup_error **err)
+{
+	return make_pipe(u, s, true, child_fd, err);
+}
+
+int sup_output_extra_pipe(struct unit *u, enum log_stream s, int *child_fd, struct sup_error **err)
+{
+	return make_pipe(u, s, false, child_fd, err);
 }
 
 /* Read what the pipes hold now (the writers are gone or going). */

@@ -19,8 +19,8 @@ int sup_metrics_parse_listen(const char *s, struct sockaddr_storage *sa, socklen
 			     struct sup_error **err);
 
 /* A request's bytes so far (at most 8 KiB are read): 0 while incomplete, else the status of
- * the reply (200 for GET or HEAD /metrics, *head set for HEAD; *minor: HTTP/1.x). Pure: the
- * fuzz target calls it. */
-int sup_metrics_http_parse(const char *buf, size_t len, int *minor, bool *head);
+ * the reply (200 for GET or HEAD of /metrics or of the landing page /, *head set for HEAD,
+ * *index for /; *minor: HTTP/1.x). Pure: the fuzz target calls it. */
+int sup_metrics_http_parse(const char *buf, size_t len, int *minor, bool *head, bool *index);
 
 #endif

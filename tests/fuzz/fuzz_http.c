@@ -23,9 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, n);
 	for (size_t len = 0;; len = len + step < n ? len + step : n) {
 		int minor = -1, code;
-		bool head = false;
+		bool head = false, index = false;
 
-		code = sup_metrics_http_parse(buf, len, &minor, &head);
+		code = sup_metrics_http_parse(buf, len, &minor, &head, &index);
 		if (code && code != 200 && code != 400 && code != 404 && code != 405 &&
 		    code != 431 && code != 505)
 			abort();

@@ -262,10 +262,11 @@ def test_wall_clock_jumps():
             ctl.realtime_offset(offset)
             n = s.status("crash")["restarts"]
             t0 = time.monotonic()
-            retry(lambda: s.status("crash")["restarts"] >= n + 3, timeout=10,
+            retry(lambda: s.status("crash")["restarts"] >= n + 3, timeout=60,
                   what=f"3 restarts with the clock moved {offset}s")
             took = time.monotonic() - t0
-            check(took < 4, f"3 restarts of 0.7 s took {took:.1f}s with the clock moved {offset}s")
+            # a jump the timers followed would be a day or a year; a loaded machine, seconds
+            check(took < 30, f"3 restarts of 0.7 s took {took:.1f}s with the clock moved {offset}s")
             with open(os.path.join(s.dir, "checks")) as f:
                 before = len(f.read().split())
             time.sleep(1)  # checks every 200 ms: count what a second brings

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from harness import SUPCTL, Supd, check, retry, run_tests
+from harness import SLOW_BOUND, SUPCTL, Supd, check, retry, run_tests
 
 NEVER_READY = "[Service]\nType=notify\nExec=/bin/sleep 1000\nReadyTimeoutSec=300\n"
 
@@ -58,7 +58,7 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
 
 
-def timed_status(s, bound=2.0):
+def timed_status(s, bound=SLOW_BOUND):
     t0 = time.monotonic()
     r = s.ctl("status", timeout=bound + 10)
     took = time.monotonic() - t0
@@ -93,27 +93,45 @@ def test_vanished_waiters_and_followers_free_their_slots():
 
 def hold_as(uid, sock, n):
     """A process of uid that opens n connections to sock and holds them; returns the process
-    and what it saw: how many were refused, and the first refusal."""
+    and what it saw: how many were refused, and the first refusal. Each connection asks for
+    the version: a kept one gets the answer, a refused one the refusal (no guess by timing).
+    The kept ones ask again every 5 s, so that supd's 30 s idle limit never frees a slot
+    while the test (slow under load) goes on."""
     code = f"""
-import json, os, socket, struct, sys, time, resource
+import json, os, select, socket, struct, sys, time, resource
 resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
-conns, refused, why = [], 0, None
+REQ = json.dumps({{"v": 1, "cmd": "version"}}).encode()
+def read(c, n):
+    got = b""
+    while len(got) < n:
+        more = c.recv(n - len(got))
+        if not more:
+            raise EOFError
+        got += more
+    return got
+def ask(c):
+    c.sendall(struct.pack(">I", len(REQ)) + REQ)
+    return json.loads(read(c, struct.unpack(">I", read(c, 4))[0]))
+conns, kept, refused, why = [], [], 0, None
 for _ in range({n}):
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.connect({sock!r})
+    c.connect({sock!r})  # blocking: a full listen backlog waits (with a timeout: EAGAIN)
+    c.settimeout(120)
     conns.append(c)
-time.sleep(0.5)
 for c in conns:
-    c.setblocking(False)
     try:
-        hdr = c.recv(4)
-    except BlockingIOError:
-        continue
-    refused += 1
-    if hdr and why is None:
-        c.setblocking(True)
-        why = json.loads(c.recv(struct.unpack(">I", hdr)[0]))["error"]
+        r = ask(c)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        r = {{"ok": False, "error": None}}
+    if r.get("ok"):
+        kept.append(c)
+    else:
+        refused += 1
+        why = why or r.get("error")
 print(json.dumps({{"refused": refused, "why": why}}), flush=True)
+while not select.select([sys.stdin], [], [], 5)[0]:
+    for c in kept:
+        ask(c)
 sys.stdin.read()
 """
     p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",

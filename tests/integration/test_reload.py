@@ -297,19 +297,22 @@ def test_readded_unit_waits_for_its_old_instance():
     """A unit removed by one reload and added back by the next while its old instance is still
     stopping: the new instance waits (state starting) until the old one is gone, rather than
     sharing its cgroup (which killed the old one early and made the new one fail)."""
-    with Supd({"slow": SLOW}) as s:
+    # the old instance takes 5 s to stop: the second reload lands well within that even on
+    # a loaded machine
+    slow = SLOW.replace("sleep 1;", "sleep 5;")
+    with Supd({"slow": slow}) as s:
         old = s.wait_state("slow", "running")["pid"]
         trap_set(s)
         s.remove_unit("slow")
         s.ctl_ok("reload")
         retry(lambda: "term" in (read(s, "slow.log") or ""), what="the old instance's stop signal")
-        s.write_unit("slow", SLOW)
+        s.write_unit("slow", slow)
         r = s.ctl_ok("reload")
         check(said(r.stdout, "add", "slow"), f"added again: {r.stdout!r}")
         st = s.status("slow")
         check(st["state"] == "starting" and st["pid"] == 0,
               f"the new instance waits while the old one stops: {st}")
-        st = s.wait_state("slow", "running", timeout=15)
+        st = s.wait_state("slow", "running", timeout=60)
         check(st["pid"] != old and st["restarts"] == 0, f"a new instance runs: {st}")
         check(read(s, "slow.log") == "term\nclean", f"the old one ended cleanly: {read(s, 'slow.log')!r}")
         check(not ns_alive(s, old), "the old instance is gone")

@@ -62,6 +62,7 @@ static void record(enum fx_kind kind, const struct unit *u, pid_t pid, int sig,
 void unit_effects_init(struct unit *u)
 {
 	u->health_fd = -1;
+	u->control_fd = -1;
 	u->notify_fd = -1;
 }
 
@@ -137,6 +138,42 @@ int unit_exec_wstatus(struct unit *u, int wstatus)
 	return wstatus;
 }
 
+int unit_exec_control(struct unit *u, const struct unit_command *cmd, struct sup_error **err)
+{
+	if (fx_spawn_fails)
+		return sup_error_set(err, EAGAIN, "fork");
+	u->control.pid = next_pid++;
+	record(FX_CONTROL, u, u->control.pid, 0, KILL_CONTROL);
+	snprintf(fx_events[fx_n_events - 1].cmd, sizeof(fx_events[0].cmd), "%s", cmd->argv.v[0]);
+	return 0;
+}
+
+bool unit_control_exec_error(struct unit *u, char *buf, size_t size)
+{
+	return false;
+}
+
+pid_t fx_forking_pid;
+
+pid_t unit_forking_main(struct unit *u, char *why, size_t size)
+{
+	snprintf(why, size, fx_forking_pid ? "from the test" : "no pid file");
+	if (fx_forking_pid)
+		u->pgid = fx_forking_pid;
+	return fx_forking_pid;
+}
+
+int fx_condition = 0;
+
+int unit_check_conditions(struct unit *u, char *why, size_t size)
+{
+	/* the units that have a condition say what the test wants */
+	if (!u->cfg->condition_path_exists.n && !u->cfg->assert_path_exists.n)
+		return 0;
+	snprintf(why, size, "ConditionPathExists=/nope");
+	return fx_condition;
+}
+
 int unit_exec_health(struct unit *u, struct sup_error **err)
 {
 	if (fx_health_fails)
@@ -153,7 +190,11 @@ bool unit_health_exec_error(struct unit *u, char *buf, size_t size)
 
 void unit_kill(struct unit *u, int sig, enum unit_kill_who who)
 {
-	record(FX_KILL, u, who == KILL_HEALTH ? u->health.pid : u->main.pid, sig, who);
+	record(FX_KILL, u,
+	       who == KILL_HEALTH    ? u->health.pid
+	       : who == KILL_CONTROL ? u->control.pid
+				     : u->main.pid,
+	       sig, who);
 }
 
 bool unit_drain_begin(struct unit *u)
@@ -195,6 +236,8 @@ void fx_reset(void)
 	fx_now = USEC_PER_SEC;
 	next_pid = 1000;
 	fx_spawn_fails = fx_drain_waits = fx_health_fails = false;
+	fx_forking_pid = 0;
+	fx_condition = 0;
 	unit_bad_transitions = 0;
 	unit_observers_clear();
 	unit_observe(deps_observe);
@@ -286,6 +329,11 @@ void fx_killed(const char *name, int sig)
 	reaped(fx_unit(name)->main.pid, sig & 0x7f); /* a wait status for "killed by sig" */
 }
 
+void fx_control_exit(const char *name, int code)
+{
+	reaped(fx_unit(name)->control.pid, W_EXITCODE(code, 0));
+}
+
 void fx_health_exit(const char *name, int code)
 {
 	reaped(fx_unit(name)->health.pid, W_EXITCODE(code, 0));
@@ -307,4 +355,21 @@ size_t fx_count(enum fx_kind kind, const char *unit)
 	for (size_t i = 0; i < fx_n_events; i++)
 		n += fx_events[i].kind == kind && (!unit || !strcmp(fx_events[i].unit, unit));
 	return n;
+}
+
+void fx_setup(void)
+{
+	fx_reset();
+}
+
+void fx_teardown(void)
+{
+	ck_assert_uint_eq(unit_bad_transitions, 0);
+	fx_reset();
+}
+
+void fx_start(const char *name)
+{
+	ck_assert_int_eq(unit_start(fx_unit(name), false, NULL), 0);
+	fx_pass();
 }

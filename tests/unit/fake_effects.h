@@ -13,9 +13,10 @@
 #include "core/unit.h"
 
 enum fx_kind {
-	FX_SPAWN,  /* the main process of unit */
-	FX_HEALTH, /* a health check */
-	FX_KILL,   /* a signal sig to who */
+	FX_SPAWN,   /* the main process of unit */
+	FX_HEALTH,  /* a health check */
+	FX_KILL,    /* a signal sig to who */
+	FX_CONTROL, /* a control command (cmd) */
 };
 
 struct fx_event {
@@ -24,7 +25,8 @@ struct fx_event {
 	pid_t pid;
 	int sig;
 	enum unit_kill_who who;
-	uint64_t at; /* the fake clock */
+	uint64_t at;  /* the fake clock */
+	char cmd[64]; /* FX_CONTROL: argv[0] */
 };
 
 #define FX_EVENTS_MAX 65536
@@ -34,6 +36,8 @@ extern uint64_t fx_now;	     /* usec */
 extern bool fx_spawn_fails;  /* unit_exec_main() fails (EAGAIN) */
 extern bool fx_drain_waits;  /* unit_drain_begin() says the cgroup must empty first */
 extern bool fx_health_fails; /* unit_exec_health() fails */
+extern pid_t fx_forking_pid; /* what unit_forking_main() finds (0: nothing) */
+extern int fx_condition;     /* what unit_check_conditions() says */
 
 /* Start from nothing: no units, no timers, time 1 s, the event log empty, the state machine's
  * observers set as supd sets them (minus those of the daemon: control, cgroups). */
@@ -47,6 +51,8 @@ void fx_advance(uint64_t usec);
 void fx_execd(const char *name);
 void fx_exit(const char *name, int code);
 void fx_killed(const char *name, int sig);
+/* The control command of u exited with code. */
+void fx_control_exit(const char *name, int code);
 /* The health check of u exited with code. */
 void fx_health_exit(const char *name, int code);
 void fx_pass(void);
@@ -54,5 +60,16 @@ void fx_pass(void);
 long fx_find(enum fx_kind kind, const char *unit, int sig, unsigned nth);
 size_t fx_count(enum fx_kind kind, const char *unit);
 const char *fx_state(const char *name); /* public state name */
+
+/* The suites' fixture: fx_reset() before a test; after it, no transition outside the table. */
+void fx_setup(void);
+void fx_teardown(void);
+/* Start the unit (a client's start) and run the scheduler. */
+void fx_start(const char *name);
+#define LOAD(...)                                                                                  \
+	do {                                                                                       \
+		static const char *const _p[] = {__VA_ARGS__};                                     \
+		fx_load(_p, sizeof(_p) / sizeof(_p[0]));                                           \
+	} while (0)
 
 #endif

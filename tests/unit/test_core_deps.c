@@ -17,35 +17,12 @@
 #include "fake_effects.h"
 #include "supd.h"
 
-#define LOAD(...)                                                                                  \
-	do {                                                                                       \
-		static const char *const _p[] = {__VA_ARGS__};                                     \
-		fx_load(_p, SUP_ARRAY_SIZE(_p));                                                   \
-	} while (0)
-
-static void setup(void)
-{
-	fx_reset();
-}
-
-static void teardown(void)
-{
-	ck_assert_uint_eq(unit_bad_transitions, 0);
-	fx_reset();
-}
-
-static void start(const char *name)
-{
-	ck_assert_int_eq(unit_start(fx_unit(name), false, NULL), 0);
-	fx_pass();
-}
-
 START_TEST(test_chain_starts_in_order)
 {
 	LOAD("db", "[Service]\nExec=/bin/db\n", "cache",
 	     "[Unit]\nRequires=db\n[Service]\nExec=/c\n", "web",
 	     "[Unit]\nRequires=cache\n[Service]\nExec=/w\n");
-	start("web");
+	fx_start("web");
 	ck_assert_uint_eq(fx_count(FX_SPAWN, NULL), 1);
 	ck_assert_int_eq(fx_find(FX_SPAWN, "db", 0, 0), 0);
 	ck_assert_str_eq(fx_state("web"), "starting"); /* queued */
@@ -64,7 +41,7 @@ START_TEST(test_after_orders_without_requiring)
 {
 	LOAD("y", "[Service]\nType=notify\nExec=/y\nRestart=no\n", "x",
 	     "[Unit]\nAfter=y\nWants=y\n[Service]\nExec=/x\n");
-	start("x");
+	fx_start("x");
 	ck_assert_uint_eq(fx_count(FX_SPAWN, "x"), 0); /* y is on its way up */
 	fx_execd("y");
 	ck_assert_uint_eq(fx_count(FX_SPAWN, "x"), 0); /* not ready yet */
@@ -78,7 +55,7 @@ START_TEST(test_lost_requirement_fails_the_dependant)
 {
 	LOAD("a", "[Service]\nExec=/a\nRestart=no\n", "b",
 	     "[Unit]\nRequires=a\n[Service]\nExec=/b\n");
-	start("b");
+	fx_start("b");
 	fx_execd("a");
 	fx_execd("b");
 	fx_exit("a", 1);
@@ -94,7 +71,7 @@ START_TEST(test_shutdown_stops_in_reverse_order)
 {
 	LOAD("a", "[Service]\nExec=/a\n", "b", "[Unit]\nRequires=a\n[Service]\nExec=/b\n", "c",
 	     "[Unit]\nRequires=b\n[Service]\nExec=/c\n");
-	start("c");
+	fx_start("c");
 	fx_execd("a");
 	fx_execd("b");
 	fx_execd("c");
@@ -120,7 +97,7 @@ START_TEST(test_requirement_restart_takes_dependants_down_and_up)
 {
 	LOAD("a", "[Service]\nExec=/a\nRestartSec=1s\n", "b",
 	     "[Unit]\nRequires=a\n[Service]\nExec=/b\n");
-	start("b");
+	fx_start("b");
 	fx_execd("a");
 	fx_execd("b");
 	fx_exit("a", 1); /* a restarts by policy */
@@ -140,7 +117,7 @@ START_TEST(test_requirement_restarts_do_not_count_against_the_dependant)
 {
 	LOAD("a", "[Service]\nExec=/a\n", "b",
 	     "[Unit]\nRequires=a\n[Service]\nExec=/b\nStartLimitBurst=2\n");
-	start("b");
+	fx_start("b");
 	fx_execd("a");
 	fx_execd("b");
 	for (int i = 0; i < 5; i++) {
@@ -167,7 +144,7 @@ START_TEST(test_readded_unit_waits_for_the_removed_one)
 	struct unit *old, *new;
 
 	LOAD("x", text);
-	start("x");
+	fx_start("x");
 	fx_execd("x");
 	old = fx_unit("x");
 	unit_stop(old);
@@ -233,7 +210,7 @@ END_TEST
 START_TEST(test_removed_unit_is_freed_once_down)
 {
 	LOAD("gone", "[Service]\nExec=/g\n");
-	start("gone");
+	fx_start("gone");
 	fx_execd("gone");
 	unit_stop(fx_unit("gone"));
 	unit_mark_removed(fx_unit("gone"));
@@ -252,7 +229,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("core_deps");
 	TCase *tc = tcase_create("deps");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_chain_starts_in_order);
 	tcase_add_test(tc, test_after_orders_without_requiring);

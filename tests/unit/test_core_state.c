@@ -9,40 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/children.h"
 #include "core/deps.h"
+#include <sys/wait.h>
 #include "core/service.h"
 #include "core/state.h"
 #include "fake_effects.h"
 #include "supd.h"
 
 #define MS (USEC_PER_MSEC)
-#define LOAD(...)                                                                                  \
-	do {                                                                                       \
-		static const char *const _p[] = {__VA_ARGS__};                                     \
-		fx_load(_p, SUP_ARRAY_SIZE(_p));                                                   \
-	} while (0)
-
-static void setup(void)
-{
-	fx_reset();
-}
-
-static void teardown(void)
-{
-	ck_assert_uint_eq(unit_bad_transitions, 0);
-	fx_reset();
-}
-
-static void start(const char *name)
-{
-	ck_assert_int_eq(unit_start(fx_unit(name), false, NULL), 0);
-	fx_pass();
-}
 
 START_TEST(test_simple_runs_once_execd)
 {
 	LOAD("web", "[Service]\nExec=/bin/web\n");
-	start("web");
+	fx_start("web");
 	ck_assert_str_eq(fx_state("web"), "starting");
 	ck_assert_int_eq(fx_unit("web")->sub, SUB_SPAWN);
 	ck_assert_uint_eq(fx_count(FX_SPAWN, "web"), 1);
@@ -57,7 +37,7 @@ START_TEST(test_crash_restarts_with_backoff)
 	struct unit *u;
 
 	LOAD("w", "[Service]\nExec=/bin/w\nRestartSec=100ms\nRestartMaxSec=1s\n");
-	start("w");
+	fx_start("w");
 	fx_execd("w");
 	fx_exit("w", 1);
 	u = fx_unit("w");
@@ -84,7 +64,7 @@ START_TEST(test_start_limit_fails_the_unit)
 {
 	LOAD("f", "[Service]\nExec=/bin/f\nRestartSec=0\nStartLimitBurst=3\n"
 		  "StartLimitIntervalSec=10s\n");
-	start("f");
+	fx_start("f");
 	for (int i = 0; i < 3; i++) {
 		fx_exit("f", 2);
 		fx_advance(1000); /* RestartSec=0: a microsecond, doubling (policy.c) */
@@ -103,7 +83,7 @@ END_TEST
 START_TEST(test_oneshot_exits)
 {
 	LOAD("o", "[Service]\nType=oneshot\nExec=/bin/o\n");
-	start("o");
+	fx_start("o");
 	fx_execd("o");
 	ck_assert_int_eq(fx_unit("o")->sub, SUB_START); /* starting until it ends */
 	fx_exit("o", 0);
@@ -115,7 +95,7 @@ END_TEST
 START_TEST(test_notify_ready_and_timeout)
 {
 	LOAD("n", "[Service]\nType=notify\nExec=/bin/n\nReadyTimeoutSec=2s\nRestart=no\n");
-	start("n");
+	fx_start("n");
 	fx_execd("n");
 	ck_assert_str_eq(fx_state("n"), "starting");
 	unit_notify_ready(fx_unit("n"));
@@ -126,7 +106,7 @@ START_TEST(test_notify_ready_and_timeout)
 	fx_pass();
 	fx_killed("n", SIGTERM);
 	ck_assert_str_eq(fx_state("n"), "inactive");
-	start("n");
+	fx_start("n");
 	fx_execd("n");
 	fx_advance(2000 * MS);
 	ck_assert_str_eq(fx_state("n"), "stopping");
@@ -140,7 +120,7 @@ END_TEST
 START_TEST(test_stop_then_sigkill_at_the_timeout)
 {
 	LOAD("s", "[Service]\nExec=/bin/s\nStopTimeoutSec=3s\n");
-	start("s");
+	fx_start("s");
 	fx_execd("s");
 	unit_stop(fx_unit("s"));
 	fx_pass();
@@ -159,7 +139,7 @@ END_TEST
 START_TEST(test_restart_request)
 {
 	LOAD("r", "[Service]\nExec=/bin/r\n");
-	start("r");
+	fx_start("r");
 	fx_execd("r");
 	unit_restart(fx_unit("r"));
 	fx_pass();
@@ -177,7 +157,7 @@ END_TEST
 START_TEST(test_watchdog_aborts_the_main_process)
 {
 	LOAD("wd", "[Service]\nExec=/bin/wd\nWatchdogSec=1s\nRestart=no\n");
-	start("wd");
+	fx_start("wd");
 	fx_execd("wd");
 	fx_advance(900 * MS);
 	unit_timer_again(fx_unit("wd"), UNIT_TIMER_WATCHDOG); /* WATCHDOG=1 */
@@ -195,7 +175,7 @@ START_TEST(test_health_failures_restart)
 {
 	LOAD("h", "[Service]\nExec=/bin/h\nHealthCmd=/bin/check\nHealthIntervalSec=1s\n"
 		  "HealthRetries=2\nRestartSec=1s\n");
-	start("h");
+	fx_start("h");
 	fx_execd("h");
 	fx_advance(1000 * MS);
 	ck_assert_uint_eq(fx_count(FX_HEALTH, "h"), 1);
@@ -221,7 +201,7 @@ START_TEST(test_spawn_failure_fails_the_unit)
 {
 	LOAD("x", "[Service]\nExec=/bin/x\nRestart=no\n");
 	fx_spawn_fails = true;
-	start("x");
+	fx_start("x");
 	ck_assert_str_eq(fx_state("x"), "failed");
 	ck_assert_ptr_nonnull(strstr(fx_unit("x")->error, "fork"));
 }
@@ -233,7 +213,7 @@ START_TEST(test_spawn_failure_is_retried_by_restart)
 {
 	LOAD("x", "[Service]\nExec=/bin/x\nRestartSec=1s\n");
 	fx_spawn_fails = true;
-	start("x");
+	fx_start("x");
 	ck_assert_str_eq(fx_state("x"), "restarting");
 	ck_assert_ptr_nonnull(strstr(fx_unit("x")->error, "fork"));
 	fx_spawn_fails = false;
@@ -247,7 +227,7 @@ END_TEST
 START_TEST(test_set_up_failure_then_exit)
 {
 	LOAD("y", "[Service]\nExec=/bin/y\nRestart=no\n");
-	start("y");
+	fx_start("y");
 	unit_main_spawn_failed(fx_unit("y"), "exec /bin/y: No such file or directory");
 	fx_exit("y", 127);
 	ck_assert_str_eq(fx_state("y"), "failed");
@@ -258,7 +238,7 @@ END_TEST
 START_TEST(test_drain_waits_for_the_cgroup)
 {
 	LOAD("d", "[Service]\nExec=/bin/d\nRestart=no\n");
-	start("d");
+	fx_start("d");
 	fx_execd("d");
 	fx_drain_waits = true;
 	fx_exit("d", 3);
@@ -267,6 +247,184 @@ START_TEST(test_drain_waits_for_the_cgroup)
 	unit_drained(fx_unit("d"));
 	fx_pass();
 	ck_assert_str_eq(fx_state("d"), "failed");
+}
+END_TEST
+
+static const char *cmd_of(unsigned nth)
+{
+	long i = fx_find(FX_CONTROL, NULL, 0, nth);
+
+	return i < 0 ? "" : fx_events[i].cmd;
+}
+
+START_TEST(test_start_pre_and_post)
+{
+	LOAD("p", "[Service]\nExecStartPre=/bin/one\nExecStartPre=-/bin/two\n"
+		  "ExecStartPre=/bin/three\nExecStart=/bin/p\nExecStartPost=/bin/post\n");
+	fx_start("p");
+	ck_assert_int_eq(fx_unit("p")->sub, SUB_PRE);
+	ck_assert_str_eq(cmd_of(0), "/bin/one");
+	fx_control_exit("p", 0);
+	ck_assert_str_eq(cmd_of(1), "/bin/two");
+	fx_control_exit("p", 1); /* '-': the failure is ignored */
+	ck_assert_str_eq(cmd_of(2), "/bin/three");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "p"), 0);
+	fx_control_exit("p", 0);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "p"), 1); /* then the main process */
+	fx_execd("p");
+	ck_assert_int_eq(fx_unit("p")->sub, SUB_POST);
+	ck_assert_str_eq(fx_state("p"), "starting");
+	fx_control_exit("p", 0);
+	ck_assert_str_eq(fx_state("p"), "running");
+}
+END_TEST
+
+START_TEST(test_start_pre_failure)
+{
+	LOAD("f", "[Service]\nExecStartPre=/bin/check\nExecStart=/bin/f\nRestart=no\n");
+	fx_start("f");
+	fx_control_exit("f", 2);
+	ck_assert_str_eq(fx_state("f"), "failed");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "f"), 0);
+	ck_assert_str_eq(fx_unit("f")->error, "ExecStartPre /bin/check failed: exit code 2");
+}
+END_TEST
+
+START_TEST(test_stop_commands_and_reload)
+{
+	LOAD("s", "[Service]\nExecStart=/bin/s\nExecReload=/bin/reload\nExecStop=/bin/stop\n"
+		  "ExecStopPost=/bin/cleanup\n");
+	fx_start("s");
+	fx_execd("s");
+	ck_assert_int_eq(unit_reload(fx_unit("s"), NULL), 0);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_RELOAD);
+	ck_assert_str_eq(fx_state("s"), "running");
+	fx_control_exit("s", 0);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_RUNNING);
+	unit_stop(fx_unit("s"));
+	fx_pass();
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_STOP_CMD);
+	ck_assert_str_eq(cmd_of(1), "/bin/stop");
+	ck_assert_int_eq(fx_find(FX_KILL, "s", SIGTERM, 0), -1); /* ExecStop= first */
+	fx_control_exit("s", 0);
+	ck_assert_int_ge(fx_find(FX_KILL, "s", SIGTERM, 0), 0); /* then what is left */
+	fx_killed("s", SIGTERM);
+	ck_assert_int_eq(fx_unit("s")->sub, SUB_STOP_POST);
+	ck_assert_str_eq(cmd_of(2), "/bin/cleanup");
+	fx_control_exit("s", 0);
+	ck_assert_str_eq(fx_state("s"), "inactive");
+}
+END_TEST
+
+START_TEST(test_remain_after_exit)
+{
+	LOAD("fw", "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/load\n"
+		   "ExecStop=/bin/flush\n");
+	fx_start("fw");
+	fx_execd("fw");
+	fx_exit("fw", 0);
+	ck_assert_int_eq(fx_unit("fw")->sub, SUB_REMAIN);
+	ck_assert_str_eq(fx_state("fw"), "exited");
+	ck_assert(unit_is_up(fx_unit("fw")));
+	unit_stop(fx_unit("fw"));
+	fx_pass();
+	ck_assert_str_eq(cmd_of(0), "/bin/flush"); /* ExecStop= undoes it */
+	fx_control_exit("fw", 0);
+	ck_assert_str_eq(fx_state("fw"), "inactive");
+}
+END_TEST
+
+START_TEST(test_forking_adopts_the_daemon)
+{
+	LOAD("d", "[Service]\nType=forking\nPIDFile=/run/d.pid\nExecStart=/bin/d\n"
+		  "RestartSec=1s\n");
+	fx_start("d");
+	fx_execd("d");
+	ck_assert_str_eq(fx_state("d"), "starting");
+	fx_forking_pid = 4242;
+	fx_exit("d", 0); /* the parent is done */
+	ck_assert_str_eq(fx_state("d"), "running");
+	ck_assert_int_eq(fx_unit("d")->main.pid, 4242);
+	ck_assert(sup_child_exited(4242, W_EXITCODE(1, 0))); /* the daemon dies */
+	fx_pass();
+	ck_assert_str_eq(fx_state("d"), "restarting");
+	/* without a daemon to adopt, the start fails */
+	fx_forking_pid = 0;
+	fx_advance(USEC_PER_SEC);
+	fx_execd("d");
+	fx_exit("d", 0);
+	ck_assert_ptr_nonnull(strstr(fx_unit("d")->error, "Type=forking"));
+}
+END_TEST
+
+START_TEST(test_kill_modes)
+{
+	LOAD("kp", "[Service]\nExecStart=/bin/k\nKillMode=process\nStopTimeoutSec=1s\n", "km",
+	     "[Service]\nExecStart=/bin/k\nKillMode=mixed\nStopTimeoutSec=1s\n");
+	fx_start("kp");
+	fx_start("km");
+	fx_execd("kp");
+	fx_execd("km");
+	unit_stop(fx_unit("kp"));
+	unit_stop(fx_unit("km"));
+	fx_pass();
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "kp", SIGTERM, 0)].who, KILL_MAIN);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "km", SIGTERM, 0)].who, KILL_MAIN);
+	fx_advance(USEC_PER_SEC);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "kp", SIGKILL, 0)].who, KILL_MAIN);
+	ck_assert_int_eq(fx_events[fx_find(FX_KILL, "km", SIGKILL, 0)].who, KILL_UNIT);
+}
+END_TEST
+
+START_TEST(test_exit_statuses)
+{
+	LOAD("ok3", "[Service]\nExecStart=/bin/x\nSuccessExitStatus=3\n", "no4",
+	     "[Service]\nExecStart=/bin/x\nRestartPreventExitStatus=4\n", "dash",
+	     "[Service]\nExecStart=-/bin/x\n");
+	fx_start("ok3");
+	fx_start("no4");
+	fx_start("dash");
+	fx_exit("ok3", 3);
+	ck_assert_str_eq(fx_state("ok3"), "exited");
+	fx_exit("no4", 4);
+	ck_assert_str_eq(fx_state("no4"), "failed"); /* not restarted */
+	fx_exit("dash", 9);
+	ck_assert_str_eq(fx_state("dash"), "exited");
+}
+END_TEST
+
+START_TEST(test_condition_skips)
+{
+	LOAD("c", "[Unit]\nConditionPathExists=/nope\n[Service]\nExecStart=/bin/c\n", "after",
+	     "[Unit]\nRequires=c\n[Service]\nExecStart=/bin/a\n");
+	fx_condition = 1;
+	fx_start("after");
+	ck_assert_str_eq(fx_state("c"), "inactive");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "c"), 0);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "after"), 1); /* a skipped unit counts as done */
+	ck_assert_ptr_null(fx_unit("c")->error);
+	fx_condition = -1; /* an assertion fails the start */
+	fx_start("c");
+	ck_assert_str_eq(fx_state("c"), "failed");
+}
+END_TEST
+
+START_TEST(test_conflicts_and_part_of)
+{
+	LOAD("a", "[Unit]\nConflicts=b\n[Service]\nExecStart=/bin/a\n", "b",
+	     "[Service]\nExecStart=/bin/b\n", "part",
+	     "[Unit]\nPartOf=b\n[Service]\nExecStart=/p\n");
+	fx_start("b");
+	fx_start("part");
+	fx_execd("b");
+	fx_execd("part");
+	fx_start("a"); /* b must go first */
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "a"), 0);
+	ck_assert_str_eq(fx_state("b"), "stopping");
+	ck_assert_str_eq(fx_state("part"), "stopping"); /* PartOf=b: stopped with it */
+	fx_killed("b", SIGTERM);
+	fx_killed("part", SIGTERM);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "a"), 1);
 }
 END_TEST
 
@@ -306,7 +464,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("core_state");
 	TCase *tc = tcase_create("runs");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_add_test(tc, test_simple_runs_once_execd);
 	tcase_add_test(tc, test_crash_restarts_with_backoff);
 	tcase_add_test(tc, test_start_limit_fails_the_unit);
@@ -320,6 +478,15 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_spawn_failure_is_retried_by_restart);
 	tcase_add_test(tc, test_set_up_failure_then_exit);
 	tcase_add_test(tc, test_drain_waits_for_the_cgroup);
+	tcase_add_test(tc, test_start_pre_and_post);
+	tcase_add_test(tc, test_start_pre_failure);
+	tcase_add_test(tc, test_stop_commands_and_reload);
+	tcase_add_test(tc, test_remain_after_exit);
+	tcase_add_test(tc, test_forking_adopts_the_daemon);
+	tcase_add_test(tc, test_kill_modes);
+	tcase_add_test(tc, test_exit_statuses);
+	tcase_add_test(tc, test_condition_skips);
+	tcase_add_test(tc, test_conflicts_and_part_of);
 	tcase_add_test(tc, test_the_table);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,6 +1,8 @@
 /* policy: Restart= coverage, restart backoff, start rate limit, exit status. */
 #include <check.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,13 +25,16 @@ static struct unit_config spec_defaults(void)
 	return c;
 }
 
-/* Restart= x exit kind, as the spec's table says (on-abnormal also covers unhealthy). */
-static const bool expect_restart[4][EXIT_KIND_SPAWN + 1] = {
+/* Restart= x exit kind, as the spec's table says (on-abnormal also covers unhealthy); the
+ * last three are systemd's. */
+#define KINDS (EXIT_KIND_STOPPED + 1)
+static const bool expect_restart[UNIT_RESTART_ON_ABORT + 1][KINDS] = {
     [UNIT_RESTART_NO] = {false},
     [UNIT_RESTART_ON_FAILURE] =
 	{
 	    [EXIT_KIND_CODE] = true,
 	    [EXIT_KIND_SIGNAL] = true,
+	    [EXIT_KIND_CLEAN_SIGNAL] = true,
 	    [EXIT_KIND_TIMEOUT] = true,
 	    [EXIT_KIND_WATCHDOG] = true,
 	    [EXIT_KIND_UNHEALTHY] = true,
@@ -38,6 +43,7 @@ static const bool expect_restart[4][EXIT_KIND_SPAWN + 1] = {
     [UNIT_RESTART_ON_ABNORMAL] =
 	{
 	    [EXIT_KIND_SIGNAL] = true,
+	    [EXIT_KIND_CLEAN_SIGNAL] = true,
 	    [EXIT_KIND_TIMEOUT] = true,
 	    [EXIT_KIND_WATCHDOG] = true,
 	},
@@ -46,22 +52,47 @@ static const bool expect_restart[4][EXIT_KIND_SPAWN + 1] = {
 	    [EXIT_KIND_SUCCESS] = true,
 	    [EXIT_KIND_CODE] = true,
 	    [EXIT_KIND_SIGNAL] = true,
+	    [EXIT_KIND_CLEAN_SIGNAL] = true,
 	    [EXIT_KIND_TIMEOUT] = true,
 	    [EXIT_KIND_WATCHDOG] = true,
 	    [EXIT_KIND_UNHEALTHY] = true,
 	    [EXIT_KIND_SPAWN] = true,
 	},
+    [UNIT_RESTART_ON_SUCCESS] = {[EXIT_KIND_SUCCESS] = true, [EXIT_KIND_CLEAN_SIGNAL] = true},
+    [UNIT_RESTART_ON_WATCHDOG] = {[EXIT_KIND_WATCHDOG] = true},
+    [UNIT_RESTART_ON_ABORT] = {[EXIT_KIND_SIGNAL] = true},
 };
 
-static const char *const restart_names[] = {"no", "on-failure", "on-abnormal", "always"};
+static const char *const restart_names[] = {"no",	  "on-failure",	 "on-abnormal", "always",
+					    "on-success", "on-watchdog", "on-abort"};
 
 START_TEST(test_should_restart_matrix)
 {
-	for (int r = UNIT_RESTART_NO; r <= UNIT_RESTART_ALWAYS; r++)
-		for (int k = EXIT_KIND_SUCCESS; k <= EXIT_KIND_SPAWN; k++)
+	for (int r = UNIT_RESTART_NO; r <= UNIT_RESTART_ON_ABORT; r++)
+		for (int k = EXIT_KIND_SUCCESS; k < KINDS; k++)
 			ck_assert_msg(policy_should_restart(r, k) == expect_restart[r][k],
 				      "Restart=%s kind %d: expected %d", restart_names[r], k,
 				      expect_restart[r][k]);
+}
+END_TEST
+
+START_TEST(test_classify)
+{
+	struct unit_exit_set ok = {0}, prevent = {0};
+
+	ck_assert_int_eq(policy_classify(W_EXITCODE(0, 0), NULL), EXIT_KIND_SUCCESS);
+	ck_assert_int_eq(policy_classify(W_EXITCODE(3, 0), NULL), EXIT_KIND_CODE);
+	ck_assert_int_eq(policy_classify(SIGKILL, NULL), EXIT_KIND_SIGNAL);
+	ck_assert_int_eq(policy_classify(SIGTERM, NULL), EXIT_KIND_CLEAN_SIGNAL);
+	ok.codes[0] = 1u << 3; /* SuccessExitStatus=3 SIGUSR1 */
+	ok.signals = 1ULL << (SIGUSR1 - 1);
+	ck_assert_int_eq(policy_classify(W_EXITCODE(3, 0), &ok), EXIT_KIND_SUCCESS);
+	ck_assert_int_eq(policy_classify(SIGUSR1, &ok), EXIT_KIND_SUCCESS);
+	ck_assert_int_eq(policy_classify(W_EXITCODE(4, 0), &ok), EXIT_KIND_CODE);
+	prevent.codes[0] = 1u << 5; /* RestartPreventExitStatus=5 */
+	ck_assert(policy_prevents_restart(W_EXITCODE(5, 0), &prevent));
+	ck_assert(!policy_prevents_restart(W_EXITCODE(6, 0), &prevent));
+	ck_assert(!policy_prevents_restart(W_EXITCODE(5, 0), NULL));
 }
 END_TEST
 
@@ -77,6 +108,7 @@ START_TEST(test_is_failure)
 	ck_assert(!policy_is_failure(EXIT_KIND_SUCCESS));
 	for (int k = EXIT_KIND_CODE; k <= EXIT_KIND_SPAWN; k++)
 		ck_assert_msg(policy_is_failure(k), "kind %d", k);
+	ck_assert(!policy_is_failure(EXIT_KIND_STOPPED));
 }
 END_TEST
 
@@ -255,6 +287,7 @@ static Suite *policy_suite(void)
 
 	tcase_add_test(tc, test_should_restart_matrix);
 	tcase_add_test(tc, test_should_restart_out_of_range);
+	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_is_failure);
 	suite_add_tcase(s, tc);
 

@@ -664,6 +664,7 @@ static void roundtrip_big(json_t *reply)
 	ck_assert_ptr_null(json_object_get(back, "more"));
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	json_decref(back);
+	json_decref(reply);
 	sup_outq_free(&q);
 	close(sv[1]);
 }

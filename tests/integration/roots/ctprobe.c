@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,40 @@ static void say(const char *what, long r)
 	printf("%s: %s\n", what, r < 0 ? strerrorname_np(errno) : "ok");
 }
 
+/* The sd_notify barrier, as sup-notify and systemd-notify do it: the message counts only if
+ * its sender is still there when supd looks at it, so wait until supd has read it (it closes
+ * the pipe end passed with BARRIER=1 once it handled everything sent before). */
+static int barrier(int fd, const struct sockaddr_un *sa)
+{
+	static char msg[] = "BARRIER=1";
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = {0};
+	struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg) - 1};
+	struct msghdr mh = {.msg_name = (void *)sa,
+			    .msg_namelen = sizeof(*sa),
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = &control,
+			    .msg_controllen = sizeof(control)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct pollfd pfd;
+	int p[2];
+
+	if (pipe(p) < 0)
+		return 1;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+	if (sendmsg(fd, &mh, 0) < 0)
+		return 1;
+	close(p[1]);
+	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
+	return poll(&pfd, 1, 5000) != 1;
+}
+
 static int notify(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
@@ -29,7 +64,9 @@ static int notify(const char *msg)
 	if (!path || fd < 0 || strlen(path) >= sizeof(sa.sun_path))
 		return 1;
 	strcpy(sa.sun_path, path);
-	return sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0;
+	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return 1;
+	return barrier(fd, &sa);
 }
 
 int main(int argc, char **argv)
