@@ -376,15 +376,58 @@ static json_t *cmd_kill(struct client *c, struct sup_request *req)
 	return sup_reply_ok(statuses(&req->units));
 }
 
-/* supctl reload UNIT...: ExecReload= (the core's reload phase lands with the systemd keys). */
+/* supctl reload UNIT...: their ExecReload= commands, as systemctl reload; the client waits
+ * until every one is done. Nothing starts unless every unit can reload. */
 static json_t *cmd_reload_units(struct client *c, struct sup_request *req)
 {
 	json_t *reply = NULL;
 
 	if (!lookup_all(req, &reply))
 		return reply;
-	return sup_reply_error(SUP_EXIT_FAILED, "%s: ExecReload= is not supported by this supd",
-			       req->units.v[0]);
+	for (size_t i = 0; i < req->units.n; i++) {
+		struct unit *u = unit_find(req->units.v[i]);
+
+		if (u->sub == SUB_RELOAD)
+			return sup_reply_error(SUP_EXIT_FAILED, "%s: already reloading", u->name);
+		if (u->sub != SUB_RUNNING && u->sub != SUB_UNHEALTHY)
+			return sup_reply_error(SUP_EXIT_FAILED, "%s: not running (%s)", u->name,
+					       unit_state_name(u->state));
+		if (!u->cfg->exec_reload.n)
+			return sup_reply_error(SUP_EXIT_FAILED,
+					       "%s: no ExecReload= to reload it with", u->name);
+	}
+	for (size_t i = 0; i < req->units.n; i++) {
+		struct unit *u = unit_find(req->units.v[i]);
+		struct sup_error *err = NULL;
+
+		if (u->sub == SUB_RELOAD)
+			continue; /* named twice */
+		/* a running unit's error can only be a reload's: this one's outcome */
+		free(u->error);
+		u->error = NULL;
+		if (unit_reload(u, &err) < 0) {
+			reply = sup_reply_error(SUP_EXIT_FAILED, "%s", err->msg);
+			sup_error_free(err);
+			return reply;
+		}
+	}
+	return wait_or_reply(c, req);
+}
+
+/* A reload UNIT whose units are done: the first failed one's reason, or NULL. */
+static json_t *reload_failure(const struct sup_request *req)
+{
+	for (size_t i = 0; i < req->units.n; i++) {
+		struct unit *u = unit_find(req->units.v[i]);
+
+		if (u && u->error && strncmp(u->error, "ExecReload", 10) == 0)
+			return sup_reply_error(SUP_EXIT_FAILED, "%s: %s", u->name, u->error);
+		if (u && u->state != UNIT_RUNNING && u->state != UNIT_UNHEALTHY)
+			return sup_reply_error(SUP_EXIT_FAILED, "%s: %s during its reload%s%s",
+					       u->name, unit_state_name(u->state),
+					       u->error ? ": " : "", u->error ? u->error : "");
+	}
+	return NULL;
 }
 
 static json_t *cmd_version(struct client *c, struct sup_request *req)
@@ -472,8 +515,14 @@ json_t *sup_wait_result(struct client *c)
 
 		if (!u)
 			continue; /* removed meanwhile: nothing to wait for */
-		if (req->cmd == SUP_CMD_STOP ? !unit_is_down(u) : u->job != JOB_NONE)
+		if (req->cmd == SUP_CMD_RELOAD_UNITS ? u->sub == SUB_RELOAD
+		    : req->cmd == SUP_CMD_STOP	     ? !unit_is_down(u)
+						     : u->job != JOB_NONE)
 			return NULL;
+	}
+	if (req->cmd == SUP_CMD_RELOAD_UNITS) {
+		json_t *failed = reload_failure(req);
+		return failed ? failed : sup_reply_ok(statuses(&req->units));
 	}
 	for (size_t i = 0; i < req->units.n && req->cmd != SUP_CMD_STOP; i++) {
 		struct unit *u = unit_find(req->units.v[i]);

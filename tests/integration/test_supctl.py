@@ -46,11 +46,17 @@ def test_exit_statuses():
 
 
 def test_is_active_and_is_failed():
-    units = {"up": SLEEPER, "done": ONESHOT, "bad": BROKEN}
+    units = {"up": SLEEPER, "done": ONESHOT, "bad": BROKEN,
+             "stay": "[Service]\nType=oneshot\nExec=/bin/true\nRemainAfterExit=yes\n"}
     with Supd(units) as s:
         s.wait_state("up", "running")
         s.wait_state("bad", "failed")
         s.wait_state("done", "exited")
+        s.wait_state("stay", "exited")
+        r = s.ctl("is-active", "stay")
+        check(r.returncode == 0 and r.stdout == "active\n", f"RemainAfterExit=yes is active: {r}")
+        r = s.ctl("status", "stay")
+        check(r.returncode == 0, f"status of a RemainAfterExit=yes oneshot: 0: {r}")
         r = s.ctl("is-active", "up")
         check(r.returncode == 0 and r.stdout == "active\n", f"is-active up: {r}")
         r = s.ctl("is-active", "done")
@@ -185,6 +191,42 @@ def test_kill():
         retry(lambda: s.status("k")["last_exit"] == {"signal": "SIGKILL"}, what="killed by SIGKILL")
 
 
+def test_reload_unit_runs_exec_reload():
+    units = {
+        "r": "[Service]\nExec=/bin/sleep 100000\n"
+             "ExecReload=/bin/sh -c 'echo \"reloaded $MAINPID\" >> $T/reloads; sleep 0.3'\n",
+        "bad": "[Service]\nExec=/bin/sleep 100000\nExecReload=/bin/sh -c 'exit 3'\n",
+        "plain": SLEEPER,
+        "done": ONESHOT,
+    }
+    with Supd(units) as s:
+        pid = s.wait_state("r", "running")["pid"]
+        s.wait_state("bad", "running")
+        s.wait_state("done", "exited")
+        t0 = time.monotonic()
+        r = s.ctl("reload", "r")
+        check(r.returncode == 0 and r.stdout == "", f"reload r: {r}")
+        check(time.monotonic() - t0 >= 0.25, "it waited for ExecReload= to finish")
+        with open(os.path.join(s.dir, "reloads")) as f:
+            check(f.read() == f"reloaded {pid}\n", "ExecReload= ran once, with $MAINPID")
+        st = s.status("r")
+        check(st["state"] == "running" and st["pid"] == pid and st["restarts"] == 0,
+              f"still the same run: {st}")
+        r = s.ctl("reload", "bad")
+        check(r.returncode == 1 and "ExecReload" in r.stderr and "exit code 3" in r.stderr,
+              f"a failing ExecReload= fails the command: {r}")
+        check(s.status("bad")["state"] == "running", "and the unit runs on")
+        r = s.ctl("reload", "plain")
+        check(r.returncode == 1 and "no ExecReload=" in r.stderr, f"no ExecReload=: {r}")
+        r = s.ctl("reload", "done")
+        check(r.returncode == 1 and "not running" in r.stderr, f"not running: {r}")
+        r = s.ctl("reload", "nosuch")
+        check(r.returncode == 4, f"no such unit: {r}")
+        s.ctl_ok("reload", "r", "r")
+        r = s.ctl_ok("reload")
+        check(r.stdout == "no changes\n", f"plain reload is still the configuration's: {r.stdout!r}")
+
+
 def test_logs_of_several_units_merged():
     units = {
         "a": "[Service]\nExec=/bin/sh -c 'echo a1; sleep 0.3; echo a2; sleep 100000'\n",
@@ -309,6 +351,7 @@ if __name__ == "__main__":
         test_status_detail_view,
         test_cat,
         test_kill,
+        test_reload_unit_runs_exec_reload,
         test_logs_of_several_units_merged,
         test_logs_follow_several_units,
         test_unprivileged_user,
