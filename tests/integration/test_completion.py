@@ -133,6 +133,12 @@ def test_commands_and_options():
         check(got == ["is-active", "is-failed"], f"{shell}: supctl is-<TAB>: {got}")
         got = complete("supctl logs --f")
         check("--follow" in got, f"{shell}: supctl logs --f<TAB>: {got}")
+        got = complete("supctl is-active --q")
+        check(got == ["--quiet"], f"{shell}: supctl is-active --q<TAB>: {got}")
+        got = complete("supctl logs -o short-i")
+        check(got == ["short-iso", "short-iso-precise"], f"{shell}: supctl logs -o short-i<TAB>: {got}")
+        got = complete("supctl kill --a")
+        check(got == ["--all"], f"{shell}: supctl kill --a<TAB>: {got}")
 
 
 def test_unit_names_from_a_running_supd():

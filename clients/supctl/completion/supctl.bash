@@ -15,7 +15,7 @@ _supctl()
 
 	local commands="status start stop restart reset reload logs stats top metrics exec
 		is-active is-failed kill cat pull images rmi load update poweroff reboot version help"
-	local global="--socket --json --help --version"
+	local global="--socket --json --timeout --help --version"
 	local _supctl_socket="" cmd="" i
 
 	for ((i = 1; i < cword; i++)); do
@@ -30,6 +30,10 @@ _supctl()
 	case $prev in
 	--socket) _filedir; return ;;
 	-n | --lines) COMPREPLY=($(compgen -W "10 50 100 0" -- "$cur")); return ;;
+	-o | --output)
+		COMPREPLY=($(compgen -W "short short-precise short-iso short-iso-precise cat json" -- "$cur"))
+		return ;;
+	--timeout) COMPREPLY=($(compgen -W "500ms 10s 2min infinity" -- "$cur")); return ;;
 	-s | --signal)
 		COMPREPLY=($(compgen -W "$(kill -l | tr -s ' \t' '\n' | sed -n 's/^SIG//p')" -- "${cur#SIG}"))
 		return ;;
@@ -48,7 +52,8 @@ _supctl()
 	case $cmd in
 	start | stop) opts="--no-wait" ;;
 	restart) opts="--no-wait --pull" ;;
-	logs) opts="-n --lines -f --follow -t --timestamps --no-timestamps -o" ;;
+	logs) opts="-n --lines -f --follow -t --timestamps --no-timestamps -o --output" ;;
+	is-active | is-failed) opts="-q --quiet" ;;
 	kill) opts="-s --signal --all" ;;
 	status | stats | images | metrics) opts="--json" ;;
 	esac
@@ -57,7 +62,7 @@ _supctl()
 		return
 	fi
 	case $cmd in
-	status | start | stop | restart | reset | logs | stats | exec | is-active | is-failed | kill | cat | update)
+	status | start | stop | restart | reset | reload | logs | stats | exec | is-active | is-failed | kill | cat | update)
 		COMPREPLY=($(compgen -W "$(_supctl_units)" -- "$cur")) ;;
 	load) _filedir ;;
 	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;

@@ -22,6 +22,7 @@ set -l unit_cmds status start stop restart reset reload logs stats exec is-activ
 complete -c supctl -f
 complete -c supctl -l socket -r -F -d 'control socket'
 complete -c supctl -l json -d 'JSON output'
+complete -c supctl -l timeout -x -d 'give up on supd after'
 complete -c supctl -l help -d help
 complete -c supctl -l version -d version
 
@@ -57,6 +58,8 @@ complete -c supctl -n "__fish_seen_subcommand_from logs" -s n -l lines -r -d 'li
 complete -c supctl -n "__fish_seen_subcommand_from logs" -s f -l follow -d follow
 complete -c supctl -n "__fish_seen_subcommand_from logs" -s t -l timestamps -d timestamps
 complete -c supctl -n "__fish_seen_subcommand_from logs" -l no-timestamps -d 'no timestamps'
+complete -c supctl -n "__fish_seen_subcommand_from logs" -s o -l output -x -a 'short short-precise short-iso short-iso-precise cat json' -d 'time format'
+complete -c supctl -n "__fish_seen_subcommand_from is-active is-failed" -s q -l quiet -d 'print nothing'
 complete -c supctl -n "__fish_seen_subcommand_from kill" -s s -l signal -r -d signal
 complete -c supctl -n "__fish_seen_subcommand_from kill" -l all -d 'the whole cgroup'
 complete -c supctl -n "__fish_seen_subcommand_from load" -F
