@@ -34,6 +34,7 @@ from harness import Fail, Supd, check, procs_matching, retry  # noqa: E402
 SECS = (float(os.environ["SUP_SOAK_MINUTES"]) * 60 if os.environ.get("SUP_SOAK_MINUTES")
         else float(os.environ.get("SUP_SOAK_SECS", "60")))
 MAX_LATENCY = float(os.environ.get("SUP_SOAK_MAX_LATENCY", "5"))
+BOOT_SECS = 400
 SEED = int(os.environ.get("SUP_SOAK_SEED", str(int(time.time()))))
 TAG = f"soak{os.getpid()}"
 
@@ -274,11 +275,15 @@ class Soak:
                 return sorted(n for n, u in s.status().items()
                               if u["state"] == "starting" and not n.startswith(("crash", "oom")))
             left = []
+            # generous: on cgroup v1 of a loaded 2-core machine 200 spawns (with 30 crash loops
+            # taking their share) were seen to take over two minutes; a hang takes for ever
+            boot = time.monotonic()
             try:
                 retry(lambda: not left.__setitem__(slice(None), starting()) and not left,
-                      timeout=120, what="the boot to settle")
+                      timeout=BOOT_SECS, what="the boot to settle")
             except Fail:
-                raise Fail(f"still starting after 120 s: {left[:20]}")
+                raise Fail(f"still starting after {BOOT_SECS} s: {left[:20]}")
+            print(f"  boot settled in {time.monotonic() - boot:.0f}s", flush=True)
 
             self.t0 = time.monotonic()
             t = threading.Thread(target=self.chaos)
