@@ -239,7 +239,10 @@ class Soak:
                 p = procs.get(u["pid"])
                 if p is None or p[0] == "Z":
                     # it may have died since status was taken: ask again before blaming
-                    again = self.s.status(name)
+                    r = self.s.ctl("status", "--json", name)
+                    if r.returncode != 0:
+                        continue  # removed by a reload meanwhile
+                    again = json.loads(r.stdout)[0]
                     if again["state"] == "running" and again["pid"] == u["pid"] and \
                             u["pid"] not in self.ns_procs():
                         self.problem(f"{name} running as pid {u['pid']}, which is gone")
