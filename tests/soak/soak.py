@@ -239,12 +239,15 @@ class Soak:
                 p = procs.get(u["pid"])
                 if p is None or p[0] == "Z":
                     # it may have died since status was taken: ask again before blaming
+                    # /proc first, then status: supd reaps its children itself, so a pid gone
+                    # from /proc was reaped, and a status taken after must know it
+                    later = self.ns_procs()
                     r = self.s.ctl("status", "--json", name)
                     if r.returncode != 0:
                         continue  # removed by a reload meanwhile
                     again = json.loads(r.stdout)[0]
                     if again["state"] == "running" and again["pid"] == u["pid"] and \
-                            u["pid"] not in self.ns_procs():
+                            again["restarts"] == u["restarts"] and u["pid"] not in later:
                         self.problem(f"{name} running as pid {u['pid']}, which is gone")
                 elif f"{TAG}-{k}{i} " not in p[1] + " ":
                     # a child between fork and exec still shows supd's command line: only a
