@@ -110,7 +110,10 @@ def read(c, n):
         got += more
     return got
 def ask(c):
-    c.sendall(struct.pack(">I", len(REQ)) + REQ)
+    try:
+        c.sendall(struct.pack(">I", len(REQ)) + REQ)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # refused and closed: its refusal is still there to read
     return json.loads(read(c, struct.unpack(">I", read(c, 4))[0]))
 conns, kept, refused, why = [], [], 0, None
 for _ in range({n}):
