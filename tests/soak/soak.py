@@ -243,8 +243,8 @@ class Soak:
                     # from /proc was reaped, and a status taken after must know it
                     later = self.ns_procs()
                     r = self.s.ctl("status", "--json", name)
-                    if r.returncode != 0:
-                        continue  # removed by a reload meanwhile
+                    if r.returncode not in (0, 3):  # 3: not running now
+                        continue  # removed by a reload meanwhile (4)
                     again = json.loads(r.stdout)[0]
                     if again["state"] == "running" and again["pid"] == u["pid"] and \
                             again["restarts"] == u["restarts"] and u["pid"] not in later:
