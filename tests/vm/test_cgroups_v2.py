@@ -72,7 +72,7 @@ echo "svc pid $p: $(cat /proc/$p/cgroup)"
 check "svc's process is in $cg/svc (/proc/PID/cgroup)" [ "$(cat /proc/$p/cgroup)" = "0::/svc" ]
 check "svc's pid is in svc/cgroup.procs" grep -qx "$p" $cg/svc/cgroup.procs
 echo "whereami printed: $(supctl logs whereami)"
-check "first instruction of the service already in its cgroup" sh -c 'supctl logs whereami | grep -qx "0::/whereami"'
+check "first instruction of the service already in its cgroup" sh -c 'supctl logs -o cat whereami | grep -qx "0::/whereami"'
 check "oneshot done: its cgroup is removed" wait_for 3 [ ! -d $cg/whereami ]
 check "supd's oom_score_adj is -1000" [ "$(cat /proc/1/oom_score_adj)" = -1000 ]
 check "a service's oom_score_adj is 0" [ "$(cat /proc/$p/oom_score_adj)" = 0 ]

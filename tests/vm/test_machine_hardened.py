@@ -21,7 +21,7 @@ def guest_seconds(log, pattern):
 
 
 # `restarts UNIT`: the unit's automatic restarts so far (a file, so that `sh -c` finds it too)
-RESTARTS = ("#!/bin/sh\nsupctl status \"$1\" | awk 'NR==2{print $5}'\n", 0o755)
+RESTARTS = ("#!/bin/sh\nsupctl status \"$1\" | awk '$1 == \"Restarts:\" {print $2}'\n", 0o755)
 PID1_IS_SUPD = '[ "$(readlink /proc/1/exe)" = /bin/supd ]'
 
 
