@@ -228,10 +228,13 @@ def test_reload_unit_runs_exec_reload():
 
 
 def test_logs_of_several_units_merged():
+    # each line waits for the one before it (and a little more, for supd to read it)
+    wait = "while [ ! -e $T/%s ]; do sleep 0.05; done; sleep 0.1"
     units = {
-        "a": "[Service]\nExec=/bin/sh -c 'echo a1; sleep 0.3; echo a2; sleep 100000'\n",
-        "b": "[Service]\nExec=/bin/sh -c 'sleep 0.15; echo b1; sleep 0.3; echo b2; sleep 100000'\n"
-             "SyslogIdentifier=bee\n",
+        "a": "[Service]\nExec=/bin/sh -c 'echo a1; touch $T/a1; %s; echo a2; touch $T/a2; "
+             "sleep 100000'\n" % (wait % "b1"),
+        "b": "[Service]\nExec=/bin/sh -c '%s; echo b1; touch $T/b1; %s; echo b2; sleep 100000'\n"
+             "SyslogIdentifier=bee\n" % (wait % "a1", wait % "a2"),
     }
     with Supd(units) as s:
         retry(lambda: "b2" in s.ctl_ok("logs", "b").stdout, what="both units' lines")
