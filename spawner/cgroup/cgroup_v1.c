@@ -232,12 +232,36 @@ static int v1_kill_begin(struct cgroup *cg);
 static int v1_kill_step(struct cgroup *cg, bool force);
 static int v1_is_empty(struct cgroup *cg);
 
-static struct cgroup *v1_create(const char *unit, struct sup_error **err)
+/* memory.oom_control through an eventfd: a unit's OOM kills arrive as events. */
+static void watch_oom(struct cgroup *cg)
+{
+	int memfd = hier_fd(cg, C_MEMORY);
+
+	if (memfd < 0)
+		return;
+	cg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cg->oom_fd = openat(memfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+	if (cg->efd < 0 || cg->oom_fd < 0 ||
+	    cg_write(memfd, "cgroup.event_control", "%d %d", cg->efd, cg->oom_fd) < 0) {
+		if (cg->efd >= 0)
+			close(cg->efd);
+		cg->efd = -1;
+	}
+	/* the registration lives as long as the eventfd: the control file's fd is not needed
+	 * once it is made */
+	if (cg->oom_fd >= 0)
+		close(cg->oom_fd);
+	cg->oom_fd = -1;
+	cg->oom_kills = oom_count(cg);
+	if (cg->oom_kills == CG_NA)
+		cg->oom_kills = 0;
+}
+
+static struct cgroup *cg_alloc(const char *path, struct sup_error **err)
 {
 	struct cgroup *cg = calloc(1, sizeof(*cg));
-	int memfd;
 
-	if (!cg || !(cg->name = strdup(unit))) {
+	if (!cg || !(cg->name = strdup(path))) {
 		free(cg);
 		sup_error_set(err, ENOMEM, "cgroup");
 		return NULL;
@@ -247,43 +271,77 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 		cg->sf[i] = -1;
 	for (size_t i = 0; i < MAX_HIER; i++)
 		cg->fd[i] = -1;
+	return cg;
+}
+
+/* Undo a create that failed half-way: the directories it made go again. */
+static void unmake(struct cgroup *cg, const bool *made)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (made[i])
+			unlinkat(hiers[i].subfd, cg->name, AT_REMOVEDIR);
+	v1_free(cg);
+}
+
+/* SUBTREE/path in every hierarchy, made and opened (cpuset: with the CPUs of the directory it
+ * is made in, up's or the subtree's); nothing is left behind when one step fails (out of
+ * fds). */
+static struct cgroup *make(const char *path, struct cgroup *up, struct sup_error **err)
+{
+	struct cgroup *cg = cg_alloc(path, err);
+	bool made[MAX_HIER] = {false};
+
+	if (!cg)
+		return NULL;
 	for (size_t i = 0; i < n_hiers; i++) {
-		if (mkdirat(hiers[i].subfd, unit, 0755) < 0 && errno != EEXIST) {
-			sup_error_set(err, errno, "create cgroup %s/.../%s", hiers[i].mnt, unit);
-			v1_free(cg);
+		made[i] = mkdirat(hiers[i].subfd, path, 0755) == 0;
+		if (!made[i] && errno != EEXIST) {
+			sup_error_set(err, errno, "create cgroup %s/.../%s", hiers[i].mnt, path);
+			unmake(cg, made);
 			return NULL;
 		}
 		if (dir_at(cg, i) < 0) {
-			sup_error_set(err, errno, "open cgroup %s/.../%s", hiers[i].mnt, unit);
-			v1_free(cg);
+			sup_error_set(err, errno, "open cgroup %s/.../%s", hiers[i].mnt, path);
+			unmake(cg, made);
 			return NULL;
 		}
 		if (hiers[i].ctrls & C_CPUSET)
-			cpuset_inherit(hiers[i].subfd, cg->fd[i]);
+			cpuset_inherit(up ? dir_at(up, i) : hiers[i].subfd, cg->fd[i]);
 	}
+	if (up)
+		dirs_release(up);
 	/* left over by a supd that went away: nothing of it may share the new run's cgroup */
 	if (v1_is_empty(cg) == 0 && v1_kill_begin(cg) == 0)
 		v1_kill_step(cg, true);
-	memfd = hier_fd(cg, C_MEMORY);
-	if (memfd >= 0) {
-		cg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		cg->oom_fd = openat(memfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
-		if (cg->efd < 0 || cg->oom_fd < 0 ||
-		    cg_write(memfd, "cgroup.event_control", "%d %d", cg->efd, cg->oom_fd) < 0) {
-			if (cg->efd >= 0)
-				close(cg->efd);
-			cg->efd = -1;
-		}
-		/* the registration lives as long as the eventfd: the control file's fd is not
-		 * needed once it is made */
-		if (cg->oom_fd >= 0)
-			close(cg->oom_fd);
-		cg->oom_fd = -1;
-		cg->oom_kills = oom_count(cg);
-		if (cg->oom_kills == CG_NA)
-			cg->oom_kills = 0;
+	return cg;
+}
+
+static struct cgroup *v1_create(const char *unit, struct sup_error **err)
+{
+	char name[CG_NAME_MAX];
+	struct cgroup *cg;
+
+	cg_escape(unit, name, sizeof(name));
+	cg = make(name, NULL, err);
+	if (cg) {
+		watch_oom(cg);
+		dirs_release(cg);
 	}
-	dirs_release(cg);
+	return cg;
+}
+
+static struct cgroup *v1_create_leaf(struct cgroup *up, const char *leaf, struct sup_error **err)
+{
+	char path[PATH_MAX];
+	struct cgroup *cg;
+
+	if (snprintf(path, sizeof(path), "%s/%s", up->name, leaf) >= (int)sizeof(path)) {
+		sup_error_set(err, ENAMETOOLONG, "cgroup %s/%s", up->name, leaf);
+		return NULL;
+	}
+	cg = make(path, up, err);
+	if (cg)
+		dirs_release(cg);
 	return cg;
 }
 
@@ -622,6 +680,7 @@ const struct cg_backend cg_backend_v1 = {
     .name = "v1",
     .init = v1_init,
     .create = v1_create,
+    .create_leaf = v1_create_leaf,
     .clone_fd = v1_clone_fd,
     .place = v1_place,
     .apply = v1_apply,

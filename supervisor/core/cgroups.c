@@ -219,19 +219,45 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 
 static int place(pid_t pid, void *arg, struct sup_error **err)
 {
-	struct unit *u = arg;
+	return cgb->place(arg, pid, err);
+}
 
-	return u->cg ? cgb->place(u->cg, pid, err) : 0;
+/* The spawn goes into cg: born there (clone3), or placed by the parent before it runs. */
+static void join(struct cgroup *cg, struct spawn_request *req)
+{
+	req->cgroup_fd = cgb->clone_fd(cg);
+	req->into_cgroup = req->cgroup_fd >= 0;
+	req->place = place;
+	req->place_arg = cg;
 }
 
 void sup_cg_join(struct unit *u, struct spawn_request *req)
 {
+	if (cgb && u->cg)
+		join(u->cg, req);
+}
+
+void sup_cg_join_leaf(struct unit *u, struct cgroup **leaf, const char *name,
+		      struct spawn_request *req)
+{
+	struct sup_error *err = NULL;
+
 	if (!cgb || !u->cg)
 		return;
-	req->cgroup_fd = cgb->clone_fd(u->cg);
-	req->into_cgroup = req->cgroup_fd >= 0;
-	req->place = place;
-	req->place_arg = u;
+	if (!*leaf && !(*leaf = cgb->create_leaf(u->cg, name, &err))) {
+		/* the unit's own cgroup then: still inside the unit, just not killed apart */
+		sup_warn(u->name, "%s; using the unit's cgroup", err->msg);
+		sup_error_free(err);
+		join(u->cg, req);
+		return;
+	}
+	join(*leaf, req);
+}
+
+void sup_cg_kill_leaf(struct cgroup *leaf)
+{
+	if (cgb && leaf && cgb->is_empty(leaf) == 0 && cgb->kill_begin(leaf) == 0)
+		cgb->kill_step(leaf, true);
 }
 
 bool sup_cg_signal(struct unit *u, int sig)
@@ -289,6 +315,9 @@ static void release(struct unit *u)
 	unit_timer_stop(u, UNIT_TIMER_CGROUP);
 	list_del(&u->drain_link);
 	u->freezing = false;
+	if (u->health_cg)
+		cgb->free(u->health_cg); /* its directory goes with the unit's */
+	u->health_cg = NULL;
 	if (u->cg)
 		cgb->free(u->cg);
 	u->cg = NULL;
@@ -302,6 +331,7 @@ void sup_cg_observe(struct unit *u, const struct unit_change *c)
 		return;
 	if (!cgb || !u->cg || !list_empty(&u->drain_link) || u->main.pid || u->health.pid)
 		return;
+	sup_cg_kill_leaf(u->health_cg); /* a health check's leftovers do not hold the unit up */
 	if (cgb->is_empty(u->cg) == 0)
 		return; /* something is left: the next stop or free takes care of it */
 	ev_io_stop(supd->loop, &u->cg_io);

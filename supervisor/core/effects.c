@@ -128,8 +128,10 @@ void unit_kill(struct unit *u, int sig, enum unit_kill_who who)
 			sup_child_signal(&u->main, sig);
 		break;
 	case KILL_HEALTH:
-		if (u->health.pid > 0)
-			kill(-u->health.pid, sig);
+		if (u->health_pgid > 0)
+			kill(-u->health_pgid, sig);
+		if (sig == SIGKILL)
+			sup_cg_kill_leaf(u->health_cg);
 		break;
 	case KILL_CONTROL: /* its own process group (setsid) */
 		if (u->control.pid > 0)
