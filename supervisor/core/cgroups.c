@@ -17,6 +17,7 @@
 #include "sup/log.h"
 #include "sup/spawn.h"
 #include "core/cgroups.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/service.h"
 #include "core/state.h"
@@ -188,12 +189,31 @@ static void on_cg_event(struct ev_loop *loop, ev_io *w, int revents)
 	drain_check(u);
 }
 
+/* The container's device allow-list: a policy that cannot be enforced stops the start. */
+static int devices(struct unit *u, struct sup_error **err)
+{
+	_cleanup_free_ struct cg_device *list = NULL;
+	size_t n;
+
+	if (sup_ct_devices(u->cfg, &list, &n, err) < 0)
+		return -1;
+	if (cgb->devices(u->cg, list, n, err) < 0)
+		return sup_error_wrap(err, "devices");
+	return 0;
+}
+
 int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err)
 {
+	static bool warned;
 	int fd;
 
-	if (!cgb)
+	if (!cgb) {
+		if (u->cfg->ct.enabled && !warned)
+			sup_warn(u->name, "no cgroups: a container's device allow-list is not "
+					  "enforced (only its /dev holds the default devices)");
+		warned = warned || u->cfg->ct.enabled;
 		return 0;
+	}
 	if (!u->cg) {
 		u->cg = cgb->create(u->name, err);
 		if (!u->cg)
@@ -210,6 +230,8 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 	/* limits are written when the cgroup is made and when the config changes, not on
 	 * every restart: the restart path stays a handful of syscalls */
 	if (u->cg_cfg != u->cfg) {
+		if (devices(u, err) < 0)
+			return -1;
 		cgb->apply(u->cg, &u->cfg->res, warn_unit, u);
 		u->cg_cfg = u->cfg;
 	}

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sup/cgroup.h"
 #include "sup/cleanup.h"
 #include "sup/fileio.h"
 #include "sup/log.h"
@@ -183,6 +185,68 @@ static int build_mounts(const struct unit_container *t, struct ct_spawn *s)
 			return -1;
 	s->c.mounts = s->mounts;
 	s->c.n_mounts = n;
+	return 0;
+}
+
+/* ---- devices ---- */
+
+/* Docker's default allow-list: any node may be made (m), only these opened */
+static const struct cg_device default_devices[] = {
+    {'c', CG_DEV_ANY, CG_DEV_ANY, "m"},
+    {'b', CG_DEV_ANY, CG_DEV_ANY, "m"},
+    {'c', 1, 3, "rwm"},		   /* null */
+    {'c', 1, 5, "rwm"},		   /* zero */
+    {'c', 1, 7, "rwm"},		   /* full */
+    {'c', 1, 8, "rwm"},		   /* random */
+    {'c', 1, 9, "rwm"},		   /* urandom */
+    {'c', 5, 0, "rwm"},		   /* tty */
+    {'c', 5, 1, "rwm"},		   /* console */
+    {'c', 5, 2, "rwm"},		   /* ptmx */
+    {'c', 136, CG_DEV_ANY, "rwm"}, /* pts */
+};
+
+/* "/dev/PATH [rwm]": the host node's type and number, the access given (all by default) */
+static int device_rule(const char *spec, struct cg_device *d, struct sup_error **err)
+{
+	size_t n = strcspn(spec, " \t");
+	const char *acc = spec + n + strspn(spec + n, " \t");
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%.*s", (int)n, spec);
+	if (stat(path, &st) < 0)
+		return sup_error_set(err, errno, "Devices=%s", path);
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return sup_error_set(err, ENODEV, "Devices=%s: not a device node", path);
+	d->type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+	d->major = major(st.st_rdev);
+	d->minor = minor(st.st_rdev);
+	snprintf(d->access, sizeof(d->access), "%s", *acc ? acc : "rwm");
+	return 0;
+}
+
+int sup_ct_devices(const struct unit_config *cfg, struct cg_device **out, size_t *n,
+		   struct sup_error **err)
+{
+	const struct unit_container *t = &cfg->ct;
+	size_t k = SUP_ARRAY_SIZE(default_devices);
+	struct cg_device *v;
+
+	*out = NULL;
+	*n = 0;
+	if (!t->enabled)
+		return 0; /* a plain or sandboxed unit sees the host's /dev */
+	v = calloc(k + t->devices.n, sizeof(*v));
+	if (!v)
+		return sup_error_set(err, ENOMEM, "devices");
+	memcpy(v, default_devices, sizeof(default_devices));
+	for (size_t i = 0; i < t->devices.n; i++)
+		if (device_rule(t->devices.v[i], &v[k++], err) < 0) {
+			free(v);
+			return -1;
+		}
+	*out = v;
+	*n = k;
 	return 0;
 }
 

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 
@@ -200,6 +201,53 @@ def test_notify_in_a_container():
               f"only the unit's socket is bound in: {out}")
 
 
+def host_disk():
+    """A real block device of the host's: the one its root filesystem is on."""
+    dev = os.stat("/").st_dev
+    return os.major(dev), os.minor(dev)
+
+
+def test_devices_allow_list():
+    """Docker's device allow-list in the unit's cgroup (v1: the devices controller; v2 -- this
+    host's unified hierarchy, without controllers -- a BPF device program): a node of a host
+    disk, made inside with CAP_MKNOD (in the default set) or shipped in the root, cannot be
+    opened; Devices= adds a node with the access it names; exec is held alike."""
+    maj, mi = host_disk()
+    shipped = os.path.join(root(), "shipped-disk")
+    if os.path.lexists(shipped):
+        os.unlink(shipped)
+    os.mknod(shipped, 0o600 | stat.S_IFBLK, os.makedev(maj, mi))
+    probe = (f"/bin/ctprobe mknod /dev/disk b {maj} {mi}; /bin/ctprobe open /dev/disk r; "
+             "/bin/ctprobe open /shipped-disk r; /bin/ctprobe open /dev/null w; "
+             "/bin/ctprobe open /dev/loop0 r; /bin/ctprobe open /dev/loop0 w")
+    want = ("mknod /dev/disk: ok", "open /dev/disk r: EPERM", "open /shipped-disk r: EPERM",
+            "open /dev/null w: ok", "open /dev/loop0 r: ok", "open /dev/loop0 w: EPERM")
+    units = {"c": f"[Service]\nExec=/bin/sh -c '{probe}; exec sleep 1000'\n[Container]\n"
+                  f"RootDirectory={root()}\nDevices=/dev/loop0 r\n"}
+    try:
+        for mode in ("v1", "v2"):
+            with Supd(units, config=f"[Cgroup]\nMode={mode}\n") as s:
+                s.wait_state("c", "running")
+                out = retry(lambda: "loop0 w" in (o := logs(s, "c")) and o,
+                            what="the probe's lines")
+                for w in want:
+                    check(w in out, f"{mode}: the service: {w}: {out}")
+                r = s.ctl("exec", "c", "--", "/bin/sh", "-c",
+                          probe.replace("/dev/disk", "/dev/d2"))
+                for w in want:
+                    w = w.replace("/dev/disk", "/dev/d2")
+                    check(w in r.stdout, f"{mode}: supctl exec: {w}: {r.stdout} {r.stderr}")
+                # a changed Devices= restarts the unit with the new list in force (v2: the
+                # program replaced in place)
+                s.write_unit("c", units["c"].replace("loop0 r", "loop0 rw"))
+                s.ctl_ok("reload")
+                r = retry(lambda: (x := s.ctl("exec", "c", "/bin/ctprobe", "open", "/dev/loop0",
+                                              "w")).returncode == 0 and ": ok" in x.stdout and x,
+                          what="loop0 writable after the reload")
+    finally:
+        os.unlink(shipped)
+
+
 def test_exec():
     units = {"c": "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root() + "\n",
              "p": "[Service]\nExec=/bin/sleep 1000\n"}
@@ -269,6 +317,7 @@ if __name__ == "__main__":
                test_bad_seccomp_profile_is_an_error_at_load,
                test_bind_target_symlink_out_of_the_root_is_refused,
                test_time_namespace_and_user_namespace, test_sandboxed_plain_unit,
-               test_status_shows_the_container, test_notify_in_a_container, test_exec,
+               test_status_shows_the_container, test_notify_in_a_container,
+               test_devices_allow_list, test_exec,
                test_exec_on_a_terminal,
                test_real_daemon_from_debian])
