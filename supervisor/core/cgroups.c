@@ -337,9 +337,12 @@ static void release(struct unit *u)
 	unit_timer_stop(u, UNIT_TIMER_CGROUP);
 	list_del(&u->drain_link);
 	u->freezing = false;
+	/* the leaves' directories go with the unit's */
 	if (u->health_cg)
-		cgb->free(u->health_cg); /* its directory goes with the unit's */
-	u->health_cg = NULL;
+		cgb->free(u->health_cg);
+	if (u->exec_cg)
+		cgb->free(u->exec_cg);
+	u->health_cg = u->exec_cg = NULL;
 	if (u->cg)
 		cgb->free(u->cg);
 	u->cg = NULL;

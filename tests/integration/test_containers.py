@@ -263,7 +263,8 @@ def test_exec():
         r = s.ctl("exec", "c", "/bin/sh", input="echo from-stdin\n")
         check(r.returncode == 0 and "from-stdin" in r.stdout, r)
         r = s.ctl("exec", "p", "--", "/bin/sh", "-c", "cat /proc/self/cgroup; exit 3")
-        check(r.returncode == 3 and "/p\n" in r.stdout, f"a plain unit: its cgroup: {r}")
+        check(r.returncode == 3 and "/p/sup-exec\n" in r.stdout,
+              f"a plain unit: a leaf of its cgroup: {r}")
         r = s.ctl("exec", "nope", "/bin/true")
         check(r.returncode == 3, f"no such unit: {r}")
 
