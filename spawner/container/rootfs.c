@@ -103,23 +103,27 @@ static int set_attr(int fd, unsigned flags, uint64_t set, int userns)
 	return sys_mount_setattr(fd, "", AT_EMPTY_PATH | flags, &a);
 }
 
-/* A copy of the host's src (recursive), id-mapped and read-only as asked, at dst in the root. */
-static void bind_one(int sync, int rootfd, const struct spawn_mount *m, int userns)
+/* A copy of the host's src (recursive), read-only as asked, at dst in the root; tree: the copy
+ * the parent made (id-mapped), or -1. */
+static void bind_one(int sync, int rootfd, const struct spawn_mount *m, int tree)
 {
+	bool ours = tree < 0; /* else the parent made it read-only already */
 	struct stat st;
-	int tree, target;
+	int target;
 
-	if (stat(m->src, &st) < 0) {
+	if (tree < 0 && stat(m->src, &st) < 0) {
 		if (errno == ENOENT && m->optional)
 			return;
 		ct_fail(sync, errno, "Bind=%s:%s: the source", m->src, m->dst);
 	}
-	tree = sys_open_tree(AT_FDCWD, m->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		tree = sys_open_tree(AT_FDCWD, m->src,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	else if (fstat(tree, &st) < 0)
+		ct_fail(sync, errno, "Bind=%s:%s: the source", m->src, m->dst);
 	if (tree < 0)
 		ct_fail(sync, errno, "Bind=%s:%s: copy the source", m->src, m->dst);
-	if (userns >= 0 && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_IDMAP, userns) < 0)
-		ct_fail(sync, errno, "Bind=%s:%s: id-map it", m->src, m->dst);
-	if (m->ro && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY, -1) < 0)
+	if (ours && m->ro && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY, -1) < 0)
 		ct_fail(sync, errno, "Bind=%s:%s: make it read-only", m->src, m->dst);
 	if (ct_mkdir_in_root(rootfd, m->dst, !S_ISDIR(st.st_mode), &target) < 0)
 		ct_fail(sync, errno, "Bind=%s:%s: the target in the root", m->src, m->dst);
@@ -166,31 +170,42 @@ static void tmpfs_one(int sync, int rootfd, const struct spawn_mount *m)
 	close(target);
 }
 
-static void mounts(int sync, int rootfd, const struct spawn_container *c, int userns)
+static void mounts(int sync, int rootfd, const struct spawn_container *c)
 {
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		if (c->mounts[i].src)
-			bind_one(sync, rootfd, &c->mounts[i], userns);
+			bind_one(sync, rootfd, &c->mounts[i], ct_trees[1 + i]);
 		else
 			tmpfs_one(sync, rootfd, &c->mounts[i]);
 	}
 }
 
 /* The root bound onto itself (the host's / onto the staging directory): a mount point,
- * which pivot_root needs. */
-static int bind_root(int sync, const struct spawn_container *c, int userns)
+ * which pivot_root needs. With UserNamespace=auto, the id-mapped copy the parent made. The
+ * mount's own root (the tree's fd) is the root from here on. */
+static int bind_root(int sync, const struct spawn_container *c, int target)
 {
 	const char *src = c->root_is_host ? "/" : c->root;
-	int tree, fd;
+	int tree = ct_trees[0];
 
-	tree = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		tree = sys_open_tree(AT_FDCWD, src,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		ct_fail(sync, errno, "bind the root %s", src);
-	if (userns >= 0 && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_IDMAP, userns) < 0)
-		ct_fail(sync, errno, "id-map the root %s", src);
-	if (sys_move_mount(tree, "", AT_FDCWD, c->root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (sys_move_mount(tree, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		ct_fail(sync, errno, "mount the root on %s", c->root);
-	close(tree);
+	close(target);
+	return tree;
+}
+
+int ct_root_target(int sync, const struct spawn_container *c)
+{
+	int fd;
+
+	if (!c->full || !(c->ns & UNIT_NS_MNT) || c->join_pidfd >= 0)
+		return -1;
 	fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		ct_fail(sync, errno, "open the root %s", c->root);
@@ -276,13 +291,13 @@ static void in_place(int sync, const struct spawn_container *c)
 		for (size_t i = 0; i < SUP_ARRAY_SIZE(api); i++)
 			sys_mount_setattr(AT_FDCWD, api[i], AT_RECURSIVE, &rw);
 	}
-	mounts(sync, rootfd, c, -1);
+	mounts(sync, rootfd, c);
 	close(rootfd);
 }
 
-void ct_rootfs(int sync, const struct spawn_container *c)
+void ct_rootfs(int sync, const struct spawn_container *c, int target)
 {
-	int userns, rootfd;
+	int rootfd;
 
 	if (!(c->ns & UNIT_NS_MNT))
 		return;
@@ -293,9 +308,8 @@ void ct_rootfs(int sync, const struct spawn_container *c)
 		in_place(sync, c);
 		return;
 	}
-	userns = -1; /* id-mapped mounts: made by the parent (not yet) */
-	rootfd = bind_root(sync, c, userns);
-	mounts(sync, rootfd, c, userns);
+	rootfd = bind_root(sync, c, target);
+	mounts(sync, rootfd, c);
 	ct_kernfs(sync, rootfd, c);
 	notify_socket(sync, rootfd, c);
 	etc_files(sync, rootfd, c);

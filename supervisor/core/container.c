@@ -112,6 +112,8 @@ static int id_maps(struct unit *u, struct spawn_container *c, struct sup_error *
 		if (userns_auto(u, &base, err) < 0)
 			return -1;
 		c->uid = (struct spawn_idmap){0, base, USERNS_SIZE};
+		/* the host's files keep their owners: the root and binds are id-mapped */
+		c->idmapped = true;
 	}
 	c->gid = c->uid;
 	return 0;

@@ -8,13 +8,15 @@ with `supctl exec`.
 import json
 import os
 import signal
+import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 
 import roots
-from harness import Supd, check, retry, run_tests
+from harness import Supd, check, procs_matching, retry, run_tests
 
 BB = None
 
@@ -164,6 +166,58 @@ def test_time_namespace_and_user_namespace():
     m = out.splitlines()[1].split()
     check(m[0] == "0" and int(m[1]) >= 2 ** 31 and m[2] == "65536", f"an automatic range: {m}")
     check(out.splitlines()[2].strip() == "0", f"tmpfs owned by the mapped root: {out}")
+
+
+def test_user_namespace_auto_mounts_id_mapped():
+    """UserNamespace=auto: the root and Bind= sources are id-mapped mounts, so root's files
+    are root's inside and nothing is chowned on the host; what the container writes through
+    a bind is the host's root's; its tmpfs belong to its mapped root; a filesystem without
+    id-mapped mounts is a clear error."""
+    src = os.path.join(roots.CACHE, "idmapsrc")
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    for name, uid in (("owned0", 0), ("owned1000", 1000)):
+        open(os.path.join(src, name), "w").close()
+        os.chown(os.path.join(src, name), uid, uid)
+    sh = ("/bin/sh -c 'stat -c \"%u %g %n\" /bin/busybox /etc/passwd /data/owned0 "
+          "/data/owned1000 /tmp; touch /data/new && echo wrote; touch /ro/x || echo ro-refused; "
+          "echo uid=$(id -u); cat /proc/self/uid_map; exec sleep 4242'")
+    units = {"c": f"[Service]\nExec={sh}\n[Container]\nRootDirectory={root()}\n"
+                  f"UserNamespace=auto\nBind={src}:/data\nBindReadOnly={src}:/ro\n",
+             # the host's / as the root (its top mount id-mapped), staged under supd's run
+             # directory, which only the host's root may enter (0700)
+             "h": "[Service]\nType=oneshot\nExec=/bin/stat -c %u /usr/bin\n[Container]\n"
+                  "UserNamespace=auto\n"}
+    with Supd(units) as s:
+        st = s.wait_state("h", "exited", "failed")
+        check(st["state"] == "exited" and "0" in logs(s, "h").split(),
+              f"{st} {logs(s, 'h')!r}")
+        s.wait_state("c", "running")
+        out = retry(lambda: "uid=" in (o := logs(s, "c")) and o, what="the unit's lines")
+        for want in ("0 0 /bin/busybox", "0 0 /etc/passwd", "0 0 /data/owned0",
+                     "1000 1000 /data/owned1000", "0 0 /tmp", "wrote", "ro-refused", "uid=0"):
+            check(want in out, f"{want!r} inside: {out}")
+        m = out.split("uid=0")[1].split()
+        check(m[0] == "0" and int(m[1]) >= 2 ** 31 and m[2] == "65536", f"auto range: {m}")
+        check(os.stat(os.path.join(src, "new")).st_uid == 0 and
+              os.stat(os.path.join(src, "owned1000")).st_uid == 1000 and
+              os.stat(os.path.join(root(), "bin", "busybox")).st_uid == 0,
+              "nothing chowned on the host; a file written inside is the host root's")
+        pid = retry(lambda: procs_matching("sleep 4242"), what="the service's host pid")[0]
+        check(os.stat(f"/proc/{pid}/root/tmp").st_uid == int(m[1]),
+              "the container's tmpfs belongs to its mapped root on the host")
+    # a filesystem that cannot be id-mapped (ramfs): the start fails and says why
+    d = tempfile.mkdtemp(prefix="sup-ramfs-")
+    subprocess.run(["mount", "-t", "ramfs", "ramfs", d], check=True)
+    try:
+        with Supd({"r": f"[Service]\nType=oneshot\nRestart=no\nExec=/bin/true\n[Container]\n"
+                        f"RootDirectory={d}\nUserNamespace=auto\n"}) as s:
+            st = s.wait_state("r", "failed", "exited")
+        check(st["state"] == "failed" and "ramfs" in (st["error"] or "") and
+              "does not support id-mapped mounts" in st["error"], st)
+    finally:
+        subprocess.run(["umount", d])
+        os.rmdir(d)
 
 
 def test_sandboxed_plain_unit():
@@ -317,7 +371,8 @@ if __name__ == "__main__":
                test_orphans_are_reaped_and_signals_are_real, test_spawn_failures_say_why,
                test_bad_seccomp_profile_is_an_error_at_load,
                test_bind_target_symlink_out_of_the_root_is_refused,
-               test_time_namespace_and_user_namespace, test_sandboxed_plain_unit,
+               test_time_namespace_and_user_namespace,
+               test_user_namespace_auto_mounts_id_mapped, test_sandboxed_plain_unit,
                test_status_shows_the_container, test_notify_in_a_container,
                test_devices_allow_list, test_exec,
                test_exec_on_a_terminal,
