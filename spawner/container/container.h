@@ -53,8 +53,10 @@ void ct_rootfs(int sync, const struct spawn_container *c, int target);
 int ct_mkdir_in_root(int rootfd, const char *path, bool file, int *out);
 int ct_mount_at(int targetfd, const char *src, const char *type, unsigned long flags,
 		const char *data);
-/* child: a detached tmpfs (an O_PATH fd of its root) for files the container gets bound */
-int ct_stage_files(int sync);
+/* child: a tmpfs (an O_PATH fd of its root) for files the container gets bound, on /dev of
+ * the root being built until ct_unstage_files() (the binds made from it stay) */
+int ct_stage_files(int sync, int rootfd);
+void ct_unstage_files(int sync, int rootfd, int mnt);
 /* child, in the new root: /proc /sys /dev; after pivot_root: the masked paths */
 void ct_kernfs(int sync, int rootfd, const struct spawn_container *c);
 void ct_mask_paths(int sync, const struct spawn_container *c);

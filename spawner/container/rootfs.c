@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -230,7 +231,7 @@ static void etc_files(int sync, int rootfd, const struct spawn_container *c)
 	snprintf(hosts, sizeof(hosts),
 		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
 		 name);
-	tmp = ct_stage_files(sync);
+	tmp = ct_stage_files(sync, rootfd);
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(files); i++) {
 		char text[512];
 		int fd, target, tree;
@@ -252,7 +253,7 @@ static void etc_files(int sync, int rootfd, const struct spawn_container *c)
 		close(tree);
 		close(target);
 	}
-	close(tmp);
+	ct_unstage_files(sync, rootfd, tmp);
 }
 
 static void notify_socket(int sync, int rootfd, const struct spawn_container *c)
@@ -263,13 +264,27 @@ static void notify_socket(int sync, int rootfd, const struct spawn_container *c)
 		bind_one(sync, rootfd, &m, -1);
 }
 
+/* pivot_root refuses a root with no parent mount: the machine still runs from its initramfs */
+static const char on_rootfs_hint[] =
+    " (is the machine's root its initramfs? pivot_root refuses it: switch root to a tmpfs "
+    "or a disk first, as switch_root does)";
+
+static bool on_rootfs(void)
+{
+	struct statfs sf;
+
+	return statfs("/", &sf) == 0 &&
+	       (sf.f_type == (typeof(sf.f_type))0x858458f6 || sf.f_type == 0x01021994);
+}
+
 static void pivot(int sync, int rootfd)
 {
 	/* pivot_root(".", "."): the old root ends up on top of the new one, then detached */
 	if (fchdir(rootfd) < 0)
 		ct_fail(sync, errno, "enter the root");
 	if (sys_pivot_root(".", ".") < 0)
-		ct_fail(sync, errno, "pivot_root");
+		ct_fail(sync, errno, "pivot_root%s",
+			errno == EINVAL && on_rootfs() ? on_rootfs_hint : "");
 	if (umount2(".", MNT_DETACH) < 0)
 		ct_fail(sync, errno, "detach the old root");
 	if (chdir("/") < 0)
