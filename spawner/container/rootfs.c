@@ -24,65 +24,72 @@
 #define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
 #endif
 
+static void make_entry(int parent, const char *name, bool file)
+{
+	int f;
+
+	if (!file) {
+		mkdirat(parent, name, 0755);
+		return;
+	}
+	f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (f >= 0)
+		close(f);
+}
+
+/* path's first start + n bytes, as the root sees them: opened (O_PATH, not followed if a
+ * symbolic link), or made in its parent when missing. */
+static int open_or_make(int rootfd, const char *path, size_t start, size_t n, bool file)
+{
+	char prefix[4096];
+	int fd, parent;
+
+	if (start + n >= sizeof(prefix))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(prefix, path, start + n);
+	prefix[start + n] = '\0';
+	fd = sys_openat2(rootfd, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW,
+			 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* the parent as the root sees it, then the name in it */
+	prefix[start] = '\0';
+	parent = sys_openat2(rootfd, prefix[0] ? prefix : "/", O_PATH | O_DIRECTORY | O_CLOEXEC,
+			     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (parent < 0)
+		return -1;
+	memcpy(prefix, path + start, n);
+	prefix[n] = '\0';
+	make_entry(parent, prefix, file);
+	fd = openat(parent, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	close(parent);
+	return fd;
+}
+
 /* One component at a time from the root: each made if missing, the last as a file if file.
  * The last component must not be a symbolic link. *out: an O_PATH fd of it. */
 int ct_mkdir_in_root(int rootfd, const char *path, bool file, int *out)
 {
-	char prefix[4096];
-	const char *p = path;
+	const char *p = path + strspn(path, "/");
+	struct stat st;
 	int fd = -1;
 
-	while (*p == '/')
-		p++;
 	if (!*p)
-		return (*out = dup(rootfd)) < 0 ? -1 : 0;
+		return (*out = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0 ? -1 : 0;
 	while (*p) {
 		size_t n = strcspn(p, "/");
-		bool last = p[n + strspn(p + n, "/")] == '\0';
-		size_t plen = (size_t)(p - path) + n;
-		int parent;
+		const char *next = p + n + strspn(p + n, "/");
 
-		if (plen >= sizeof(prefix))
-			return errno = ENAMETOOLONG, -1;
-		memcpy(prefix, path, plen);
-		prefix[plen] = '\0';
-		fd = sys_openat2(rootfd, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW,
-				 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-		if (fd < 0 && errno == ENOENT) {
-			/* the parent as the root sees it, then the name in it */
-			prefix[p - path] = '\0';
-			parent = sys_openat2(rootfd, prefix[0] ? prefix : "/",
-					     O_PATH | O_DIRECTORY | O_CLOEXEC,
-					     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-			if (parent < 0)
-				return -1;
-			memcpy(prefix, p, n);
-			prefix[n] = '\0';
-			if (last && file) {
-				int f = openat(parent, prefix,
-					       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-					       0644);
-				if (f >= 0)
-					close(f);
-			} else {
-				mkdirat(parent, prefix, 0755);
-			}
-			fd = openat(parent, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-			close(parent);
-		}
+		if (fd >= 0)
+			close(fd);
+		fd = open_or_make(rootfd, path, (size_t)(p - path), n, file && !*next);
 		if (fd < 0)
 			return -1;
-		p += n + strspn(p + n, "/");
-		if (!*p)
-			break;
-		close(fd);
+		p = next;
 	}
-	{
-		struct stat st;
-		if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
-			close(fd);
-			return errno = ELOOP, -1;
-		}
+	if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
+		close(fd);
+		return errno = ELOOP, -1;
 	}
 	*out = fd;
 	return 0;
