@@ -29,11 +29,11 @@ static int cmp_int(const void *a, const void *b)
  * closed as soon as they are mounted). */
 static void close_others(int sync, const struct spawn_container *c)
 {
-	int keep[3 + CT_TREES_MAX], n = 0, next = 3;
-	const int fixed[3] = {sync, c->pty_sock, c->join_pidfd};
+	int keep[4 + CT_TREES_MAX], n = 0, next = 3;
+	const int fixed[4] = {sync, c->pty_sock, c->join_pidfd, c->init_image};
 
-	for (int i = 0; i < 3 + CT_TREES_MAX; i++) {
-		int fd = i < 3 ? fixed[i] : ct_trees[i - 3];
+	for (int i = 0; i < 4 + CT_TREES_MAX; i++) {
+		int fd = i < 4 ? fixed[i] : ct_trees[i - 4];
 		if (fd > 2)
 			keep[n++] = fd;
 	}
@@ -79,7 +79,7 @@ void spawn_container_main(int sync, const struct spawn_request *req)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* a pid namespace joined applies to children only: the exec helper forks too */
 	if ((c->join_pidfd >= 0 && (c->ns & UNIT_NS_PID)) || (c->join_pidfd < 0 && c->init))
-		if (ct_init_fork(sync) == 0 && setsid() < 0)
+		if (ct_init_fork(sync, c->join_pidfd < 0 ? c->init_image : -1) == 0 && setsid() < 0)
 			ct_fail(sync, errno, "setsid");
 	if (c->pty_sock >= 0)
 		ct_pty(sync, c);

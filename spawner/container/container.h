@@ -79,9 +79,10 @@ void ct_security(int sync, const struct spawn_container *c, const struct ct_ids 
  * over c->pty_sock, its slave made stdio and the controlling terminal */
 void ct_pty(int sync, const struct spawn_container *c);
 
-/* The container init: fork the service (returns 0 in it); the init itself reaps, forwards
- * signals and reports the service's exec and wait status over sync, then exits. */
-pid_t ct_init_fork(int sync);
+/* The container init: fork the service (returns 0 in it); the init itself execs sup-init from
+ * image (a sealed memfd, or -1: it serves itself), which reaps, forwards signals and reports
+ * the service's exec and wait status over sync, then exits. */
+pid_t ct_init_fork(int sync, int image);
 /* in the service, until it execs: the init's pipe, told of a failure (ct_fail) */
 extern int ct_fail_pipe;
 

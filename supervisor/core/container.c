@@ -320,7 +320,7 @@ static int common(struct unit *u, struct ct_spawn *s, struct sup_error **err)
 
 	if (!u->ct && !(u->ct = calloc(1, sizeof(*u->ct))))
 		return sup_error_set(err, ENOMEM, "container");
-	c->join_pidfd = c->pty_sock = -1;
+	c->join_pidfd = c->pty_sock = c->init_image = -1;
 	c->ns = unit_container_namespaces(u->cfg);
 	c->full = t->enabled;
 	c->caps_set = t->enabled || t->caps_set;
@@ -348,6 +348,7 @@ int sup_ct_prepare(struct unit *u, struct ct_spawn *s, struct spawn_request *req
 	c->read_only_root = t->read_only_root;
 	c->hostname = t->hostname ? t->hostname : u->name;
 	c->init = t->enabled && t->init && (c->ns & UNIT_NS_PID);
+	c->init_image = c->init ? spawn_init_image() : -1;
 	c->shm_size = t->shm_size;
 	c->time_offset_usec = t->time_offset_usec;
 	c->devices = t->devices.v;
@@ -477,7 +478,7 @@ int sup_ct_join(struct unit *u, struct ct_spawn *s, struct spawn_request *req, s
 		struct sup_error **err)
 {
 	memset(s, 0, sizeof(*s));
-	s->c.join_pidfd = s->c.pty_sock = -1;
+	s->c.join_pidfd = s->c.pty_sock = s->c.init_image = -1;
 	if (!u->ct || !u->ct->active || !u->main.pid || !u->main.has_pidfd || !u->cfg)
 		return 0;
 	if (common(u, s, err) < 0)
