@@ -240,6 +240,13 @@ def test_status_shows_the_container():
         c = st["container"]
         check(c["namespaces"] == "pid net mnt uts ipc cgroup" and c["root"] == root(), st)
         check(c["init_pid"] and c["init_pid"] != st["pid"], f"pid is the service's: {st}")
+        # the init is sup-init from its sealed memfd, not a copy of supd
+        init = retry(lambda: procs_matching("sup-init"), what="the init's host pid")[0]
+        exe = os.readlink(f"/proc/{init}/exe")
+        anon = [int(l.split()[1]) for l in open(f"/proc/{init}/status")
+                if l.startswith("RssAnon:")][0]
+        check(exe.startswith("/memfd:sup-init") and anon < 200,
+              f"the init: exe {exe}, {anon} KiB of anonymous memory")
         s.ctl_ok("stop", "c")
         st = s.wait_state("c", "inactive")
         check(st["last_exit"] == {"signal": "SIGTERM"}, st)
