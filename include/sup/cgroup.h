@@ -30,6 +30,7 @@ struct cg_stats {
 	uint64_t pids_current;
 	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 	uint64_t oom_kills;
+	uint64_t cpu_throttled_periods, cpu_throttled_usec; /* cpu.stat: the quota held it back */
 	/* PSI: total stall time (usec) */
 	uint64_t cpu_some_usec, cpu_full_usec;
 	uint64_t memory_some_usec, memory_full_usec;

@@ -558,6 +558,21 @@ static uint64_t figure(struct cgroup *cg, unsigned ctrl, int slot, const char *f
 					  upath(cg, file, p, sizeof(p)));
 }
 
+/* cpu.stat: "nr_throttled N" and "throttled_time NS" */
+static void cpu_stat(struct cgroup *cg, struct cg_stats *st)
+{
+	int h = hier_index(C_CPU);
+	char buf[512], p[PATH_MAX];
+	uint64_t ns;
+
+	if (h < 0 || cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) <
+			 0)
+		return;
+	st->cpu_throttled_periods = cg_keyed(buf, "nr_throttled");
+	ns = cg_keyed(buf, "throttled_time");
+	st->cpu_throttled_usec = ns == CG_NA ? CG_NA : ns / 1000;
+}
+
 static void v1_stats(struct cgroup *cg, struct cg_stats *st)
 {
 	uint64_t k;
@@ -575,6 +590,7 @@ static void v1_stats(struct cgroup *cg, struct cg_stats *st)
 		st->oom_kills = cg->oom_kills;
 	}
 	st->pids_current = figure(cg, C_PIDS, SF_PIDS, "pids.current");
+	cpu_stat(cg, st);
 	blkio_sum(cg, SF_IO_BYTES, "blkio.throttle.io_service_bytes_recursive", &st->io_read_bytes,
 		  &st->io_write_bytes);
 	blkio_sum(cg, SF_IO_OPS, "blkio.throttle.io_serviced_recursive", &st->io_read_ops,

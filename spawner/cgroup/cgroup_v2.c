@@ -357,6 +357,8 @@ static void v2_stats(struct cgroup *cg, struct cg_stats *st)
 		st->cpu_usage_usec = cg_keyed(buf, "usage_usec");
 		st->cpu_user_usec = cg_keyed(buf, "user_usec");
 		st->cpu_system_usec = cg_keyed(buf, "system_usec");
+		st->cpu_throttled_periods = cg_keyed(buf, "nr_throttled");
+		st->cpu_throttled_usec = cg_keyed(buf, "throttled_usec");
 	}
 	st->memory_current = cg_read_u64(cg->fd, "memory.current");
 	st->memory_peak = cg_read_u64(cg->fd, "memory.peak");

@@ -178,14 +178,30 @@ static char *build_reply(int code, int minor, const char *ctype, const char *bod
 	return out;
 }
 
-static void reply(struct hconn *c, int code, int minor, bool head)
+/* The landing page at /: where the metrics are, for a person who opens the port in a browser. */
+static const char landing[] =
+    "<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"utf-8\"><title>supd metrics</title></head>\n"
+    "<body><h1>supd</h1>\n"
+    "<p>Prometheus metrics of this supervisor and its units: "
+    "<a href=\"/metrics\">/metrics</a></p>\n"
+    "<p>Version " SUP_VERSION "</p>\n"
+    "</body></html>\n";
+
+static void reply(struct hconn *c, int code, int minor, bool head, bool index)
 {
+	const char *ctype = "text/plain; charset=utf-8";
 	json_t *text = NULL;
 	const char *body;
 	size_t body_len;
 	char msg[64];
 
-	if (code == 200) {
+	if (code == 200 && index) {
+		body = landing;
+		body_len = sizeof(landing) - 1;
+		ctype = "text/html; charset=utf-8";
+	} else if (code == 200) {
+		ctype = "text/plain; version=0.0.4; charset=utf-8";
 		text = sup_metrics_text();
 		body = json_string_value(text);
 		body_len = json_string_length(text);
@@ -193,10 +209,7 @@ static void reply(struct hconn *c, int code, int minor, bool head)
 		body_len = (size_t)snprintf(msg, sizeof(msg), "%d %s\n", code, reason(code));
 		body = msg;
 	}
-	c->out = build_reply(code, minor,
-			     code == 200 ? "text/plain; version=0.0.4; charset=utf-8"
-					 : "text/plain; charset=utf-8",
-			     body, body_len, head, &c->out_len);
+	c->out = build_reply(code, minor, ctype, body, body_len, head, &c->out_len);
 	json_decref(text);
 	sup_debug(NULL, "metrics: %d for a request from fd %d", code, c->fd);
 	if (!c->out) {
@@ -298,11 +311,19 @@ static bool headers_ok(const char *from, const char *end)
 	return true;
 }
 
-/* What the request asks for: 200 (head set for HEAD), or the status that refuses it. */
-static int route(const struct reqline *r, bool *head)
+static bool target_is(const struct reqline *r, const char *path)
 {
-	if (!((r->tlen == 8 && !memcmp(r->target, "/metrics", 8)) ||
-	      (r->tlen > 8 && !memcmp(r->target, "/metrics?", 9))))
+	size_t n = strlen(path);
+
+	return r->tlen >= n && !memcmp(r->target, path, n) && (r->tlen == n || r->target[n] == '?');
+}
+
+/* What the request asks for: 200 (head set for HEAD, index for the landing page), or the
+ * status that refuses it. */
+static int route(const struct reqline *r, bool *head, bool *index)
+{
+	*index = target_is(r, "/");
+	if (!*index && !target_is(r, "/metrics"))
 		return 404;
 	*head = r->mlen == 4 && !memcmp(r->method, "HEAD", 4);
 	if (!(r->mlen == 3 && !memcmp(r->method, "GET", 3)) && !*head)
@@ -311,7 +332,7 @@ static int route(const struct reqline *r, bool *head)
 }
 
 /* The request so far: 0 while incomplete, else the status of the reply (minor/head filled). */
-static int parse(struct hconn *c, int *minor, bool *head)
+static int parse(struct hconn *c, int *minor, bool *head, bool *index)
 {
 	const char *buf = c->req, *nl = memchr(buf, '\n', c->len), *end;
 	struct reqline r;
@@ -336,7 +357,7 @@ static int parse(struct hconn *c, int *minor, bool *head)
 		return c->len == REQ_MAX ? 431 : 0;
 	if (!headers_ok(nl + 1, end))
 		return 400;
-	return route(&r, head);
+	return route(&r, head, index);
 }
 
 static void on_read(struct hconn *c)
@@ -349,7 +370,7 @@ static void on_read(struct hconn *c)
 		size_t room = c->phase == PH_READ ? REQ_MAX - c->len : sizeof(scratch);
 		ssize_t n = recv(c->fd, dst, room, MSG_DONTWAIT);
 		int code, minor = 1;
-		bool head = false;
+		bool head = false, index = false;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -363,9 +384,9 @@ static void on_read(struct hconn *c)
 		if (c->phase != PH_READ)
 			continue; /* lingering: discard */
 		c->len += (size_t)n;
-		code = parse(c, &minor, &head);
+		code = parse(c, &minor, &head, &index);
 		if (code) {
-			reply(c, code, minor, head);
+			reply(c, code, minor, head, index);
 			return;
 		}
 	}

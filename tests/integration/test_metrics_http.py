@@ -113,7 +113,7 @@ def test_scrape_has_spec_metrics_and_promtool_accepts():
 def test_errors_404_405_400():
     with metrics_supd({"idle": SLEEP}) as s:
         cases = [
-            (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+            (b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", 404),
             (b"GET /metricsx HTTP/1.1\r\n\r\n", 404),
             (b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 405),
             (b"DELETE /metrics HTTP/1.0\r\n\r\n", 405),
@@ -131,6 +131,61 @@ def test_errors_404_405_400():
             if want == 405:
                 check("GET" in headers.get("allow", ""), f"405 has Allow: {headers}")
         scrape(s.port)  # still serving
+
+
+def test_landing_page_links_to_metrics():
+    with metrics_supd({"idle": SLEEP}) as s:
+        code, headers, body = request(s.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(code == 200 and headers.get("content-type", "").startswith("text/html"),
+              f"GET /: {code} {headers}")
+        check(b'href="/metrics"' in body, f"landing page links /metrics: {body!r}")
+
+
+LIMITED = ("[Service]\nExec=/bin/sh -c 'while :; do :; done'\n"
+           "MemoryMax=64M\nMemoryHigh=48M\nPidsMax=50\nCPUQuota=20%\n")
+
+
+def sample(text, name, unit):
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{unit="{unit}"'):
+            return float(line.split()[-1])
+    return None
+
+
+def test_limits_throttling_and_exit_series():
+    """What `stats` reads is exported too: limits, user/system CPU, throttling, start time,
+    last exit code, build info."""
+    units = {"lim": LIMITED, "quit": "[Service]\nExec=/bin/sh -c 'exit 3'\nRestart=no\n"}
+    with metrics_supd(units) as s:
+        s.wait_state("lim", "running", timeout=10)
+        s.wait_state("quit", "failed", timeout=10)
+        text = retry(lambda: (lambda t: t if (sample(t, "sup_unit_cpu_throttled_periods_total",
+                                                      "lim") or 0) > 0 else None)(scrape(s.port)[1]),
+                     timeout=20, what="throttled periods for a unit at CPUQuota=20%")
+        want = {
+            "sup_unit_memory_max_bytes": 64 << 20,
+            "sup_unit_memory_high_bytes": 48 << 20,
+            "sup_unit_pids_max": 50,
+            "sup_unit_cpu_quota_cores": 0.2,
+        }
+        for name, value in want.items():
+            got = sample(text, name, "lim")
+            check(got is not None and abs(got - value) < 1e-6, f"{name}: {got}, want {value}")
+        for name in ("sup_unit_cpu_user_seconds_total", "sup_unit_cpu_system_seconds_total",
+                     "sup_unit_cpu_throttled_seconds_total", "sup_unit_io_read_ops_total",
+                     "sup_unit_io_write_ops_total"):
+            check(sample(text, name, "lim") is not None, f"{name} for lim")
+        start = sample(text, "sup_unit_start_time_seconds", "lim")
+        check(start is not None and abs(start - time.time()) < 300, f"start time {start}")
+        check(sample(text, "sup_unit_last_exit_code", "quit") == 3, "last exit code 3")
+        check(sample(text, "sup_unit_memory_max_bytes", "quit") is None,
+              "no limit series where no limit is set")
+        check(f'sup_build_info{{version="' in text, "sup_build_info")
+        promtool = shutil.which("promtool")
+        if promtool:
+            r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                               text=True, timeout=30)
+            check(r.returncode == 0, f"promtool: {r.stdout}{r.stderr}")
 
 
 def supd_fds(s):
@@ -278,6 +333,8 @@ if __name__ == "__main__":
     run_tests([
         test_scrape_has_spec_metrics_and_promtool_accepts,
         test_errors_404_405_400,
+        test_landing_page_links_to_metrics,
+        test_limits_throttling_and_exit_series,
         test_silent_and_stuck_clients_do_not_block,
         test_client_not_reading_reply_is_cut_off,
         test_connection_limit,
