@@ -354,6 +354,11 @@ void sup_cg_observe(struct unit *u, const struct unit_change *c)
 	if (c->new_sub != SUB_DEAD && c->new_sub != SUB_EXITED && c->new_sub != SUB_FAILED &&
 	    c->new_sub != SUB_REMAIN)
 		return;
+	sup_cg_settle(u);
+}
+
+void sup_cg_settle(struct unit *u)
+{
 	if (!cgb || !u->cg || !list_empty(&u->drain_link) || u->main.pid || u->health.pid)
 		return;
 	sup_cg_kill_leaf(u->health_cg); /* a health check's leftovers do not hold the unit up */
