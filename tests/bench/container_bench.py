@@ -6,8 +6,9 @@ against tini-static and catatonit, side by side in one run (docs/benchmarks.md).
 
 Start latency: from the start request to the service's exec, measured by the kernel (the proc
 connector's exec event, tests/bench/start-probe.c), ROUNDS (BENCH_START_ROUNDS, 40) times
-each, alternating, for the same container: pid, net, mnt, uts, ipc and cgroup namespaces, the
-busybox root of the container tests, Docker's 14 capabilities, no_new_privs and Docker's
+each, in turns of BENCH_START_CHUNK (5) rounds per runtime so that the load of a shared
+machine falls on all alike, for the same container: pid, net, mnt, uts, ipc and cgroup
+namespaces, the busybox root of the container tests, Docker's 14 capabilities, no_new_privs and Docker's
 seccomp profile (for crun and runc: /usr/share/containers/seccomp.json, turned into OCI form
 for those capabilities on x86_64), the same /tmp and /run tmpfs, the device allow-list. The
 service is a static program that pauses (bench-svc) and is stopped, untimed, after each round.
@@ -17,13 +18,14 @@ service is a static program that pauses (bench-svc) and is stopped, untimed, aft
   "supctl start": the same through the client (its exec and connect included).
 - crun run / runc run: an OCI bundle over the same root, the runtime exec'd by the probe.
   crun refuses this host's hybrid cgroups: it runs in a private mount namespace where
-  /sys/fs/cgroup/unified is unmounted (made once, not per run), so it uses cgroup v1 alone.
+  /sys/fs/cgroup/unified is unmounted (made once per turn, around the probe: not timed), so
+  it uses cgroup v1 alone.
 - unshare -fpmuin --mount-proc: namespaces only (no root, no cgroup, no capabilities or
   seccomp): the floor.
 
 Memory: INITS (BENCH_INITS, 10) containers each, the PSS (and RSS, private) of each one's
-init: sup's container init (a fork of supd, sharing its pages), tini-static and catatonit as
-PID 1 of a pid namespace over the same service.
+init: sup's container init (sup-init, exec'd from a sealed memfd), tini-static and catatonit as
+PID 1 of a pid namespace (`unshare --fork --pid`) over the same service.
 """
 
 import json
@@ -42,6 +44,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import run as bench  # noqa: E402  (the trees, /proc helpers, machine line)
 
 ROUNDS = int(os.environ.get("BENCH_START_ROUNDS", "40"))
+CHUNK = int(os.environ.get("BENCH_START_CHUNK", "5"))
 INITS = int(os.environ.get("BENCH_INITS", "10"))
 SETTLE_MS = 150
 DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -118,10 +121,10 @@ def bundle(d, root, seccomp):
         json.dump(cfg, f, indent=1)
 
 
-def probe(name, start, stop, wrap=()):
-    """ROUNDS start latencies (ms) of one runtime; failures listed."""
-    cmd = list(wrap) + [PROBE, str(ROUNDS), "bench-svc", str(SETTLE_MS), "5000", start, stop]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=ROUNDS * 8 + 60)
+def probe(start, stop, rounds, wrap=()):
+    """ROUNDS start latencies (ms) of one runtime, and the failures seen."""
+    cmd = list(wrap) + [PROBE, str(rounds), "bench-svc", str(SETTLE_MS), "5000", start, stop]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=rounds * 8 + 60)
     lat, bad = [], []
     for line in r.stdout.splitlines():
         rnd, val = line.split()
@@ -129,10 +132,16 @@ def probe(name, start, stop, wrap=()):
             lat.append(int(val) / 1e6)
         else:
             bad.append(f"round {rnd}: {val}")
-    # util-linux's unshare says this when its child dies of SIGKILL: noise
-    err = "\n".join(l for l in r.stderr.splitlines() if "sigprocmask unblock failed" not in l)
+    # noise: util-linux's unshare when its child dies of SIGKILL; supctl start when the stop
+    # comes before it saw the unit up (the exec was measured already)
+    err = "\n".join(l for l in r.stderr.splitlines() if "sigprocmask unblock failed" not in l
+                    and "stopped before it was up" not in l)
     if r.returncode != 0 or err.strip():
         bad.append(f"probe: exit {r.returncode}: {err.strip()[-500:]}")
+    return lat, bad
+
+
+def report(name, lat, bad):
     s = bench.stats(lat)
     if s:
         note(f"  {name:14} n={s['n']:3} median {s['median']:.3f} ms  p90 {s['p90']:.3f} ms  "
@@ -152,37 +161,51 @@ def crun_wrap():
 
 
 def bench_start(tmp, root, problems):
-    note(f"== start latency: request -> the service's exec, {ROUNDS} rounds each")
-    res = {}
+    chunks = max(1, -(-ROUNDS // CHUNK))
+    note(f"== start latency: request -> the service's exec, {chunks * CHUNK} rounds each, "
+         f"in turns of {CHUNK}")
     d = os.path.join(tmp, "sup")
     os.makedirs(d)
     unit = (f"[Service]\nExec=/bin/bench-svc\nRestart=no\nStartLimitBurst=0\n[Container]\n"
             f"RootDirectory={root}\n")
     t = bench.sup_tree("sup", d, [("ct", None, None)], unit_text=unit).start()
     sock = os.path.join(d, "run", "supd.sock")
-    try:
-        bench.wait_for(lambda: os.path.exists(sock), 10, what="supd's socket")
-        stop = f"{SUPCTL} --socket {sock} stop ct >/dev/null"
-        res["sup"] = probe("sup (request)", f"sock:{sock}:ct", stop)
-        res["sup-ctl"] = probe("sup (supctl)", f"{SUPCTL} --socket {sock} start ct", stop)
-        st = subprocess.run([SUPCTL, "--socket", sock, "status", "ct"], capture_output=True,
-                            text=True)
-        note("  " + (st.stdout + st.stderr).strip().replace("\n", "\n  "))
-    finally:
-        t.stop(gentle=True)
+    # (key, label, start, stop, wrapper, cleanup): one turn of CHUNK rounds each, in turn,
+    # so that a change of the machine's load falls on every runtime alike
+    runners = []
+    stop = f"{SUPCTL} --socket {sock} stop ct >/dev/null"
+    runners.append(("sup", "sup (request)", f"sock:{sock}:ct", stop, (), None))
+    runners.append(("sup-ctl", "sup (supctl)", f"{SUPCTL} --socket {sock} start ct", stop, (), None))
     for rt in ("crun", "runc"):
         if not shutil.which(rt):
             problems.append(f"{rt} missing: not measured")
             continue
         state = os.path.join(tmp, rt + "-state")
         name = f"bench-{os.getpid()}"
-        start = f"{rt} --root {state} run --bundle {os.path.join(tmp, 'bundle')} {name}"
-        stop = f"{rt} --root {state} kill {name} KILL"
-        res[rt] = probe(f"{rt} run", start, stop, crun_wrap() if rt == "crun" else ())
-        subprocess.run([rt, "--root", state, "delete", "-f", name], capture_output=True)
-    res["unshare"] = probe("unshare", f"unshare -fpmuin --mount-proc {root}/bin/bench-svc",
-                           "kill -KILL $SVC_PID")
-    return res
+        runners.append((rt, f"{rt} run",
+                        f"{rt} --root {state} run --bundle {os.path.join(tmp, 'bundle')} {name}",
+                        f"{rt} --root {state} kill {name} KILL",
+                        crun_wrap() if rt == "crun" else (),
+                        [rt, "--root", state, "delete", "-f", name]))
+    runners.append(("unshare", "unshare", f"unshare -fpmuin --mount-proc {root}/bin/bench-svc",
+                    "kill -KILL $SVC_PID", (), None))
+    lat = {r[0]: [] for r in runners}
+    bad = {r[0]: [] for r in runners}
+    try:
+        bench.wait_for(lambda: os.path.exists(sock), 10, what="supd's socket")
+        for _ in range(chunks):
+            for key, _label, start, stop, wrap, cleanup in runners:
+                l, b = probe(start, stop, CHUNK, wrap)
+                lat[key] += l
+                bad[key] += b
+                if cleanup:
+                    subprocess.run(cleanup, capture_output=True)
+        st = subprocess.run([SUPCTL, "--socket", sock, "status", "ct"], capture_output=True,
+                            text=True)
+        note("  " + (st.stdout + st.stderr).strip().replace("\n", "\n  "))
+    finally:
+        t.stop(gentle=True)
+    return {key: report(label, lat[key], bad[key]) for key, label, *_ in runners}
 
 
 def pss_of(pids):
@@ -277,7 +300,9 @@ def main():
         subprocess.run(["cc", "-O2", "-Wall", "-o", PROBE, os.path.join(HERE, "start-probe.c")],
                        check=True)
         bundle(os.path.join(tmp, "bundle"), root, oci_seccomp(problems))
-        line = bench.machine()
+        line = bench.machine() + "; " + ", ".join(
+            f"{p} {subprocess.run(['dpkg-query', '-W', '-f=${Version}', p], capture_output=True, text=True).stdout.strip() or '?'}"
+            for p in ("crun", "runc", "catatonit", "util-linux"))
         note(f"machine: {line}")
         S = bench_start(tmp, root, problems)
         M = bench_inits(tmp, root, problems)
