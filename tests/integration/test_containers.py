@@ -353,6 +353,28 @@ def test_exec_on_a_terminal():
         _, st = os.waitpid(pid, 0)
         check(b"/dev/pts/0" in out, f"a pty of the container's devpts: {out}")
         check(b"got-yes" in out and os.waitstatus_to_exitcode(st) == 4, f"{out} {st}")
+        # ctrl-c on the caller's terminal interrupts the command inside (the pty's ISIG)
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp(roots.os.environ.get("SUPCTL", "supctl"),
+                      ["supctl", "--socket", s.socket, "exec", "c", "--", "/bin/sh", "-c",
+                       "echo ready; sleep 100; echo not-interrupted"])
+        out = b""
+        deadline = time.monotonic() + 20
+        while b"ready" not in out and time.monotonic() < deadline:
+            out += os.read(fd, 1024)
+        os.write(fd, b"\x03")
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, st = os.waitpid(pid, 0)
+        check(b"not-interrupted" not in out and os.waitstatus_to_exitcode(st) == 130,
+              f"ctrl-c: the command dies of SIGINT (130): {out} {st}")
 
 
 def test_real_daemon_from_debian():
@@ -372,6 +394,28 @@ def test_real_daemon_from_debian():
         check(retry(ping, timeout=10, what="redis PONG") == b"+PONG\r\n", "redis answers")
 
 
+def test_reload_of_a_container_key_restarts():
+    """A changed [Container] key restarts the unit, as any changed key does; Network=host: no
+    net namespace, whatever Namespaces= lists."""
+    base = "[Service]\nExec=/bin/sleep 1000\n[Container]\nRootDirectory=" + root() + "\n"
+    with Supd({"c": base + "Hostname=one\n"}) as s:
+        st = s.wait_state("c", "running")
+        r = s.ctl("exec", "c", "/bin/hostname")
+        check(r.returncode == 0 and r.stdout.strip() == "one", f"before: {r}")
+        s.write_unit("c", base + "Hostname=two\nNetwork=host\n")
+        out = s.ctl_ok("reload").stdout
+        check("c" in out, f"reload names the changed unit: {out!r}")
+        st2 = retry(lambda: (lambda x: x["state"] == "running" and x["pid"] != st["pid"] and x)(
+            s.status("c")), timeout=30, what="c restarted")
+        r = s.ctl("exec", "c", "/bin/hostname")
+        check(r.returncode == 0 and r.stdout.strip() == "two", f"after: {r}")
+        check("net" not in st2["container"]["namespaces"].split(),
+              f"Network=host: no net namespace: {st2['container']}")
+        r = s.ctl("exec", "c", "--", "/bin/readlink", "/proc/self/ns/net")
+        check(r.stdout.strip() == os.readlink("/proc/self/ns/net"),
+              f"the host's net namespace: {r.stdout!r}")
+
+
 if __name__ == "__main__":
     run_tests([test_the_container_sees_only_itself, test_capabilities_user_and_init_no,
                test_what_the_kernel_refuses, test_read_only_root_and_masked_proc,
@@ -383,4 +427,4 @@ if __name__ == "__main__":
                test_status_shows_the_container, test_notify_in_a_container,
                test_devices_allow_list, test_exec,
                test_exec_on_a_terminal,
-               test_real_daemon_from_debian])
+               test_real_daemon_from_debian, test_reload_of_a_container_key_restarts])
