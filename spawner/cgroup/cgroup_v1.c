@@ -565,8 +565,8 @@ static void cpu_stat(struct cgroup *cg, struct cg_stats *st)
 	char buf[512], p[PATH_MAX];
 	uint64_t ns;
 
-	if (h < 0 || cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) <
-			 0)
+	if (h < 0 ||
+	    cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) < 0)
 		return;
 	st->cpu_throttled_periods = cg_keyed(buf, "nr_throttled");
 	ns = cg_keyed(buf, "throttled_time");
