@@ -40,6 +40,15 @@ struct cg_stats {
 /* Warnings (a limit without an equivalent, a file the kernel lacks): logged by the caller. */
 typedef void (*cg_warn_fn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One rule of a device allow-list: type 'c', 'b' or 'a' (both), major and minor (CG_DEV_ANY:
+ * any), access a subset of "rwm" (m: mknod, r: open for reading, w: open for writing). */
+#define CG_DEV_ANY UINT32_MAX
+struct cg_device {
+	char type;
+	uint32_t major, minor;
+	char access[4];
+};
+
 struct cgroup; /* one unit's cgroup */
 
 struct cg_backend {
@@ -63,6 +72,13 @@ struct cg_backend {
 	/* Write the [Resources] limits; unset ones go back to the kernel's default. */
 	void (*apply)(struct cgroup *cg, const struct unit_resources *r, cg_warn_fn warn,
 		      void *ctx);
+	/* Only the devices of list may be made, read or written by the cgroup's processes and
+	 * its leaves' (v1: the devices controller, "a" denied, then each rule allowed; v2: a
+	 * BPF_CGROUP_DEVICE program attached with BPF_F_ALLOW_MULTI, replacing the one before).
+	 * n 0: no policy. 0, or -1 with *err: the policy cannot be enforced, the spawn must not
+	 * go on. */
+	int (*devices)(struct cgroup *cg, const struct cg_device *list, size_t n,
+		       struct sup_error **err);
 	void (*stats)(struct cgroup *cg, struct cg_stats *st);
 	/* Send sig to every process in it. */
 	int (*signal)(struct cgroup *cg, int sig);

@@ -72,6 +72,8 @@ struct cgroup {
 	bool applied;	  /* limits were written: unset ones must be reset from now on */
 	int oom_fd;
 	uint64_t oom_kills;
+	bool devices;	   /* a unit with a device policy: in the devices hierarchy too */
+	struct cgroup *up; /* a leaf: its unit's cgroup (freed after it) */
 };
 
 /*
@@ -188,6 +190,7 @@ static int v1_init(const char *leaf, struct sup_error **err)
 	if (n_hiers == 0)
 		return sup_error_set(err, errno, "cgroup v1: no hierarchy to use");
 	subtree_leaf = leaf ? strdup(leaf) : NULL;
+	cg_dev1_init(leaf); /* none: a device policy is refused, not ignored */
 	return 0;
 }
 
@@ -197,6 +200,7 @@ static void v1_fini(void)
 	for (size_t i = 0; i < n_hiers; i++)
 		if (hiers[i].parentfd >= 0 && subtree_leaf)
 			unlinkat(hiers[i].parentfd, subtree_leaf, AT_REMOVEDIR);
+	cg_dev1_fini();
 }
 
 static void v1_free(struct cgroup *cg)
@@ -340,8 +344,10 @@ static struct cgroup *v1_create_leaf(struct cgroup *up, const char *leaf, struct
 		return NULL;
 	}
 	cg = make(path, up, err);
-	if (cg)
+	if (cg) {
 		dirs_release(cg);
+		cg->up = up;
+	}
 	return cg;
 }
 
@@ -352,6 +358,9 @@ static int v1_clone_fd(struct cgroup *cg)
 
 static int v1_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
 {
+	/* a leaf's processes are in its unit's devices group: a child group there would keep
+	 * the rules it was made with, and the unit's policy may change */
+	const struct cgroup *unit = cg->up ? cg->up : cg;
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < n_hiers; i++)
@@ -359,6 +368,24 @@ static int v1_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
 			     (int)pid) < 0)
 			return sup_error_set(err, errno, "put pid %d in cgroup %s/.../%s", (int)pid,
 					     hiers[i].mnt, cg->name);
+	if (unit->devices)
+		return cg_dev1_place(unit->name, pid, err);
+	return 0;
+}
+
+static int v1_devices(struct cgroup *cg, const struct cg_device *list, size_t n,
+		      struct sup_error **err)
+{
+	if (n == 0) {
+		/* no policy: new processes stay out of the devices hierarchy */
+		if (cg->devices)
+			cg_dev1_remove(cg->name);
+		cg->devices = false;
+		return 0;
+	}
+	if (cg_dev1_set(cg->name, list, n, err) < 0)
+		return -1;
+	cg->devices = true;
 	return 0;
 }
 
@@ -538,8 +565,8 @@ static void cpu_stat(struct cgroup *cg, struct cg_stats *st)
 	char buf[512], p[PATH_MAX];
 	uint64_t ns;
 
-	if (h < 0 || cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) <
-			 0)
+	if (h < 0 ||
+	    cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) < 0)
 		return;
 	st->cpu_throttled_periods = cg_keyed(buf, "nr_throttled");
 	ns = cg_keyed(buf, "throttled_time");
@@ -671,6 +698,10 @@ static int v1_remove(struct cgroup *cg)
 			r = -1;
 			e = errno;
 		}
+	if (cg->devices && cg_dev1_remove(cg->name) < 0) {
+		r = -1;
+		e = errno;
+	}
 	errno = e;
 	return r;
 }
@@ -700,6 +731,7 @@ const struct cg_backend cg_backend_v1 = {
     .clone_fd = v1_clone_fd,
     .place = v1_place,
     .apply = v1_apply,
+    .devices = v1_devices,
     .stats = v1_stats,
     .signal = v1_signal,
     .kill_begin = v1_kill_begin,

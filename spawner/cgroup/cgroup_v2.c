@@ -31,6 +31,7 @@ struct cgroup {
 	int fd;
 	int ifd;      /* inotify: memory.events, cgroup.events */
 	bool applied; /* limits were written: unset ones must be reset from now on */
+	int devfd;    /* the device program attached, or -1 */
 	uint64_t oom_kills;
 };
 
@@ -130,6 +131,8 @@ static void v2_free(struct cgroup *cg)
 		close(cg->fd);
 	if (cg->ifd >= 0)
 		close(cg->ifd);
+	if (cg->devfd >= 0)
+		close(cg->devfd); /* it stays attached as long as the cgroup is there */
 	free(cg->name);
 	free(cg);
 }
@@ -168,7 +171,7 @@ static struct cgroup *make(const char *path, struct sup_error **err)
 		sup_error_set(err, ENOMEM, "cgroup");
 		return NULL;
 	}
-	cg->fd = cg->ifd = -1;
+	cg->fd = cg->ifd = cg->devfd = -1;
 	made = mkdirat(subfd, path, 0755) == 0;
 	if (!made && errno != EEXIST) {
 		sup_error_set(err, errno, "create cgroup %s/%s", subdir, path);
@@ -319,6 +322,12 @@ static void v2_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 	io_max(cg->fd, "IOWriteBandwidthMax", "wbps", &r->io_write_bw, warn, ctx);
 }
 
+static int v2_devices(struct cgroup *cg, const struct cg_device *list, size_t n,
+		      struct sup_error **err)
+{
+	return cg_bpf_devices(cg->fd, &cg->devfd, list, n, err);
+}
+
 static void io_stat(int fd, struct cg_stats *st)
 {
 	char buf[8192];
@@ -454,6 +463,7 @@ const struct cg_backend cg_backend_v2 = {
     .clone_fd = v2_clone_fd,
     .place = v2_place,
     .apply = v2_apply,
+    .devices = v2_devices,
     .stats = v2_stats,
     .signal = v2_signal,
     .kill_begin = v2_kill_begin,

@@ -17,6 +17,7 @@
 #include "sup/log.h"
 #include "sup/spawn.h"
 #include "core/cgroups.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/service.h"
 #include "core/state.h"
@@ -27,8 +28,6 @@
 #define DRAIN_WARN_USEC	 (10 * USEC_PER_SEC)
 
 static struct list draining = {&draining, &draining}; /* units in SUB_DRAIN */
-/* units down while a child (a health check being killed) was still to be reaped */
-static struct list settling = {&settling, &settling};
 
 static const struct cg_backend *cgb;
 
@@ -190,12 +189,31 @@ static void on_cg_event(struct ev_loop *loop, ev_io *w, int revents)
 	drain_check(u);
 }
 
+/* The container's device allow-list: a policy that cannot be enforced stops the start. */
+static int devices(struct unit *u, struct sup_error **err)
+{
+	_cleanup_free_ struct cg_device *list = NULL;
+	size_t n;
+
+	if (sup_ct_devices(u->cfg, &list, &n, err) < 0)
+		return -1;
+	if (cgb->devices(u->cg, list, n, err) < 0)
+		return sup_error_wrap(err, "devices");
+	return 0;
+}
+
 int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err)
 {
+	static bool warned;
 	int fd;
 
-	if (!cgb)
+	if (!cgb) {
+		if (u->cfg->ct.enabled && !warned)
+			sup_warn(u->name, "no cgroups: a container's device allow-list is not "
+					  "enforced (only its /dev holds the default devices)");
+		warned = warned || u->cfg->ct.enabled;
 		return 0;
+	}
 	if (!u->cg) {
 		u->cg = cgb->create(u->name, err);
 		if (!u->cg)
@@ -212,6 +230,8 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 	/* limits are written when the cgroup is made and when the config changes, not on
 	 * every restart: the restart path stays a handful of syscalls */
 	if (u->cg_cfg != u->cfg) {
+		if (devices(u, err) < 0)
+			return -1;
 		cgb->apply(u->cg, &u->cfg->res, warn_unit, u);
 		u->cg_cfg = u->cfg;
 	}
@@ -293,8 +313,6 @@ bool unit_drain_begin(struct unit *u)
 	return true;
 }
 
-static void give_back(struct unit *u);
-
 void sup_cg_reaped(void)
 {
 	struct list *p, *n;
@@ -302,14 +320,6 @@ void sup_cg_reaped(void)
 	list_for_each_safe(p, n, &draining)
 	{
 		drain_check(sup_container_of(p, struct unit, drain_link));
-	}
-	list_for_each_safe(p, n, &settling)
-	{
-		struct unit *u = sup_container_of(p, struct unit, settle_link);
-		if (!u->main.pid && !u->health.pid) {
-			list_del(&u->settle_link);
-			give_back(u);
-		}
 	}
 }
 
@@ -326,43 +336,30 @@ static void release(struct unit *u)
 	ev_io_stop(supd->loop, &u->cg_io);
 	unit_timer_stop(u, UNIT_TIMER_CGROUP);
 	list_del(&u->drain_link);
-	list_del(&u->settle_link);
 	u->freezing = false;
+	/* the leaves' directories go with the unit's */
 	if (u->health_cg)
-		cgb->free(u->health_cg); /* its directory goes with the unit's */
-	u->health_cg = NULL;
+		cgb->free(u->health_cg);
+	if (u->exec_cg)
+		cgb->free(u->exec_cg);
+	u->health_cg = u->exec_cg = NULL;
 	if (u->cg)
 		cgb->free(u->cg);
 	u->cg = NULL;
 	u->cg_cfg = NULL;
 }
 
-static bool down(enum unit_sub sub)
-{
-	return sub == SUB_DEAD || sub == SUB_EXITED || sub == SUB_FAILED || sub == SUB_REMAIN;
-}
-
 void sup_cg_observe(struct unit *u, const struct unit_change *c)
 {
-	if (!down(c->new_sub)) {
-		list_del(&u->settle_link); /* starting again: the cgroup is kept */
+	if (c->new_sub != SUB_DEAD && c->new_sub != SUB_EXITED && c->new_sub != SUB_FAILED &&
+	    c->new_sub != SUB_REMAIN)
 		return;
-	}
-	if (!cgb || !u->cg || !list_empty(&u->drain_link))
-		return;
-	if (u->main.pid || u->health.pid) {
-		/* a health check killed as the unit went down is reaped later: then */
-		list_del(&u->settle_link);
-		list_add_tail(&settling, &u->settle_link);
-		return;
-	}
-	give_back(u);
+	sup_cg_settle(u);
 }
 
-/* A unit down for good with nothing left to reap gives its empty cgroup back. */
-static void give_back(struct unit *u)
+void sup_cg_settle(struct unit *u)
 {
-	if (!down(u->sub) || !u->cg || !list_empty(&u->drain_link))
+	if (!cgb || !u->cg || !list_empty(&u->drain_link) || u->main.pid || u->health.pid)
 		return;
 	sup_cg_kill_leaf(u->health_cg); /* a health check's leftovers do not hold the unit up */
 	if (cgb->is_empty(u->cg) == 0)

@@ -35,6 +35,9 @@ void sup_cg_timer(struct unit *u); /* UNIT_TIMER_CGROUP fired */
 void sup_cg_apply(struct unit *u); /* new limits on a running unit (reload) */
 /* Observer: a unit down for good (inactive, exited, failed) gives its empty cgroup back. */
 void sup_cg_observe(struct unit *u, const struct unit_change *c);
+/* The unit is down: its cgroup (with its leaves) is removed once nothing of it runs; also
+ * after a health check that was still running when the unit went down is reaped. */
+void sup_cg_settle(struct unit *u);
 bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
 /* Units have cgroups at all on this host. */
 bool sup_cg_available(void);

@@ -69,7 +69,6 @@ struct unit *unit_new(const char *name, struct unit_config *cfg, const char *err
 	list_init(&u->followers);
 	list_init(&u->dirty_link);
 	list_init(&u->drain_link);
-	list_init(&u->settle_link);
 	u->spawn_fd = -1;
 	u->sub = cfg ? SUB_DEAD : SUB_BAD;
 	u->state = unit_sub_state(u->sub);

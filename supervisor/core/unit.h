@@ -181,10 +181,10 @@ struct unit {
 	/* cgroup (cgroups.c): NULL when the host has none, or between runs */
 	struct cgroup *cg;
 	struct cgroup *health_cg;	  /* the leaf health checks run in (sup_cg_join_leaf) */
+	struct cgroup *exec_cg;		  /* the leaf `supctl exec` commands run in */
 	const struct unit_config *cg_cfg; /* the config whose limits the cgroup has */
 	ev_io cg_io;			  /* OOM (and v2 populated) events */
 	struct list drain_link;		  /* on the draining list while in SUB_DRAIN */
-	struct list settle_link; /* down, its cgroup given back once its last child is reaped */
 	unsigned drain_tries;
 	uint64_t drain_since; /* when the drain began; 0 once its warning is out */
 	bool freezing;	      /* a freeze-kill is under way (polled by the cgroup timer) */
