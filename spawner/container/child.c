@@ -28,9 +28,9 @@ static int cmp_int(const void *a, const void *b)
 /* Close every fd above 2 but the ones we still need. */
 static void close_others(int sync, const struct spawn_container *c)
 {
-	int keep[4] = {sync, c->pty_sock, c->join_pidfd, -1}, n = 0, next = 3;
+	int keep[4] = {sync, c->pty_sock, c->join_pidfd, c->root_tree}, n = 0, next = 3;
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (keep[i] > 2)
 			keep[n++] = keep[i];
 	qsort(keep, (size_t)n, sizeof(int), cmp_int);

@@ -176,14 +176,17 @@ static void mounts(int sync, int rootfd, const struct spawn_container *c, int us
 	}
 }
 
-/* The root bound onto itself (the host's / onto the staging directory): a mount point,
- * which pivot_root needs. */
+/* The root bound onto itself (the host's / onto the staging directory), or an image's overlay
+ * moved onto the staging directory: a mount point, which pivot_root needs. */
 static int bind_root(int sync, const struct spawn_container *c, int userns)
 {
 	const char *src = c->root_is_host ? "/" : c->root;
 	int tree, fd;
 
-	tree = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	tree =
+	    c->root_tree >= 0
+		? c->root_tree
+		: sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		ct_fail(sync, errno, "bind the root %s", src);
 	if (userns >= 0 && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_IDMAP, userns) < 0)
