@@ -21,10 +21,6 @@ static bool syslog_id(const struct unit_parser *p)
 	return p->c->syslog_identifier != NULL;
 }
 
-static bool image(const struct unit_parser *p)
-{
-	return p->c->ct.image != NULL;
-}
 static bool network_later(const struct unit_parser *p)
 {
 	return p->c->ct.network == UNIT_NETWORK_BRIDGE ||
@@ -40,7 +36,6 @@ static bool publish(const struct unit_parser *p)
 }
 
 static const struct pending pending[] = {
-    {"Image", image, "Image=", "the images issue's unit step"},
     {"Network", network_later, "Network=bridge and Network=container:UNIT", "the networking issue"},
     {"Address", address, "Address=", "the networking issue"},
     {"Publish", publish, "Publish=", "the networking issue"},
