@@ -14,6 +14,7 @@
 #include "core/reload.h"
 #include "core/service.h"
 #include "core/state.h"
+#include "images/unit_image.h"
 #include "metrics/stats.h"
 #include "machine/machine.h"
 
@@ -108,6 +109,7 @@ json_t *sup_unit_status_json(struct unit *u)
 	json_object_set_new(o, "state_since_s",
 			    json_real((double)(now_mono() - u->state_mono) / 1e6));
 	sup_ct_status_json(u, o); /* namespaces, root, init pid; "pid" is the service's */
+	sup_img_status_json(u, o);
 	return o;
 }
 
