@@ -7,14 +7,15 @@ set -eu
 # What the build links, and the C library's headers and start files: Debian's gcc, installed
 # without its recommends (as here), has no libc6-dev and cannot link a program.
 build="cmake make gcc libc6-dev pkg-config libev-dev libinih-dev libjansson-dev libcap-dev \
-libseccomp-dev"
+libseccomp-dev libcurl4-openssl-dev libarchive-dev libssl-dev"
 # The tests (check: the unit suites), the style check, the VM tests, promtool, the benchmarks.
 test="check libsubunit-dev python3 util-linux procps iproute2 busybox-static clang clang-format \
 libclang-rt-14-dev valgrind s6 runit tini \
 qemu-system-x86 linux-image-amd64 cpio kmod xz-utils \
 prometheus \
 docker-registry skopeo umoci apache2-utils openssl zstd \
-debootstrap crun runc catatonit tmux"
+debootstrap crun runc catatonit tmux \
+bash-completion zsh fish"
 
 case "${1:-all}" in
 build) want=$build ;;

@@ -429,11 +429,12 @@ int sc_default(struct sc_profile *p, uint64_t caps)
 	for (size_t i = 0; allowed[i]; i++)
 		if (sc_add(p, allowed[i], SCMP_ACT_ALLOW, NULL, 0) < 0)
 			return -1;
-	arg = SCMP_A0(SCMP_CMP_NE, 40); /* AF_VSOCK */
+	/* spelled out: libseccomp's SCMP_A0() leaves datum_b to the compiler (clang warns) */
+	arg = (struct scmp_arg_cmp){.arg = 0, .op = SCMP_CMP_NE, .datum_a = 40}; /* AF_VSOCK */
 	if (sc_add(p, "socket", SCMP_ACT_ALLOW, &arg, 1) < 0)
 		return -1;
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(personas); i++) {
-		arg = SCMP_A0(SCMP_CMP_EQ, personas[i]);
+		arg = (struct scmp_arg_cmp){.arg = 0, .op = SCMP_CMP_EQ, .datum_a = personas[i]};
 		if (sc_add(p, "personality", SCMP_ACT_ALLOW, &arg, 1) < 0)
 			return -1;
 	}
