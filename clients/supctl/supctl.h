@@ -22,6 +22,10 @@ const char *supctl_fmt_time(double ts, char *buf, size_t n);
 bool supctl_valid_unit_name(const char *s);
 /* supctl_exec.c: supctl exec UNIT [--] CMD... (argv from UNIT on) */
 int supctl_exec(const char *socket_path, int argc, char **argv);
+/* supctl_images.c: pull, images, rmi, load, gc, update, drop-layer (argv from the command on;
+ * json: --json came before the command) */
+bool supctl_is_image_command(const char *name);
+int supctl_images(const char *socket_path, bool json, int argc, char **argv);
 
 /* The status table of an array of unit status objects, then the errors of broken units. */
 void supctl_print_status(FILE *out, const json_t *units, bool color);

@@ -184,6 +184,8 @@ static json_t *cmd_start(struct client *c, struct sup_request *req)
 			return sup_reply_error(SUP_EXIT_FAILED, "%s: bad unit: %s", u->name,
 					       u->error);
 		if (req->cmd == SUP_CMD_RESTART) {
+			if (req->pull) /* restart --pull: its Image= pulled again first */
+				sup_img_force_pull(u);
 			unit_restart(u);
 		} else if (unit_start(u, false, &err) < 0) {
 			reply = sup_reply_error(SUP_EXIT_FAILED, "%s", err->msg);
@@ -288,13 +290,26 @@ static json_t *cmd_metrics(struct client *c, struct sup_request *req)
 typedef json_t *(*command_fn)(struct client *c, struct sup_request *req);
 
 static const command_fn handlers[SUP_CMD__MAX] = {
-    [SUP_CMD_STATUS] = cmd_status,     [SUP_CMD_START] = cmd_start,
-    [SUP_CMD_STOP] = cmd_stop,	       [SUP_CMD_RESTART] = cmd_start,
-    [SUP_CMD_RESET] = cmd_reset,       [SUP_CMD_RELOAD] = cmd_reload,
-    [SUP_CMD_LOGS] = cmd_logs,	       [SUP_CMD_VERSION] = cmd_version,
-    [SUP_CMD_POWEROFF] = cmd_power,    [SUP_CMD_REBOOT] = cmd_power,
-    [SUP_CMD_STATS] = cmd_stats,       [SUP_CMD_METRICS] = cmd_metrics,
+    [SUP_CMD_STATUS] = cmd_status,
+    [SUP_CMD_START] = cmd_start,
+    [SUP_CMD_STOP] = cmd_stop,
+    [SUP_CMD_RESTART] = cmd_start,
+    [SUP_CMD_RESET] = cmd_reset,
+    [SUP_CMD_RELOAD] = cmd_reload,
+    [SUP_CMD_LOGS] = cmd_logs,
+    [SUP_CMD_VERSION] = cmd_version,
+    [SUP_CMD_POWEROFF] = cmd_power,
+    [SUP_CMD_REBOOT] = cmd_power,
+    [SUP_CMD_STATS] = cmd_stats,
+    [SUP_CMD_METRICS] = cmd_metrics,
     [SUP_CMD_EXEC] = sup_exec_command,
+    [SUP_CMD_PULL] = sup_image_command,
+    [SUP_CMD_IMAGES] = sup_image_command,
+    [SUP_CMD_RMI] = sup_image_command,
+    [SUP_CMD_LOAD] = sup_image_command,
+    [SUP_CMD_GC] = sup_image_command,
+    [SUP_CMD_UPDATE] = sup_image_command,
+    [SUP_CMD_DROP_LAYER] = sup_image_command,
 };
 
 /* What may still be asked once shutdown has begun: reading, and poweroff/reboot again. */

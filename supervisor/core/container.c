@@ -149,8 +149,9 @@ static int tmpfs_entry(struct ct_spawn *s, size_t *n, const char *spec)
 	return add_mount(s, n, NULL, copy, colon, false, false);
 }
 
-static int build_mounts(const struct unit_container *t, struct ct_spawn *s)
+static int build_mounts(const struct unit *u, struct ct_spawn *s)
 {
+	const struct unit_container *t = &u->cfg->ct;
 	size_t n = 0;
 
 	if (t->enabled && !t->tmpfs_set &&
@@ -266,7 +267,7 @@ int sup_ct_prepare(struct unit *u, struct ct_spawn *s, struct spawn_request *req
 	if (common(u, s, err) < 0 || id_maps(u, c, err) < 0 ||
 	    (t->enabled && root_dir(u, s, err) < 0) || notify(u, s, env, err) < 0)
 		return -1;
-	if (build_mounts(t, s) < 0)
+	if (build_mounts(u, s) < 0)
 		return sup_error_set(err, ENOMEM, "container mounts");
 	c->read_only_root = t->read_only_root;
 	c->hostname = t->hostname ? t->hostname : u->name;

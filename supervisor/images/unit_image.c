@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sup/cleanup.h"
 #include "sup/fileio.h"
@@ -377,10 +378,44 @@ int unit_image_prepare(struct unit *u, struct sup_error **err)
 
 /* ---- the spawn ---- */
 
+/*
+ * A read-only root has no upper directory to make mount points in: like Docker's init layer,
+ * RUN/image-init is the topmost lower of every such root, with the directories the container
+ * mounts on (proc, sys, dev, tmp, run) and the files it binds (etc/hostname, etc/hosts), empty.
+ */
+static int init_layer(char *buf, size_t size, struct sup_error **err)
+{
+	static const char *const dirs[] = {"proc", "sys", "dev", "tmp", "run", "etc"};
+	static const char *const files[] = {"etc/hostname", "etc/hosts"};
+	char p[PATH_MAX];
+
+	if (snprintf(buf, size, "%s/image-init", supd->conf.run_dir) >= (int)size)
+		return sup_error_set(err, ENAMETOOLONG, "%s/image-init", supd->conf.run_dir);
+	if (sup_mkdir_p(buf, 0755) < 0)
+		return sup_error_set(err, errno, "create %s", buf);
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(dirs); i++) {
+		if (snprintf(p, sizeof(p), "%s/%s", buf, dirs[i]) >= (int)sizeof(p))
+			return sup_error_set(err, ENAMETOOLONG, "%s", buf);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return sup_error_set(err, errno, "create %s", p);
+	}
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(files); i++) {
+		int fd;
+		if (snprintf(p, sizeof(p), "%s/%s", buf, files[i]) >= (int)sizeof(p))
+			return sup_error_set(err, ENAMETOOLONG, "%s", buf);
+		fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return sup_error_set(err, errno, "create %s", p);
+		close(fd);
+	}
+	return 0;
+}
+
 int sup_img_root_tree(struct unit *u, int *fd, struct sup_error **err)
 {
 	struct unit_img *m = u->img;
-	char store[PATH_MAX], dir[PATH_MAX];
+	char store[PATH_MAX], dir[PATH_MAX], init[PATH_MAX];
+	struct strv lowers = {0};
 	struct img_overlay ov = {0};
 	int r = 0;
 
@@ -390,9 +425,17 @@ int sup_img_root_tree(struct unit *u, int *fd, struct sup_error **err)
 	if (!m || !m->ready)
 		return sup_error_set(err, 0, "image %s: not prepared", u->cfg->ct.image);
 	snprintf(store, sizeof(store), "%s/images", supd->conf.state_dir);
-	ov.lower = m->cfg.lowers;
 	ov.store = store;
-	if (!u->cfg->ct.read_only_root) {
+	if (u->cfg->ct.read_only_root) {
+		r = init_layer(init, sizeof(init), err);
+		if (r == 0 && strv_push(&lowers, init) < 0)
+			r = sup_error_set(err, ENOMEM, "layers");
+		for (size_t i = 0; r == 0 && i < m->cfg.lowers.n; i++)
+			if (strv_push(&lowers, m->cfg.lowers.v[i]) < 0)
+				r = sup_error_set(err, ENOMEM, "layers");
+		ov.lower = lowers;
+	} else {
+		ov.lower = m->cfg.lowers;
 		sup_img_layer_dir(u, m->cfg.digest, dir, sizeof(dir));
 		r = sup_img_layers_parent(u, err);
 		if (r == 0)
@@ -402,6 +445,7 @@ int sup_img_root_tree(struct unit *u, int *fd, struct sup_error **err)
 		r = img_overlay_fsmount(&ov, 0, fd, err);
 	free((char *)ov.upper);
 	free((char *)ov.work);
+	strv_free(&lowers);
 	if (r < 0) {
 		m->ready = false; /* the next start asks the helper again */
 		sup_error_wrap(err, "the root of image %s", m->pin_name ? m->pin_name : "");

@@ -13,6 +13,7 @@
 #include "sup/image.h"
 #include "sup/log.h"
 #include "core/service.h"
+#include "core/state.h"
 #include "images/helper.h"
 #include "images/unit_image.h"
 #include "images/unit_image_private.h"
@@ -117,8 +118,9 @@ static void updated(void *ctx, json_t *res, const char *error)
 		unit_note(u, "image %s: pinned to %s%s%s by supctl update", m->pin_name, digest,
 			  was[0] ? ", was " : "", was);
 	}
-	out = json_pack("{s:s, s:s, s:s, s:s?, s:b}", "unit", u->name, "image", u->cfg->ct.image,
-			"digest", digest, "previous", was[0] ? was : NULL, "changed", changed);
+	out = json_pack("{s:s, s:s, s:s, s:s?, s:b, s:b}", "unit", u->name, "image",
+			u->cfg->ct.image, "digest", digest, "previous", was[0] ? was : NULL,
+			"changed", changed, "active", !unit_is_down(u));
 	finish(u, out, NULL);
 	json_decref(out);
 }
