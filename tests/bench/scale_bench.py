@@ -4,8 +4,15 @@ supd as PID 1 of a fresh pid+mount namespace. Measures, per shape and N: wall ti
 start until every unit is running, supd's CPU time (user+sys) until then, its fd count and RSS
 with every unit up, and whether every unit came up. Used for docs/benchmarks.md ("scale").
 
+The peer, in the same run: s6-svscan as PID 1 of its own namespace over N service dirs with
+the same command (the "fan" shape without the dependency: s6 has none), its CPU the sum of
+s6-svscan's and every s6-supervise's (one supervisor process per service) until every service
+marked itself up. s6 makes no cgroups; sup makes one per unit on every hierarchy, so the
+ratio is sup's whole cost of a unit against s6's whole cost of a service.
+
 Run as root: `tests/bench/scale_bench.py [N ...]` (default 100 1000); SUPD/SUPCTL point at the
-binaries (default: build/ of this tree). Prints a markdown table on stdout.
+binaries (default: build/ of this tree); SCALE_SHAPES picks shapes (default "chain fan s6").
+Prints a markdown table on stdout.
 """
 
 import json
@@ -123,17 +130,71 @@ def run(shape, n, timeout):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def tree_cpu(root, comms):
+    """CPU seconds of root and its descendants whose comm is in comms."""
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+            if comm in comms:
+                total += cpu_s(pid)
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def run_s6(n, timeout):
+    d = tempfile.mkdtemp(prefix="sup-scale-s6-")
+    scan, marks = os.path.join(d, "scan"), os.path.join(d, "marks")
+    os.makedirs(marks)
+    for i in range(n):
+        sd = os.path.join(scan, f"u{i}")
+        os.makedirs(sd)
+        run = os.path.join(sd, "run")
+        with open(run, "w") as f:
+            f.write(f"#!/bin/sh\ntouch \"$MARKS/u{i}\"; exec sleep 100000\n")
+        os.chmod(run, 0o755)
+    t0 = time.monotonic()
+    p = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
+                          "s6-svscan", scan], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, MARKS=marks))
+    try:
+        pid = supd_pid(p)
+        while time.monotonic() - t0 < timeout and len(os.listdir(marks)) < n:
+            time.sleep(0.02)
+        wall = time.monotonic() - t0
+        cpu = tree_cpu(pid, ("s6-svscan", "s6-supervise"))
+        up = len(os.listdir(marks))
+        rss = 0
+        return dict(shape="s6", n=n, up=up, wall=wall, cpu=cpu, fds=0, rss=rss, states={},
+                    errors=[])
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     ns = [int(a) for a in sys.argv[1:]] or [100, 1000]
     timeout = float(os.environ.get("SCALE_TIMEOUT", "180"))
     print("| shape | units | all running | wall to all running | supd CPU | supd fds | supd RSS |")
     print("|---|---|---|---|---|---|---|")
-    for shape in ("chain", "fan"):
+    for shape in os.environ.get("SCALE_SHAPES", "chain fan s6").split():
         for n in ns:
-            r = run(shape, n, timeout)
+            r = run_s6(n, timeout) if shape == "s6" else run(shape, n, timeout)
             sys.stderr.write(json.dumps(r) + "\n")
-            print(f"| {shape} | {n} | {r['up']}/{n} | {r['wall']:.2f} s | {r['cpu']:.2f} s | "
-                  f"{r['fds']} | {r['rss'] / 1024:.1f} MiB |", flush=True)
+            print(f"| {shape} | {n} | {r['up']}/{n} | {r['wall']:.2f} s | {r['cpu']:.2f} s | " +
+                  (f"{r['fds']} | {r['rss'] / 1024:.1f} MiB |" if shape != "s6" else "— | — |"),
+                  flush=True)
 
 
 if __name__ == "__main__":
