@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Supd, check, retry, run_tests  # noqa: E402
+from harness import Fail, Supd, check, procs_matching, retry, run_tests  # noqa: E402
 from imgfix import (SUP_IMAGE, Registry, busybox_layer, files_layer, need_tools,  # noqa: E402
                     run, umoci_image)
 
@@ -259,6 +259,52 @@ def test_writable_layer_survives_restart():
         check(s.status("ro")["image"]["writable_layer"] is None, "no writable layer")
 
 
+def test_helper_crash_hang_garbage():
+    """A helper that crashes, hangs or talks garbage fails that request only."""
+    fake = os.path.join(W.work, "fake-helper")
+    with open(fake, "w") as f:
+        f.write("""#!/bin/sh
+for a; do last=$a; done
+case "$last" in
+  *crash*) echo '{"type":"status","message":"going"}'; kill -SEGV $$ ;;
+  *hang*) exec sleep 1000 ;;
+  *garbage*) echo 'this is not json'; exec sleep 1000 ;;
+  *long*) head -c 2000000 /dev/zero | tr '\\0' x; echo ;;
+esac
+""")
+    os.chmod(fake, 0o755)
+    s = Supd(units={"u": unit("127.0.0.1:1/x/hang:1", "/bin/true")},
+             config="[Images]\nHelperTimeoutSec=2s\n", args=["--image-helper", fake])
+    with s:
+        for ref, words in (("x/crash:1", "killed by SIGSEGV"), ("x/hang:1", "no word from it"),
+                           ("x/garbage:1", "garbage on its output"),
+                           ("x/long:1", "a line of more than")):
+            r = s.ctl("pull", ref, timeout=60)
+            check(r.returncode == 1 and words in r.stderr, f"{ref}: {r.returncode} {r.stderr}")
+        check(s.ctl("version").returncode == 0, "supd goes on")
+        # a unit whose image helper hangs: a failed start, with the reason
+        s.ctl("start", "u", timeout=60)
+        st = s.wait_state("u", "failed", timeout=30)
+        check("no word from it" in (st["error"] or ""), f"unit: {st}")
+        try:
+            retry(lambda: not procs_matching(fake + " --state-dir"), timeout=10, what="the helpers gone")
+        except Exception:
+            left = [open(f"/proc/{p}/cmdline").read() for p in procs_matching(fake + " --state-dir")]
+            raise Fail(f"helpers left: {left}")
+
+
+def test_progress_on_a_terminal():
+    with supd() as s:
+        r = subprocess.run(["script", "-qec", " ".join([os.environ.get("SUPCTL", "supctl"),
+                            "--socket", s.socket, "pull", W.ref("2")]), "/dev/null"],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"pull on a pty: {r.stdout} {r.stderr}")
+        out = r.stdout
+        check("downloading" in out or "exists" in out, f"layer states: {out!r}")
+        check("\x1b[K" in out and "downloaded in" in out and "/s)" in out,
+              f"bars, sizes, speed: {out!r}")
+
+
 def main():
     global W
     need_tools()
@@ -267,7 +313,8 @@ def main():
         run_tests([test_pull_images_rmi, test_load_both_tarball_kinds,
                    test_unit_runs_image_env_workdir, test_pull_failure_fails_start,
                    test_pinning_update_restart_pull, test_rmi_gc_keep_layers_in_use,
-                   test_writable_layer_survives_restart])
+                   test_writable_layer_survives_restart, test_helper_crash_hang_garbage,
+                   test_progress_on_a_terminal])
     finally:
         W.stop()
 
