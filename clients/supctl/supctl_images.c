@@ -321,7 +321,7 @@ static void print_images(const json_t *list)
 		char size[16], when[20];
 
 		human(json_integer_value(json_object_get(im, "size")), size, sizeof(size));
-		snprintf(when, sizeof(when), "%.16s", created);
+		snprintf(when, sizeof(when), "%.16s", *created ? created : "-");
 		if (strlen(when) > 10 && when[10] == 'T')
 			when[10] = ' ';
 		printf("%-*s  %-16s  sha256:%-12.12s  %10s  %s\n", (int)w, str(im, "name"),
