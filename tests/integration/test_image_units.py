@@ -156,6 +156,8 @@ def test_unit_runs_image_env_workdir():
         check("image" in out and "pinned to " + W.digest("1") in out, out)
         img = st["image"]
         check(img["digest"] == W.digest("1") and img["ref"] == W.ref("1"), f"image: {img}")
+        out = s.ctl_ok("status", "web").stdout
+        check(f"web: image {W.ref('1')} {W.digest('1')}" in out, f"status: {out}")
         r = s.ctl_ok("exec", "web", "--", "/bin/cat", "/etc/app/config")
         check(r.stdout == "answer=42\n", f"root is the image: {r.stdout!r}")
         # Exec= replaces Entrypoint+Cmd; Environment= and WorkingDirectory= win over the image
