@@ -548,21 +548,21 @@ void sup_img_status_json(struct unit *u, json_t *o)
 {
 	struct unit_img *m;
 	char dir[PATH_MAX];
-	const char *digest;
+	const char *digest, *pin;
 
 	if (!u->cfg || !u->cfg->ct.image || !(m = sup_img_of(u))) {
 		json_object_set_new(o, "image", json_null());
 		return;
 	}
-	digest = m->running[0] ? m->running : m->pin_digest[0] ? m->pin_digest : NULL;
+	pin = pinned_to(m, u->cfg->ct.image) ? m->pin_digest : NULL; /* not a changed Image='s */
+	digest = m->running[0] ? m->running : pin;
 	if (digest)
 		sup_img_layer_dir(u, digest, dir, sizeof(dir));
 	json_object_set_new(
 	    o, "image",
 	    json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:b}", "ref", u->cfg->ct.image, "name",
-		      m->pin_name, "digest", digest, "pinned",
-		      m->pin_digest[0] ? m->pin_digest : NULL, "source_digest",
-		      m->pin_source[0] ? m->pin_source : NULL, "writable_layer",
+		      pin ? m->pin_name : NULL, "digest", digest, "pinned", pin, "source_digest",
+		      pin && m->pin_source[0] ? m->pin_source : NULL, "writable_layer",
 		      digest && !u->cfg->ct.read_only_root ? json_string(dir) : json_null(),
 		      "pulling", m->job != NULL));
 }

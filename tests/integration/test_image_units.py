@@ -204,8 +204,16 @@ def test_pinning_update_restart_pull():
         s.ctl_ok("restart", "--pull", "pin", timeout=120)
         st = s.wait_state("pin", "running", timeout=60)
         check(st["image"]["digest"] == d1, f"restart --pull: {st['image']}")
-        # the pin survives supd: a new supd with the same state dir keeps it
-    W.reg.push(f"oci:{W.layout}:2", "test/bb:moving")
+        # the pin survives supd: a new supd on the same state dir keeps it, tag moved or not
+        W.reg.push(f"oci:{W.layout}:2", "test/bb:moving")
+        s.stop()
+        s2 = Supd(units={"pin": unit(W.ref("moving"), "/bin/sh -c 'exec sleep 1000'")},
+                  config="[Images]\nRetries=1\n",
+                  args=["--image-helper", SUP_IMAGE, "--state-dir", s.state])
+        with s2:
+            st = s2.wait_state("pin", "running", timeout=120)
+            check(st["image"]["digest"] == d1 and st["image"]["pinned"] == d1,
+                  f"after supd's restart: {st['image']}")
 
 
 def test_rmi_gc_keep_layers_in_use():
