@@ -13,20 +13,32 @@ if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
 fi
 "$top/scripts/deps.sh" all
+# the container tests' Debian root (debootstrap: mostly network and disk) while the code builds
+roots_log=$(mktemp)
+SUP_ROOTS_CACHE=$top/build/roots-cache python3 -c "import sys; sys.path.insert(0, '$top/tests/integration')
+import roots; roots.debian()" >"$roots_log" 2>&1 &
+roots_pid=$!
 BUILD_DIR=$top/build "$top/scripts/build.sh" -DSUP_TESTS=ON
 # the fuzz targets: their own clang build with sanitizers
 CC=clang BUILD_DIR=$top/build-fuzz BUILD_TYPE=Debug "$top/scripts/build.sh" -DSUP_FUZZ=ON -DSUP_TESTS=ON
+wait "$roots_pid" || { echo "test.sh: building the Debian root for the container tests failed:"; cat "$roots_log"; }
+rm -f "$roots_log"
 status=0
 log=$(mktemp)
-(cd "$top/build" && ctest --output-on-failure -j2 "$@") 2>&1 | tee "$log" || true
-(cd "$top/build-fuzz" && ctest --output-on-failure -L fuzz "$@") 2>&1 | tee -a "$log" || true
+rcs=$(mktemp)
+# each ctest's own exit status counts too (a pipe into tee would hide it)
+(cd "$top/build" && { ctest --output-on-failure -j2 "$@" || echo "build $?" >>"$rcs"; }) 2>&1 |
+	tee "$log"
+(cd "$top/build-fuzz" && { ctest --output-on-failure -L fuzz "$@" || echo "fuzz $?" >>"$rcs"; }) 2>&1 |
+	tee -a "$log"
 # one closing line over both runs: "N passed, N failed"
 summary=$(awk '/tests passed, [0-9]+ tests? failed out of/ {
-	for (i = 1; i <= NF; i++) { if ($i == "failed") f += $(i - 1); if ($i == "of") n += $(i + 1) }
+	for (i = 1; i <= NF; i++) { if ($i == "failed") f += $(i - 2); if ($i == "of") n += $(i + 1) }
 } END { printf "%d %d", n - f, f }' "$log")
-rm -f "$log"
 passed=${summary% *}
 failed=${summary#* }
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] || status=1
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && [ ! -s "$rcs" ] || status=1
+[ ! -s "$rcs" ] || echo "ctest failed in: $(tr '\n' ' ' <"$rcs")"
+rm -f "$log" "$rcs"
 echo "tests: $passed passed, $failed failed"
 exit $status
