@@ -32,9 +32,12 @@ class World:
                     "--config.cmd", "-c", "--config.cmd",
                     "echo from-cmd greeting=$GREETING cwd=$(pwd); exec sleep 1000"])
         umoci_image(self.layout, "2", [files_layer({"etc/two": b"2"})], base="1")
+        umoci_image(self.layout, "user", [], base="1",
+                    config=["--config.user", "1000:1001", "--config.stopsignal", "SIGINT"])
         self.reg.push(f"oci:{self.layout}:1", "test/bb:1")
         self.reg.push(f"oci:{self.layout}:2", "test/bb:2")
         self.reg.push(f"oci:{self.layout}:1", "test/bb:moving")
+        self.reg.push(f"oci:{self.layout}:user", "test/bb:user")
         self.addr = self.reg.addr
 
     def ref(self, tag="1"):
@@ -169,6 +172,21 @@ def test_unit_runs_image_env_workdir():
         out = retry(lambda: "over g=" in logs(s, "over") and logs(s, "over"), timeout=10,
                     what="over's output")
         check("over g=unit cwd=/etc" in out, out)
+
+
+def test_image_user_and_stop_signal():
+    cmd = "/bin/sh -c 'echo uid=$(id -u) gid=$(id -g); exec sleep 1000'"
+    with supd({"usr": unit(W.ref("user"), cmd),
+               "own": unit(W.ref("user"), cmd, "User=1002\nStopSignal=SIGTERM\n")}) as s:
+        for name in ("usr", "own"):
+            s.wait_state(name, "running", timeout=120)
+        out = retry(lambda: "uid=" in logs(s, "usr") and logs(s, "usr"), timeout=10, what="id")
+        check("uid=1000 gid=1001" in out, f"the image's User: {out}")
+        out = retry(lambda: "uid=" in logs(s, "own") and logs(s, "own"), timeout=10, what="id")
+        check("uid=1002 gid=" in out and "gid=1001" not in out, f"User= wins, group too: {out}")
+        s.ctl_ok("stop", "usr", "own", timeout=60)
+        check("killed by SIGINT" in logs(s, "usr"), f"the image's StopSignal: {logs(s, 'usr')}")
+        check("killed by SIGTERM" in logs(s, "own"), f"StopSignal= wins: {logs(s, 'own')}")
 
 
 def test_pull_failure_fails_start():
@@ -321,7 +339,8 @@ def main():
     W = World()
     try:
         run_tests([test_pull_images_rmi, test_load_both_tarball_kinds,
-                   test_unit_runs_image_env_workdir, test_pull_failure_fails_start,
+                   test_unit_runs_image_env_workdir, test_image_user_and_stop_signal,
+                   test_pull_failure_fails_start,
                    test_pinning_update_restart_pull, test_rmi_gc_keep_layers_in_use,
                    test_writable_layer_survives_restart, test_helper_crash_hang_garbage,
                    test_progress_on_a_terminal])
