@@ -730,10 +730,22 @@ static int run_top(const struct command *c, struct opts *o)
 	return r;
 }
 
-/* Image commands take their own options: main() hands them to supctl_images() first. */
+/* Image commands take their own options: main() hands them to supctl_images() first; this is
+ * the way in when an option main() does not know came before the command (only the words
+ * and --json are left then). */
 static int run_image(const struct command *c, struct opts *o)
 {
-	return usage_error("%s: internal error: not dispatched", c->name);
+	char **argv = calloc(o->nargs + 2, sizeof(*argv));
+	int r;
+
+	if (!argv)
+		return SUP_EXIT_FAILED;
+	argv[0] = (char *)c->name;
+	for (size_t i = 0; i < o->nargs; i++)
+		argv[i + 1] = o->args[i];
+	r = supctl_images(o->socket, o->json, (int)o->nargs + 1, argv);
+	free(argv);
+	return r;
 }
 
 static int run_help(const struct command *c, struct opts *o)
