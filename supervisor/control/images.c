@@ -66,12 +66,17 @@ static void on_event(void *ctx, json_t *ev)
 	out = json_object();
 	for (size_t i = 0; out && i < SUP_ARRAY_SIZE(fields); i++) {
 		v = json_object_get(ev, fields[i]);
-		if (json_is_string(v) && json_string_length(v) <= 512)
-			json_object_set_new(
-			    out, fields[i],
-			    sup_json_text(json_string_value(v), json_string_length(v)));
-		else if (json_is_integer(v))
+		/* UTF-8 already (jansson checked it); control characters (a registry's escape
+		 * sequences on a terminal) become '?' */
+		if (json_is_string(v) && json_string_length(v) <= 512) {
+			char *t =
+			    sup_img_clean_text(json_string_value(v), json_string_length(v), 512);
+			if (t)
+				json_object_set_new(out, fields[i], json_string(t));
+			free(t);
+		} else if (json_is_integer(v)) {
 			json_object_set(out, fields[i], v);
+		}
 	}
 	if (out)
 		sup_client_send(c, json_pack("{s:i, s:s, s:o}", "v", SUP_PROTO_VERSION, "event",
