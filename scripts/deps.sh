@@ -14,7 +14,7 @@ libclang-rt-14-dev valgrind s6 runit tini \
 qemu-system-x86 linux-image-amd64 cpio kmod xz-utils \
 prometheus \
 docker-registry skopeo umoci apache2-utils openssl zstd \
-debootstrap crun runc catatonit tmux \
+debootstrap crun runc catatonit golang-github-containers-common tmux \
 bash-completion zsh fish"
 
 case "${1:-all}" in

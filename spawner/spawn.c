@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -308,13 +309,23 @@ static pid_t clone_child(unsigned long flags, int cgroup_fd, int *pidfd)
 	return pid;
 }
 
-/* In the child: wait until the parent is done with us (cgroup, id maps): an int, 0 or the
- * errno of what failed. */
-static void wait_for_parent(int sync, int go)
+/* In the child: wait until the parent is done with us (cgroup, id maps, id-mapped trees): 0,
+ * or the errno of what failed. */
+static void wait_for_parent(int sync, int go, const struct spawn_request *req)
 {
+	char msg[SPAWN_MSG_MAX];
 	int e = EIO;
 	ssize_t n;
 
+	if (req->container && ct_parent_makes_trees(req->container)) {
+		e = ct_wait_release(go, msg, sizeof(msg));
+		close(go);
+		if (e) {
+			ct_report(sync, SPAWN_REPORT_FAILED, e, msg);
+			_exit(spawn_exec_exit_code(e));
+		}
+		return;
+	}
 	do
 		n = read(go, &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
@@ -330,6 +341,14 @@ struct spawn_fds {
 	int go[2]; /* release: parent -> child, when the parent has work after the clone */
 };
 
+/* The release channel: a pipe for an int; a socket when id-mapped trees go with it. */
+static int open_go(int go[2], const struct spawn_request *req)
+{
+	if (req->container && ct_parent_makes_trees(req->container))
+		return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, go);
+	return pipe2(go, O_CLOEXEC);
+}
+
 static void close_pair(int *p)
 {
 	for (int i = 0; i < 2; i++)
@@ -344,7 +363,7 @@ run_child(struct spawn_fds *f, const struct spawn_request *req)
 	close(f->p[0]);
 	if (f->go[0] >= 0) {
 		close(f->go[1]);
-		wait_for_parent(f->p[1], f->go[0]);
+		wait_for_parent(f->p[1], f->go[0], req);
 	}
 	if (req->container)
 		spawn_container_main(f->p[1], req);
@@ -368,7 +387,9 @@ static void release_child(struct spawn_fds *f, const struct spawn_request *req, 
 		e = perr && perr->errnum ? perr->errnum : EIO;
 		sup_error_free(perr);
 	}
-	if (write(f->go[1], &e, sizeof(e)) < 0) {
+	if (req->container && ct_parent_makes_trees(req->container))
+		ct_release(f->go[1], pid, req->container, e);
+	else if (write(f->go[1], &e, sizeof(e)) < 0) {
 		/* the child is gone already: its exit says so */
 	}
 	close(f->go[1]);
@@ -387,7 +408,7 @@ pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_er
 	if (pipe2(f.p, O_CLOEXEC) < 0)
 		return sup_error_set(err, errno, "create sync pipe");
 	/* a user namespace needs its maps written before the child goes on */
-	if (((flags & CLONE_NEWUSER) || (req->place && !into)) && pipe2(f.go, O_CLOEXEC) < 0)
+	if (((flags & CLONE_NEWUSER) || (req->place && !into)) && open_go(f.go, req) < 0)
 		goto fail;
 	if (into) {
 		pid = clone_child(flags, req->cgroup_fd, &pidfd);
@@ -396,7 +417,7 @@ pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_er
 	}
 	if (pid < 0 && req->place) {
 		place = true;
-		if (f.go[0] < 0 && pipe2(f.go, O_CLOEXEC) < 0)
+		if (f.go[0] < 0 && open_go(f.go, req) < 0)
 			goto fail;
 	}
 	if (pid < 0)

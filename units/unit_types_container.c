@@ -230,6 +230,22 @@ static int parse_binds(struct unit_ctx *x, const char *value, void *field)
 	return each_word(x, value, field, bind_word);
 }
 
+/* One Tmpfs= option: size=SIZE, mode=OCTAL (at most 4 digits), or a flag */
+static bool tmpfs_option_ok(const char *o)
+{
+	static const char *const flags[] = {"noexec", "nosuid", "nodev", "ro"};
+	uint64_t v;
+
+	if (strncmp(o, "size=", 5) == 0)
+		return unit_parse_size(o + 5, &v) == 0;
+	if (strncmp(o, "mode=", 5) == 0)
+		return o[5] && strspn(o + 5, "01234567") == strlen(o + 5) && strlen(o + 5) <= 4;
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(flags); i++)
+		if (strcmp(o, flags[i]) == 0)
+			return true;
+	return false;
+}
+
 /* PATH[:size=SIZE,mode=OCTAL]: the options are checked here, given to the kernel as they are */
 static int tmpfs_word(struct unit_ctx *x, const char *w, void *field)
 {
@@ -240,18 +256,13 @@ static int tmpfs_word(struct unit_ctx *x, const char *w, void *field)
 		return unit_invalid(x, w, false);
 	for (const char *o = colon ? colon + 1 : NULL; o && *o;) {
 		size_t len = strcspn(o, ",");
-		uint64_t v;
 		char buf[64];
 
 		if (len >= sizeof(buf))
 			return unit_invalid(x, w, false);
 		memcpy(buf, o, len);
 		buf[len] = '\0';
-		if (!((strncmp(buf, "size=", 5) == 0 && unit_parse_size(buf + 5, &v) == 0) ||
-		      (strncmp(buf, "mode=", 5) == 0 && strlen(buf) >= 6 &&
-		       strspn(buf + 5, "01234567") == strlen(buf + 5) && strlen(buf + 5) <= 4) ||
-		      strcmp(buf, "noexec") == 0 || strcmp(buf, "nosuid") == 0 ||
-		      strcmp(buf, "nodev") == 0 || strcmp(buf, "ro") == 0))
+		if (!tmpfs_option_ok(buf))
 			return unit_invalid(x, w, false);
 		o += len + (o[len] == ',');
 	}

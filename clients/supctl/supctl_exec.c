@@ -114,69 +114,94 @@ static void resize(int master)
 		ioctl(master, TIOCSWINSZ, &ws);
 }
 
+struct relay {
+	int ctl, sock, master, sfd;
+	bool in_open, m_open;
+	struct termios raw;
+};
+
+/* The pty's master arrived: the terminal raw from now on, its window size passed on. */
+static void got_master(struct relay *x)
+{
+	x->master = recv_fd(x->sock);
+	if (x->master < 0)
+		return;
+	tcsetattr(STDIN_FILENO, TCSANOW, &x->raw);
+	resize(x->master);
+}
+
+static void window_changed(struct relay *x)
+{
+	struct signalfd_siginfo si;
+	struct pollfd q = {x->sfd, POLLIN, 0};
+
+	if (x->sfd >= 0 && x->master >= 0 && poll(&q, 1, 0) > 0 &&
+	    read(x->sfd, &si, sizeof(si)) > 0)
+		resize(x->master);
+}
+
+/* supd replied (CMD ended): the pty's last words, then CMD's status. */
+static int finish(struct relay *x)
+{
+	struct pollfd q = {x->master, POLLIN, 0};
+
+	while (x->master >= 0 && x->m_open && poll(&q, 1, 50) > 0)
+		copy(x->master, STDOUT_FILENO, &x->m_open);
+	return result(x->ctl);
+}
+
+/* One round of the relay: -1 until supd replied, then CMD's status. */
+static int relay_round(struct relay *x)
+{
+	struct pollfd p[4] = {{x->ctl, POLLIN, 0},
+			      {x->master < 0 ? x->sock : -1, POLLIN, 0},
+			      {x->master >= 0 && x->in_open ? STDIN_FILENO : -1, POLLIN, 0},
+			      {x->master >= 0 && x->m_open ? x->master : -1, POLLIN, 0}};
+
+	if (poll(p, 4, -1) < 0 && errno != EINTR)
+		return SUP_EXIT_FAILED;
+	if (p[1].revents)
+		got_master(x);
+	if (p[2].revents)
+		copy(STDIN_FILENO, x->master, &x->in_open);
+	if (p[3].revents)
+		copy(x->master, STDOUT_FILENO, &x->m_open);
+	window_changed(x);
+	return p[0].revents ? finish(x) : -1;
+}
+
 /* Relay until supd replies (CMD ended); the terminal is raw meanwhile. */
 static int relay(int ctl, int sock)
 {
-	struct termios saved, raw;
+	struct relay x = {.ctl = ctl, .sock = sock, .master = -1, .in_open = true, .m_open = true};
+	struct termios saved;
 	sigset_t winch;
-	int master = -1, sfd, r = -1;
-	bool in_open = true, m_open = true;
+	int r;
 
 	sigemptyset(&winch);
 	sigaddset(&winch, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &winch, NULL);
-	sfd = signalfd(-1, &winch, SFD_CLOEXEC);
+	x.sfd = signalfd(-1, &winch, SFD_CLOEXEC);
 	tcgetattr(STDIN_FILENO, &saved);
-	raw = saved;
-	cfmakeraw(&raw);
-	while (r < 0) {
-		struct pollfd p[4] = {{ctl, POLLIN, 0},
-				      {master < 0 ? sock : -1, POLLIN, 0},
-				      {master >= 0 && in_open ? STDIN_FILENO : -1, POLLIN, 0},
-				      {master >= 0 && m_open ? master : -1, POLLIN, 0}};
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents) {
-			master = recv_fd(sock);
-			if (master >= 0) {
-				tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-				resize(master);
-			}
-		}
-		if (p[2].revents)
-			copy(STDIN_FILENO, master, &in_open);
-		if (p[3].revents)
-			copy(master, STDOUT_FILENO, &m_open);
-		if (sfd >= 0 && master >= 0) {
-			struct signalfd_siginfo si;
-			struct pollfd q = {sfd, POLLIN, 0};
-			if (poll(&q, 1, 0) > 0 && read(sfd, &si, sizeof(si)) > 0)
-				resize(master);
-		}
-		if (p[0].revents) {
-			while (master >= 0 && m_open && poll(&p[3], 1, 50) > 0)
-				copy(master, STDOUT_FILENO, &m_open); /* its last words */
-			r = result(ctl);
-		}
-	}
+	x.raw = saved;
+	cfmakeraw(&x.raw);
+	while ((r = relay_round(&x)) < 0)
+		;
 	tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	return r < 0 ? SUP_EXIT_FAILED : r;
+	return r;
 }
 
-int supctl_exec(const char *socket_path, int argc, char **argv)
+/* UNIT [--] CMD... into a request (on a terminal, with the socket end supd sends the pty's
+ * master on): 0, or the exit status of a usage error. */
+static int build_request(int argc, char **argv, bool tty, int sp[2], json_t **obj)
 {
 	struct sup_request req = {.cmd = SUP_CMD_EXEC};
-	struct sup_error *err = NULL;
-	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	int sp[2] = {-1, -1}, ctl, i = 1, r;
-	json_t *obj;
+	int i = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
 
 	if (argc < 2 || !supctl_valid_unit_name(argv[0])) {
 		fputs("supctl: usage: supctl exec UNIT [--] CMD...\n", stderr);
 		return SUP_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--") == 0)
-		i = 2;
 	if (i >= argc) {
 		fputs("supctl: exec: no command\n", stderr);
 		return SUP_EXIT_USAGE;
@@ -191,8 +216,21 @@ int supctl_exec(const char *socket_path, int argc, char **argv)
 		for (int fd = 0; fd < 3; fd++)
 			req.fds[req.n_fds++] = fd;
 	}
-	obj = sup_request_to_json(&req);
+	*obj = sup_request_to_json(&req);
 	sup_request_free(&req);
+	return 0;
+}
+
+int supctl_exec(const char *socket_path, int argc, char **argv)
+{
+	struct sup_error *err = NULL;
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	int sp[2] = {-1, -1}, ctl, r;
+	json_t *obj = NULL;
+
+	r = build_request(argc, argv, tty, sp, &obj);
+	if (r)
+		return r;
 	ctl = connect_to(socket_path);
 	if (ctl < 0) {
 		fprintf(stderr, "supctl: cannot reach supd at %s: %s\n", socket_path,
@@ -204,7 +242,7 @@ int supctl_exec(const char *socket_path, int argc, char **argv)
 		return SUP_EXIT_FAILED;
 	}
 	json_decref(obj);
-	r = req.tty ? relay(ctl, sp[0]) : result(ctl);
+	r = sp[0] >= 0 ? relay(ctl, sp[0]) : result(ctl);
 	close(ctl);
 	return r;
 }

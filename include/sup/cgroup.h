@@ -40,6 +40,15 @@ struct cg_stats {
 /* Warnings (a limit without an equivalent, a file the kernel lacks): logged by the caller. */
 typedef void (*cg_warn_fn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One rule of a device allow-list: type 'c', 'b' or 'a' (both), major and minor (CG_DEV_ANY:
+ * any), access a subset of "rwm" (m: mknod, r: open for reading, w: open for writing). */
+#define CG_DEV_ANY UINT32_MAX
+struct cg_device {
+	char type;
+	uint32_t major, minor;
+	char access[4];
+};
+
 struct cgroup; /* one unit's cgroup */
 
 struct cg_backend {
@@ -47,8 +56,15 @@ struct cg_backend {
 	/* Take the subtree: leaf is the name of supd's own subtree under its cgroup ("sup"),
 	 * NULL when supd is the machine's init (the root is the subtree). */
 	int (*init)(const char *leaf, struct sup_error **err);
-	/* SUBTREE/UNIT, made (or emptied, if a previous supd left processes in it). */
+	/* SUBTREE/UNIT (the unit's name escaped by cg_escape()), made (or emptied, if a
+	 * previous supd left processes in it). Nothing is left behind when it fails. */
 	struct cgroup *(*create)(const char *unit, struct sup_error **err);
+	/* A leaf cgroup inside a unit's (health checks; `supctl exec`): on cgroup v2 a unit's own
+	 * cgroup can take no process once the service enabled controllers below it, and a leaf
+	 * is killed whole when what ran in it is over. Freed with free(); removed with its
+	 * parent (or remove()). No OOM events. */
+	struct cgroup *(*create_leaf)(struct cgroup *parent, const char *leaf,
+				      struct sup_error **err);
 	/* v2: an O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP); -1 if not supported. */
 	int (*clone_fd)(struct cgroup *cg);
 	/* Put pid in the cgroup (every hierarchy on v1). */
@@ -56,6 +72,13 @@ struct cg_backend {
 	/* Write the [Resources] limits; unset ones go back to the kernel's default. */
 	void (*apply)(struct cgroup *cg, const struct unit_resources *r, cg_warn_fn warn,
 		      void *ctx);
+	/* Only the devices of list may be made, read or written by the cgroup's processes and
+	 * its leaves' (v1: the devices controller, "a" denied, then each rule allowed; v2: a
+	 * BPF_CGROUP_DEVICE program attached with BPF_F_ALLOW_MULTI, replacing the one before).
+	 * n 0: no policy. 0, or -1 with *err: the policy cannot be enforced, the spawn must not
+	 * go on. */
+	int (*devices)(struct cgroup *cg, const struct cg_device *list, size_t n,
+		       struct sup_error **err);
 	void (*stats)(struct cgroup *cg, struct cg_stats *st);
 	/* Send sig to every process in it. */
 	int (*signal)(struct cgroup *cg, int sig);
@@ -91,6 +114,13 @@ int cg_mode_parse(const char *s, enum cg_mode *mode);
 /* Remount the machine's cgroup2 with favordynmods: fast attaches (see cgroup.c). */
 int cg_favor_dynmods(struct sup_error **err);
 const char *cg_mode_name(enum cg_mode mode);
+
+/* The directory name of a unit's cgroup: the unit's name, with "_" put in front when it could
+ * be taken for a file of the kernel's (tasks, cgroup.procs, cpu.shares, memory.max, ...) or for
+ * supd's own leaf, or begins with "_" or "." (so the mapping stays one to one), as systemd
+ * does. size: at least CG_NAME_MAX. */
+#define CG_NAME_MAX (UNIT_NAME_MAX + 2)
+void cg_escape(const char *unit, char *buf, size_t size);
 
 /* Helpers shared by the backends (spawner/cgroup.c). */
 int cg_write(int dirfd, const char *file, const char *fmt, ...)

@@ -49,6 +49,7 @@ struct spawn_container {
 	int root_tree;
 	const char *hostname; /* with the uts namespace */
 	bool init;	      /* a minimal init is PID 1 and the service its child */
+	int init_image;	      /* the init's program (spawn_init_image()), or -1: a fork serves */
 	struct spawn_idmap uid, gid;
 	bool idmapped; /* user namespace: the root and binds are mounted id-mapped */
 	const struct spawn_mount *mounts;
@@ -164,6 +165,10 @@ void spawn_bpf_free(struct spawn_bpf *b);
 /* Check a JSON profile (syntax, actions, operators, architectures): at load, so that a bad
  * file is the unit's error, not a failed start. */
 int spawn_seccomp_check(const char *profile, struct sup_error **err);
+
+/* sup-init, the container init's program, in a sealed memfd made at the first call (kept for
+ * supd's life, O_CLOEXEC); -1 if the kernel refuses one (the init then stays a fork). */
+int spawn_init_image(void);
 
 /* Send sig through a pidfd when there is one (no pid reuse race), else by pid. */
 int spawn_signal(int pidfd, pid_t pid, int sig);

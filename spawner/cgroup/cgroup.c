@@ -36,6 +36,35 @@ const char *cg_mode_name(enum cg_mode mode)
 	return (unsigned)mode < SUP_ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
 }
 
+/* What comes before the first dot of the kernel's own files, v1 and v2. */
+static const char *const kernel_prefixes[] = {
+    "cgroup", "blkio",	"cpu",	"cpuacct", "cpuset",   "devices",    "freezer", "hugetlb", "io",
+    "irq",    "memory", "misc", "net_cls", "net_prio", "perf_event", "pids",	"rdma",	   "dmem",
+};
+/* Whole names: v1's files without a dot, and supd's own leaf on v2 (cgroup_v2.c). */
+static const char *const kernel_names[] = {"tasks", "notify_on_release", "release_agent", "supd"};
+
+static bool needs_escape(const char *unit)
+{
+	const char *dot = strchr(unit, '.');
+
+	if (unit[0] == '_' || unit[0] == '.')
+		return true;
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(kernel_names); i++)
+		if (strcmp(unit, kernel_names[i]) == 0)
+			return true;
+	for (size_t i = 0; dot && i < SUP_ARRAY_SIZE(kernel_prefixes); i++)
+		if (strlen(kernel_prefixes[i]) == (size_t)(dot - unit) &&
+		    strncmp(unit, kernel_prefixes[i], (size_t)(dot - unit)) == 0)
+			return true;
+	return false;
+}
+
+void cg_escape(const char *unit, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", needs_escape(unit) ? "_" : "", unit);
+}
+
 int cg_write(int dirfd, const char *file, const char *fmt, ...)
 {
 	va_list ap;

@@ -72,6 +72,8 @@ struct cgroup {
 	bool applied;	  /* limits were written: unset ones must be reset from now on */
 	int oom_fd;
 	uint64_t oom_kills;
+	bool devices;	   /* a unit with a device policy: in the devices hierarchy too */
+	struct cgroup *up; /* a leaf: its unit's cgroup (freed after it) */
 };
 
 /*
@@ -188,6 +190,7 @@ static int v1_init(const char *leaf, struct sup_error **err)
 	if (n_hiers == 0)
 		return sup_error_set(err, errno, "cgroup v1: no hierarchy to use");
 	subtree_leaf = leaf ? strdup(leaf) : NULL;
+	cg_dev1_init(leaf); /* none: a device policy is refused, not ignored */
 	return 0;
 }
 
@@ -197,6 +200,7 @@ static void v1_fini(void)
 	for (size_t i = 0; i < n_hiers; i++)
 		if (hiers[i].parentfd >= 0 && subtree_leaf)
 			unlinkat(hiers[i].parentfd, subtree_leaf, AT_REMOVEDIR);
+	cg_dev1_fini();
 }
 
 static void v1_free(struct cgroup *cg)
@@ -232,12 +236,36 @@ static int v1_kill_begin(struct cgroup *cg);
 static int v1_kill_step(struct cgroup *cg, bool force);
 static int v1_is_empty(struct cgroup *cg);
 
-static struct cgroup *v1_create(const char *unit, struct sup_error **err)
+/* memory.oom_control through an eventfd: a unit's OOM kills arrive as events. */
+static void watch_oom(struct cgroup *cg)
+{
+	int memfd = hier_fd(cg, C_MEMORY);
+
+	if (memfd < 0)
+		return;
+	cg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cg->oom_fd = openat(memfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+	if (cg->efd < 0 || cg->oom_fd < 0 ||
+	    cg_write(memfd, "cgroup.event_control", "%d %d", cg->efd, cg->oom_fd) < 0) {
+		if (cg->efd >= 0)
+			close(cg->efd);
+		cg->efd = -1;
+	}
+	/* the registration lives as long as the eventfd: the control file's fd is not needed
+	 * once it is made */
+	if (cg->oom_fd >= 0)
+		close(cg->oom_fd);
+	cg->oom_fd = -1;
+	cg->oom_kills = oom_count(cg);
+	if (cg->oom_kills == CG_NA)
+		cg->oom_kills = 0;
+}
+
+static struct cgroup *cg_alloc(const char *path, struct sup_error **err)
 {
 	struct cgroup *cg = calloc(1, sizeof(*cg));
-	int memfd;
 
-	if (!cg || !(cg->name = strdup(unit))) {
+	if (!cg || !(cg->name = strdup(path))) {
 		free(cg);
 		sup_error_set(err, ENOMEM, "cgroup");
 		return NULL;
@@ -247,43 +275,79 @@ static struct cgroup *v1_create(const char *unit, struct sup_error **err)
 		cg->sf[i] = -1;
 	for (size_t i = 0; i < MAX_HIER; i++)
 		cg->fd[i] = -1;
+	return cg;
+}
+
+/* Undo a create that failed half-way: the directories it made go again. */
+static void unmake(struct cgroup *cg, const bool *made)
+{
+	for (size_t i = 0; i < n_hiers; i++)
+		if (made[i])
+			unlinkat(hiers[i].subfd, cg->name, AT_REMOVEDIR);
+	v1_free(cg);
+}
+
+/* SUBTREE/path in every hierarchy, made and opened (cpuset: with the CPUs of the directory it
+ * is made in, up's or the subtree's); nothing is left behind when one step fails (out of
+ * fds). */
+static struct cgroup *make(const char *path, struct cgroup *up, struct sup_error **err)
+{
+	struct cgroup *cg = cg_alloc(path, err);
+	bool made[MAX_HIER] = {false};
+
+	if (!cg)
+		return NULL;
 	for (size_t i = 0; i < n_hiers; i++) {
-		if (mkdirat(hiers[i].subfd, unit, 0755) < 0 && errno != EEXIST) {
-			sup_error_set(err, errno, "create cgroup %s/.../%s", hiers[i].mnt, unit);
-			v1_free(cg);
+		made[i] = mkdirat(hiers[i].subfd, path, 0755) == 0;
+		if (!made[i] && errno != EEXIST) {
+			sup_error_set(err, errno, "create cgroup %s/.../%s", hiers[i].mnt, path);
+			unmake(cg, made);
 			return NULL;
 		}
 		if (dir_at(cg, i) < 0) {
-			sup_error_set(err, errno, "open cgroup %s/.../%s", hiers[i].mnt, unit);
-			v1_free(cg);
+			sup_error_set(err, errno, "open cgroup %s/.../%s", hiers[i].mnt, path);
+			unmake(cg, made);
 			return NULL;
 		}
 		if (hiers[i].ctrls & C_CPUSET)
-			cpuset_inherit(hiers[i].subfd, cg->fd[i]);
+			cpuset_inherit(up ? dir_at(up, i) : hiers[i].subfd, cg->fd[i]);
 	}
+	if (up)
+		dirs_release(up);
 	/* left over by a supd that went away: nothing of it may share the new run's cgroup */
 	if (v1_is_empty(cg) == 0 && v1_kill_begin(cg) == 0)
 		v1_kill_step(cg, true);
-	memfd = hier_fd(cg, C_MEMORY);
-	if (memfd >= 0) {
-		cg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		cg->oom_fd = openat(memfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
-		if (cg->efd < 0 || cg->oom_fd < 0 ||
-		    cg_write(memfd, "cgroup.event_control", "%d %d", cg->efd, cg->oom_fd) < 0) {
-			if (cg->efd >= 0)
-				close(cg->efd);
-			cg->efd = -1;
-		}
-		/* the registration lives as long as the eventfd: the control file's fd is not
-		 * needed once it is made */
-		if (cg->oom_fd >= 0)
-			close(cg->oom_fd);
-		cg->oom_fd = -1;
-		cg->oom_kills = oom_count(cg);
-		if (cg->oom_kills == CG_NA)
-			cg->oom_kills = 0;
+	return cg;
+}
+
+static struct cgroup *v1_create(const char *unit, struct sup_error **err)
+{
+	char name[CG_NAME_MAX];
+	struct cgroup *cg;
+
+	cg_escape(unit, name, sizeof(name));
+	cg = make(name, NULL, err);
+	if (cg) {
+		watch_oom(cg);
+		dirs_release(cg);
 	}
-	dirs_release(cg);
+	return cg;
+}
+
+static struct cgroup *v1_create_leaf(struct cgroup *up, const char *leaf, struct sup_error **err)
+{
+	char path[PATH_MAX];
+	struct cgroup *cg;
+
+	if (snprintf(path, sizeof(path), "%s/%s", up->name, leaf) >= (int)sizeof(path)) {
+		sup_error_set(err, ENAMETOOLONG, "cgroup %s/%s", up->name, leaf);
+		return NULL;
+	}
+	cg = make(path, up, err);
+	if (cg) {
+		dirs_release(cg);
+		cg->up = up;
+	}
 	return cg;
 }
 
@@ -294,6 +358,9 @@ static int v1_clone_fd(struct cgroup *cg)
 
 static int v1_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
 {
+	/* a leaf's processes are in its unit's devices group: a child group there would keep
+	 * the rules it was made with, and the unit's policy may change */
+	const struct cgroup *unit = cg->up ? cg->up : cg;
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < n_hiers; i++)
@@ -301,6 +368,24 @@ static int v1_place(struct cgroup *cg, pid_t pid, struct sup_error **err)
 			     (int)pid) < 0)
 			return sup_error_set(err, errno, "put pid %d in cgroup %s/.../%s", (int)pid,
 					     hiers[i].mnt, cg->name);
+	if (unit->devices)
+		return cg_dev1_place(unit->name, pid, err);
+	return 0;
+}
+
+static int v1_devices(struct cgroup *cg, const struct cg_device *list, size_t n,
+		      struct sup_error **err)
+{
+	if (n == 0) {
+		/* no policy: new processes stay out of the devices hierarchy */
+		if (cg->devices)
+			cg_dev1_remove(cg->name);
+		cg->devices = false;
+		return 0;
+	}
+	if (cg_dev1_set(cg->name, list, n, err) < 0)
+		return -1;
+	cg->devices = true;
 	return 0;
 }
 
@@ -480,8 +565,8 @@ static void cpu_stat(struct cgroup *cg, struct cg_stats *st)
 	char buf[512], p[PATH_MAX];
 	uint64_t ns;
 
-	if (h < 0 || cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) <
-			 0)
+	if (h < 0 ||
+	    cg_read(hiers[h].subfd, upath(cg, "cpu.stat", p, sizeof(p)), buf, sizeof(buf)) < 0)
 		return;
 	st->cpu_throttled_periods = cg_keyed(buf, "nr_throttled");
 	ns = cg_keyed(buf, "throttled_time");
@@ -613,6 +698,10 @@ static int v1_remove(struct cgroup *cg)
 			r = -1;
 			e = errno;
 		}
+	if (cg->devices && cg_dev1_remove(cg->name) < 0) {
+		r = -1;
+		e = errno;
+	}
 	errno = e;
 	return r;
 }
@@ -638,9 +727,11 @@ const struct cg_backend cg_backend_v1 = {
     .name = "v1",
     .init = v1_init,
     .create = v1_create,
+    .create_leaf = v1_create_leaf,
     .clone_fd = v1_clone_fd,
     .place = v1_place,
     .apply = v1_apply,
+    .devices = v1_devices,
     .stats = v1_stats,
     .signal = v1_signal,
     .kill_begin = v1_kill_begin,

@@ -31,6 +31,7 @@ struct cgroup {
 	int fd;
 	int ifd;      /* inotify: memory.events, cgroup.events */
 	bool applied; /* limits were written: unset ones must be reset from now on */
+	int devfd;    /* the device program attached, or -1 */
 	uint64_t oom_kills;
 };
 
@@ -130,6 +131,8 @@ static void v2_free(struct cgroup *cg)
 		close(cg->fd);
 	if (cg->ifd >= 0)
 		close(cg->ifd);
+	if (cg->devfd >= 0)
+		close(cg->devfd); /* it stays attached as long as the cgroup is there */
 	free(cg->name);
 	free(cg);
 }
@@ -138,26 +141,48 @@ static int v2_kill_begin(struct cgroup *cg);
 static int v2_kill_step(struct cgroup *cg, bool force);
 static int v2_is_empty(struct cgroup *cg);
 
-static struct cgroup *v2_create(const char *unit, struct sup_error **err)
+/* Watch memory.events and cgroup.events of the unit's cgroup: OOM kills, populated. */
+static void watch_events(struct cgroup *cg)
+{
+	char path[PATH_MAX], buf[512];
+
+	cg->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (cg->ifd >= 0) {
+		snprintf(path, sizeof(path), "%s/%s/memory.events", subdir, cg->name);
+		inotify_add_watch(cg->ifd, path, IN_MODIFY);
+		snprintf(path, sizeof(path), "%s/%s/cgroup.events", subdir, cg->name);
+		inotify_add_watch(cg->ifd, path, IN_MODIFY);
+	}
+	if (cg_read(cg->fd, "memory.events", buf, sizeof(buf)) > 0) {
+		uint64_t k = cg_keyed(buf, "oom_kill");
+		cg->oom_kills = k == CG_NA ? 0 : k;
+	}
+}
+
+/* SUBTREE/path, made and opened; a directory made here is removed again if it cannot be
+ * opened (out of fds): a failed create leaves nothing behind. */
+static struct cgroup *make(const char *path, struct sup_error **err)
 {
 	struct cgroup *cg = calloc(1, sizeof(*cg));
-	char path[PATH_MAX];
-	char buf[512];
+	bool made;
 
-	if (!cg || !(cg->name = strdup(unit))) {
+	if (!cg || !(cg->name = strdup(path))) {
 		free(cg);
 		sup_error_set(err, ENOMEM, "cgroup");
 		return NULL;
 	}
-	cg->fd = cg->ifd = -1;
-	if (mkdirat(subfd, unit, 0755) < 0 && errno != EEXIST) {
-		sup_error_set(err, errno, "create cgroup %s/%s", subdir, unit);
+	cg->fd = cg->ifd = cg->devfd = -1;
+	made = mkdirat(subfd, path, 0755) == 0;
+	if (!made && errno != EEXIST) {
+		sup_error_set(err, errno, "create cgroup %s/%s", subdir, path);
 		v2_free(cg);
 		return NULL;
 	}
-	cg->fd = openat(subfd, unit, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg->fd = openat(subfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->fd < 0) {
-		sup_error_set(err, errno, "open cgroup %s/%s", subdir, unit);
+		sup_error_set(err, errno, "open cgroup %s/%s", subdir, path);
+		if (made)
+			unlinkat(subfd, path, AT_REMOVEDIR);
 		v2_free(cg);
 		return NULL;
 	}
@@ -166,18 +191,31 @@ static struct cgroup *v2_create(const char *unit, struct sup_error **err)
 	 * was SIGKILLed at birth. */
 	if (v2_is_empty(cg) == 0 && v2_kill_begin(cg) == 0)
 		v2_kill_step(cg, true);
-	cg->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (cg->ifd >= 0) {
-		snprintf(path, sizeof(path), "%s/%s/memory.events", subdir, unit);
-		inotify_add_watch(cg->ifd, path, IN_MODIFY);
-		snprintf(path, sizeof(path), "%s/%s/cgroup.events", subdir, unit);
-		inotify_add_watch(cg->ifd, path, IN_MODIFY);
-	}
-	if (cg_read(cg->fd, "memory.events", buf, sizeof(buf)) > 0) {
-		uint64_t k = cg_keyed(buf, "oom_kill");
-		cg->oom_kills = k == CG_NA ? 0 : k;
-	}
 	return cg;
+}
+
+static struct cgroup *v2_create(const char *unit, struct sup_error **err)
+{
+	char name[CG_NAME_MAX];
+	struct cgroup *cg;
+
+	cg_escape(unit, name, sizeof(name));
+	cg = make(name, err);
+	if (cg)
+		watch_events(cg);
+	return cg;
+}
+
+static struct cgroup *v2_create_leaf(struct cgroup *parent, const char *leaf,
+				     struct sup_error **err)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", parent->name, leaf) >= (int)sizeof(path)) {
+		sup_error_set(err, ENAMETOOLONG, "cgroup %s/%s", parent->name, leaf);
+		return NULL;
+	}
+	return make(path, err);
 }
 
 static int v2_clone_fd(struct cgroup *cg)
@@ -282,6 +320,12 @@ static void v2_apply(struct cgroup *cg, const struct unit_resources *r, cg_warn_
 	}
 	io_max(cg->fd, "IOReadBandwidthMax", "rbps", &r->io_read_bw, warn, ctx);
 	io_max(cg->fd, "IOWriteBandwidthMax", "wbps", &r->io_write_bw, warn, ctx);
+}
+
+static int v2_devices(struct cgroup *cg, const struct cg_device *list, size_t n,
+		      struct sup_error **err)
+{
+	return cg_bpf_devices(cg->fd, &cg->devfd, list, n, err);
 }
 
 static void io_stat(int fd, struct cg_stats *st)
@@ -415,9 +459,11 @@ const struct cg_backend cg_backend_v2 = {
     .name = "v2",
     .init = v2_init,
     .create = v2_create,
+    .create_leaf = v2_create_leaf,
     .clone_fd = v2_clone_fd,
     .place = v2_place,
     .apply = v2_apply,
+    .devices = v2_devices,
     .stats = v2_stats,
     .signal = v2_signal,
     .kill_begin = v2_kill_begin,

@@ -25,14 +25,18 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* Close every fd above 2 but the ones we still need. */
+/* Close every fd above 2 but the ones we still need (the id-mapped trees the parent sent are
+ * closed as soon as they are mounted). */
 static void close_others(int sync, const struct spawn_container *c)
 {
-	int keep[4] = {sync, c->pty_sock, c->join_pidfd, c->root_tree}, n = 0, next = 3;
+	int keep[5 + CT_TREES_MAX], n = 0, next = 3;
+	const int fixed[5] = {sync, c->pty_sock, c->join_pidfd, c->init_image, c->root_tree};
 
-	for (int i = 0; i < 4; i++)
-		if (keep[i] > 2)
-			keep[n++] = keep[i];
+	for (int i = 0; i < 5 + CT_TREES_MAX; i++) {
+		int fd = i < 5 ? fixed[i] : ct_trees[i - 5];
+		if (fd > 2)
+			keep[n++] = fd;
+	}
 	qsort(keep, (size_t)n, sizeof(int), cmp_int);
 	for (int i = 0; i < n; i++) {
 		if (keep[i] > next)
@@ -65,8 +69,9 @@ void spawn_container_main(int sync, const struct spawn_request *req)
 		ct_join(sync, c);
 		close(c->join_pidfd);
 	} else {
+		int target = ct_root_target(sync, c);
 		ct_enter_namespaces(sync, c);
-		ct_rootfs(sync, c);
+		ct_rootfs(sync, c, target);
 	}
 	/* /proc/PID/exe of this process is supd's binary: no process of the container may open
 	 * it (CVE-2019-5736). Not before: our own /proc/self files would be root's of the host,
@@ -74,7 +79,7 @@ void spawn_container_main(int sync, const struct spawn_request *req)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* a pid namespace joined applies to children only: the exec helper forks too */
 	if ((c->join_pidfd >= 0 && (c->ns & UNIT_NS_PID)) || (c->join_pidfd < 0 && c->init))
-		if (ct_init_fork(sync) == 0 && setsid() < 0)
+		if (ct_init_fork(sync, c->join_pidfd < 0 ? c->init_image : -1) == 0 && setsid() < 0)
 			ct_fail(sync, errno, "setsid");
 	if (c->pty_sock >= 0)
 		ct_pty(sync, c);

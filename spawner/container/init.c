@@ -12,49 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "sup/fileio.h"
 #include "container.h"
+#include "init_loop.h"
 
 int ct_fail_pipe = -1;
-
-/* Until the service exec'd or failed: EOF alone means exec'd (the pipe is O_CLOEXEC). */
-static bool service_execd(int fd)
-{
-	char b;
-	ssize_t n;
-
-	do
-		n = read(fd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	return n == 0;
-}
-
-static void __attribute__((noreturn)) serve(int sync, pid_t svc, const sigset_t *all)
-{
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(all, &si), st;
-		pid_t p;
-
-		if (sig < 0)
-			continue;
-		if (sig != SIGCHLD) {
-			kill(svc, sig);
-			continue;
-		}
-		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-			if (p != svc)
-				continue; /* an orphan */
-			ct_report(sync, SPAWN_REPORT_STATUS, st, NULL);
-			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-		}
-	}
-}
 
 /* ps in the container shows "sup-init", not supd's command line: the argument area of our
  * copy of supd's memory rewritten (as setproctitle does), and the thread's name. */
@@ -76,7 +45,23 @@ static void rename_self(void)
 	memcpy((void *)start, "sup-init", 9);
 }
 
-pid_t ct_init_fork(int sync)
+/* Become sup-init (exec'd from its sealed memfd): returns only if the kernel refused. */
+static void exec_image(int image, int sync, pid_t svc, int execd)
+{
+	char a1[16], a2[16], a3[16];
+	char *argv[] = {"sup-init", a1, a2, a3, NULL}, *envp[] = {NULL};
+
+	snprintf(a1, sizeof(a1), "%d", sync);
+	snprintf(a2, sizeof(a2), "%d", (int)svc);
+	snprintf(a3, sizeof(a3), "%d", execd);
+	if (fcntl(sync, F_SETFD, 0) < 0 || fcntl(execd, F_SETFD, 0) < 0)
+		return;
+	syscall(SYS_execveat, image, "", argv, envp, AT_EMPTY_PATH);
+	fcntl(sync, F_SETFD, FD_CLOEXEC);
+	fcntl(execd, F_SETFD, FD_CLOEXEC);
+}
+
+pid_t ct_init_fork(int sync, int image)
 {
 	sigset_t all, none;
 	int x[2];
@@ -97,8 +82,51 @@ pid_t ct_init_fork(int sync)
 		return 0;
 	}
 	close(x[1]);
+	if (image >= 0)
+		exec_image(image, sync, svc, x[0]);
+	/* no image (or the kernel refused it): this copy of supd serves */
 	rename_self();
-	if (service_execd(x[0]))
+	if (ct_init_execd(x[0]))
 		ct_report(sync, SPAWN_REPORT_EXECD, 0, NULL);
-	serve(sync, svc, &all);
+	ct_init_serve(sync, svc, &all);
+}
+
+extern const char sup_init_image[], sup_init_image_end[];
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+static int make_image(void)
+{
+	size_t size = (size_t)(sup_init_image_end - sup_init_image);
+	int fd = memfd_create("sup-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+
+	if (fd < 0 && errno == EINVAL) /* before 6.3 */
+		fd = memfd_create("sup-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	for (size_t off = 0; off < size;) {
+		ssize_t n = write(fd, sup_init_image + off, size - off);
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (fchmod(fd, 0555) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int spawn_init_image(void)
+{
+	static int fd = -2;
+
+	if (fd == -2)
+		fd = make_image();
+	return fd;
 }

@@ -30,10 +30,13 @@
 #endif
 
 #define MS_SAFE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+#define STAGE	".sup-stage"
 
-int ct_stage_files(int sync)
+/* A tmpfs made detached, then attached on a directory of the container's own /dev: a clone of
+ * a file on a detached mount (open_tree OPEN_TREE_CLONE) is refused by older kernels (6.1) */
+int ct_stage_files(int sync, int rootfd)
 {
-	int fs = (int)syscall(__NR_fsopen, "tmpfs", FSOPEN_CLOEXEC), mnt;
+	int fs = (int)syscall(__NR_fsopen, "tmpfs", FSOPEN_CLOEXEC), mnt, dev, target;
 
 	if (fs < 0 || syscall(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		ct_fail(sync, errno, "make a tmpfs for /etc/hosts");
@@ -41,7 +44,31 @@ int ct_stage_files(int sync)
 	if (mnt < 0)
 		ct_fail(sync, errno, "mount a tmpfs for /etc/hosts");
 	close(fs);
+	dev = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT);
+	if (dev < 0 || (mkdirat(dev, STAGE, 0700) < 0 && errno != EEXIST))
+		ct_fail(sync, errno, "make /dev/" STAGE);
+	target = openat(dev, STAGE, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0 || sys_move_mount(mnt, "", target, "",
+					 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		ct_fail(sync, errno, "mount a tmpfs on /dev/" STAGE);
+	close(target);
+	close(dev);
 	return mnt;
+}
+
+void ct_unstage_files(int sync, int rootfd, int mnt)
+{
+	char path[64];
+	int dev;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mnt);
+	if (umount2(path, MNT_DETACH) < 0)
+		ct_fail(sync, errno, "unmount /dev/" STAGE);
+	close(mnt);
+	dev = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT);
+	if (dev < 0 || unlinkat(dev, STAGE, AT_REMOVEDIR) < 0)
+		ct_fail(sync, errno, "remove /dev/" STAGE);
+	close(dev);
 }
 
 static void mount_in(int sync, int rootfd, const char *dst, const char *type, unsigned long flags,

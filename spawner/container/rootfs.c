@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -23,65 +24,72 @@
 #define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
 #endif
 
+static void make_entry(int parent, const char *name, bool file)
+{
+	int f;
+
+	if (!file) {
+		mkdirat(parent, name, 0755);
+		return;
+	}
+	f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (f >= 0)
+		close(f);
+}
+
+/* path's first start + n bytes, as the root sees them: opened (O_PATH, not followed if a
+ * symbolic link), or made in its parent when missing. */
+static int open_or_make(int rootfd, const char *path, size_t start, size_t n, bool file)
+{
+	char prefix[4096];
+	int fd, parent;
+
+	if (start + n >= sizeof(prefix))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(prefix, path, start + n);
+	prefix[start + n] = '\0';
+	fd = sys_openat2(rootfd, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW,
+			 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* the parent as the root sees it, then the name in it */
+	prefix[start] = '\0';
+	parent = sys_openat2(rootfd, prefix[0] ? prefix : "/", O_PATH | O_DIRECTORY | O_CLOEXEC,
+			     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (parent < 0)
+		return -1;
+	memcpy(prefix, path + start, n);
+	prefix[n] = '\0';
+	make_entry(parent, prefix, file);
+	fd = openat(parent, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	close(parent);
+	return fd;
+}
+
 /* One component at a time from the root: each made if missing, the last as a file if file.
  * The last component must not be a symbolic link. *out: an O_PATH fd of it. */
 int ct_mkdir_in_root(int rootfd, const char *path, bool file, int *out)
 {
-	char prefix[4096];
-	const char *p = path;
+	const char *p = path + strspn(path, "/");
+	struct stat st;
 	int fd = -1;
 
-	while (*p == '/')
-		p++;
 	if (!*p)
-		return (*out = dup(rootfd)) < 0 ? -1 : 0;
+		return (*out = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0 ? -1 : 0;
 	while (*p) {
 		size_t n = strcspn(p, "/");
-		bool last = p[n + strspn(p + n, "/")] == '\0';
-		size_t plen = (size_t)(p - path) + n;
-		int parent;
+		const char *next = p + n + strspn(p + n, "/");
 
-		if (plen >= sizeof(prefix))
-			return errno = ENAMETOOLONG, -1;
-		memcpy(prefix, path, plen);
-		prefix[plen] = '\0';
-		fd = sys_openat2(rootfd, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW,
-				 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-		if (fd < 0 && errno == ENOENT) {
-			/* the parent as the root sees it, then the name in it */
-			prefix[p - path] = '\0';
-			parent = sys_openat2(rootfd, prefix[0] ? prefix : "/",
-					     O_PATH | O_DIRECTORY | O_CLOEXEC,
-					     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-			if (parent < 0)
-				return -1;
-			memcpy(prefix, p, n);
-			prefix[n] = '\0';
-			if (last && file) {
-				int f = openat(parent, prefix,
-					       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-					       0644);
-				if (f >= 0)
-					close(f);
-			} else {
-				mkdirat(parent, prefix, 0755);
-			}
-			fd = openat(parent, prefix, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-			close(parent);
-		}
+		if (fd >= 0)
+			close(fd);
+		fd = open_or_make(rootfd, path, (size_t)(p - path), n, file && !*next);
 		if (fd < 0)
 			return -1;
-		p += n + strspn(p + n, "/");
-		if (!*p)
-			break;
-		close(fd);
+		p = next;
 	}
-	{
-		struct stat st;
-		if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
-			close(fd);
-			return errno = ELOOP, -1;
-		}
+	if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
+		close(fd);
+		return errno = ELOOP, -1;
 	}
 	*out = fd;
 	return 0;
@@ -103,23 +111,27 @@ static int set_attr(int fd, unsigned flags, uint64_t set, int userns)
 	return sys_mount_setattr(fd, "", AT_EMPTY_PATH | flags, &a);
 }
 
-/* A copy of the host's src (recursive), id-mapped and read-only as asked, at dst in the root. */
-static void bind_one(int sync, int rootfd, const struct spawn_mount *m, int userns)
+/* A copy of the host's src (recursive), read-only as asked, at dst in the root; tree: the copy
+ * the parent made (id-mapped), or -1. */
+static void bind_one(int sync, int rootfd, const struct spawn_mount *m, int tree)
 {
+	bool ours = tree < 0; /* else the parent made it read-only already */
 	struct stat st;
-	int tree, target;
+	int target;
 
-	if (stat(m->src, &st) < 0) {
+	if (tree < 0 && stat(m->src, &st) < 0) {
 		if (errno == ENOENT && m->optional)
 			return;
 		ct_fail(sync, errno, "Bind=%s:%s: the source", m->src, m->dst);
 	}
-	tree = sys_open_tree(AT_FDCWD, m->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		tree = sys_open_tree(AT_FDCWD, m->src,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	else if (fstat(tree, &st) < 0)
+		ct_fail(sync, errno, "Bind=%s:%s: the source", m->src, m->dst);
 	if (tree < 0)
 		ct_fail(sync, errno, "Bind=%s:%s: copy the source", m->src, m->dst);
-	if (userns >= 0 && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_IDMAP, userns) < 0)
-		ct_fail(sync, errno, "Bind=%s:%s: id-map it", m->src, m->dst);
-	if (m->ro && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY, -1) < 0)
+	if (ours && m->ro && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY, -1) < 0)
 		ct_fail(sync, errno, "Bind=%s:%s: make it read-only", m->src, m->dst);
 	if (ct_mkdir_in_root(rootfd, m->dst, !S_ISDIR(st.st_mode), &target) < 0)
 		ct_fail(sync, errno, "Bind=%s:%s: the target in the root", m->src, m->dst);
@@ -166,34 +178,45 @@ static void tmpfs_one(int sync, int rootfd, const struct spawn_mount *m)
 	close(target);
 }
 
-static void mounts(int sync, int rootfd, const struct spawn_container *c, int userns)
+static void mounts(int sync, int rootfd, const struct spawn_container *c)
 {
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		if (c->mounts[i].src)
-			bind_one(sync, rootfd, &c->mounts[i], userns);
+			bind_one(sync, rootfd, &c->mounts[i], ct_trees[1 + i]);
 		else
 			tmpfs_one(sync, rootfd, &c->mounts[i]);
 	}
 }
 
 /* The root bound onto itself (the host's / onto the staging directory), or an image's overlay
- * moved onto the staging directory: a mount point, which pivot_root needs. */
-static int bind_root(int sync, const struct spawn_container *c, int userns)
+ * (a detached mount the caller made): a mount point, which pivot_root needs. With
+ * UserNamespace=auto, the id-mapped copy the parent made. The mount's own root (the tree's
+ * fd) is the root from here on. */
+static int bind_root(int sync, const struct spawn_container *c, int target)
 {
 	const char *src = c->root_is_host ? "/" : c->root;
-	int tree, fd;
+	int tree = ct_trees[0];
 
-	tree =
-	    c->root_tree >= 0
-		? c->root_tree
-		: sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		tree = c->root_tree >= 0
+			   ? c->root_tree
+			   : sys_open_tree(AT_FDCWD, src,
+					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		ct_fail(sync, errno, "bind the root %s", src);
-	if (userns >= 0 && set_attr(tree, AT_RECURSIVE, MOUNT_ATTR_IDMAP, userns) < 0)
-		ct_fail(sync, errno, "id-map the root %s", src);
-	if (sys_move_mount(tree, "", AT_FDCWD, c->root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (sys_move_mount(tree, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		ct_fail(sync, errno, "mount the root on %s", c->root);
-	close(tree);
+	close(target);
+	return tree;
+}
+
+int ct_root_target(int sync, const struct spawn_container *c)
+{
+	int fd;
+
+	if (!c->full || !(c->ns & UNIT_NS_MNT) || c->join_pidfd >= 0)
+		return -1;
 	fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		ct_fail(sync, errno, "open the root %s", c->root);
@@ -218,7 +241,7 @@ static void etc_files(int sync, int rootfd, const struct spawn_container *c)
 	snprintf(hosts, sizeof(hosts),
 		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
 		 name);
-	tmp = ct_stage_files(sync);
+	tmp = ct_stage_files(sync, rootfd);
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(files); i++) {
 		char text[512];
 		int fd, target, tree;
@@ -240,7 +263,7 @@ static void etc_files(int sync, int rootfd, const struct spawn_container *c)
 		close(tree);
 		close(target);
 	}
-	close(tmp);
+	ct_unstage_files(sync, rootfd, tmp);
 }
 
 static void notify_socket(int sync, int rootfd, const struct spawn_container *c)
@@ -251,13 +274,27 @@ static void notify_socket(int sync, int rootfd, const struct spawn_container *c)
 		bind_one(sync, rootfd, &m, -1);
 }
 
+/* pivot_root refuses a root with no parent mount: the machine still runs from its initramfs */
+static const char on_rootfs_hint[] =
+    " (is the machine's root its initramfs? pivot_root refuses it: switch root to a tmpfs "
+    "or a disk first, as switch_root does)";
+
+static bool on_rootfs(void)
+{
+	struct statfs sf;
+
+	return statfs("/", &sf) == 0 &&
+	       (sf.f_type == (typeof(sf.f_type))0x858458f6 || sf.f_type == 0x01021994);
+}
+
 static void pivot(int sync, int rootfd)
 {
 	/* pivot_root(".", "."): the old root ends up on top of the new one, then detached */
 	if (fchdir(rootfd) < 0)
 		ct_fail(sync, errno, "enter the root");
 	if (sys_pivot_root(".", ".") < 0)
-		ct_fail(sync, errno, "pivot_root");
+		ct_fail(sync, errno, "pivot_root%s",
+			errno == EINVAL && on_rootfs() ? on_rootfs_hint : "");
 	if (umount2(".", MNT_DETACH) < 0)
 		ct_fail(sync, errno, "detach the old root");
 	if (chdir("/") < 0)
@@ -279,13 +316,13 @@ static void in_place(int sync, const struct spawn_container *c)
 		for (size_t i = 0; i < SUP_ARRAY_SIZE(api); i++)
 			sys_mount_setattr(AT_FDCWD, api[i], AT_RECURSIVE, &rw);
 	}
-	mounts(sync, rootfd, c, -1);
+	mounts(sync, rootfd, c);
 	close(rootfd);
 }
 
-void ct_rootfs(int sync, const struct spawn_container *c)
+void ct_rootfs(int sync, const struct spawn_container *c, int target)
 {
-	int userns, rootfd;
+	int rootfd;
 
 	if (!(c->ns & UNIT_NS_MNT))
 		return;
@@ -296,9 +333,8 @@ void ct_rootfs(int sync, const struct spawn_container *c)
 		in_place(sync, c);
 		return;
 	}
-	userns = -1; /* id-mapped mounts: made by the parent (not yet) */
-	rootfd = bind_root(sync, c, userns);
-	mounts(sync, rootfd, c, userns);
+	rootfd = bind_root(sync, c, target);
+	mounts(sync, rootfd, c);
 	ct_kernfs(sync, rootfd, c);
 	notify_socket(sync, rootfd, c);
 	etc_files(sync, rootfd, c);

@@ -191,24 +191,28 @@ static bool applies(json_t *inc, json_t *exc, uint64_t caps)
 	return arch_ok;
 }
 
-static int one_rule(const char *path, json_t *r, uint64_t caps, struct sc_profile *p,
-		    struct sup_error **err)
+/* "args": at most 6 comparisons */
+static int rule_args(const char *path, json_t *args, struct scmp_arg_cmp *a, size_t *n,
+		     struct sup_error **err)
 {
-	json_t *names = json_object_get(r, "names"), *args = json_object_get(r, "args"), *v;
-	struct scmp_arg_cmp a[6];
-	const char *one = json_string_value(json_object_get(r, "name"));
-	uint32_t action;
-	size_t i, n = 0;
+	json_t *v;
+	size_t i;
 
-	if (!json_is_object(r) || (names && !json_is_array(names)) || (!names && !one))
-		return sup_error_set(err, 0, "Seccomp=%s: a syscalls entry needs names", path);
-	if (action_of(path, r, "action", &action, err) < 0)
-		return -1;
+	*n = 0;
 	if (args && (!json_is_array(args) || json_array_size(args) > 6))
 		return sup_error_set(err, 0, "Seccomp=%s: args is not a list of at most 6", path);
-	json_array_foreach(args, i, v) if (one_arg(path, v, &a[n++], err) < 0) return -1;
-	if (!applies(json_object_get(r, "includes"), json_object_get(r, "excludes"), caps))
-		return 0;
+	json_array_foreach(args, i, v) if (one_arg(path, v, &a[(*n)++], err) < 0) return -1;
+	return 0;
+}
+
+/* "name", or each of "names" */
+static int rule_names(const char *path, const char *one, json_t *names, uint32_t action,
+		      const struct scmp_arg_cmp *a, size_t n, struct sc_profile *p,
+		      struct sup_error **err)
+{
+	json_t *v;
+	size_t i;
+
 	if (one && sc_add(p, one, action, a, (unsigned)n) < 0)
 		return sup_error_set(err, ENOMEM, "Seccomp=%s", path);
 	json_array_foreach(names, i, v)
@@ -220,6 +224,25 @@ static int one_rule(const char *path, json_t *r, uint64_t caps, struct sc_profil
 			return sup_error_set(err, ENOMEM, "Seccomp=%s", path);
 	}
 	return 0;
+}
+
+static int one_rule(const char *path, json_t *r, uint64_t caps, struct sc_profile *p,
+		    struct sup_error **err)
+{
+	json_t *names = json_object_get(r, "names");
+	const char *one = json_string_value(json_object_get(r, "name"));
+	struct scmp_arg_cmp a[6];
+	uint32_t action;
+	size_t n;
+
+	if (!json_is_object(r) || (names && !json_is_array(names)) || (!names && !one))
+		return sup_error_set(err, 0, "Seccomp=%s: a syscalls entry needs names", path);
+	if (action_of(path, r, "action", &action, err) < 0 ||
+	    rule_args(path, json_object_get(r, "args"), a, &n, err) < 0)
+		return -1;
+	if (!applies(json_object_get(r, "includes"), json_object_get(r, "excludes"), caps))
+		return 0;
+	return rule_names(path, one, names, action, a, n, p, err);
 }
 
 int sc_load_json(const char *path, uint64_t caps, struct sc_profile *p, struct sup_error **err)

@@ -81,11 +81,26 @@ static void set_caps(int sync, uint64_t perm, uint64_t ambient)
 			ct_fail(sync, errno, "raise ambient capability %s", cap_to_name(cap));
 }
 
+/* As runc: root gets the bounding set as permitted and effective, another user only the
+ * ambient capabilities asked for; the inheritable set holds those only (CVE-2022-24769). */
+static void user_caps(int sync, const struct spawn_container *c, uid_t uid, uint64_t bound)
+{
+	uint64_t ambient = c->ambient & bound;
+
+	if (!c->caps_set && uid == 0 && !c->ambient)
+		return; /* nothing asked: every capability stays */
+	set_caps(sync, uid == 0 ? bound : ambient, ambient);
+}
+
+static uint64_t all_caps(void)
+{
+	return cap_max_bits() >= 64 ? ~0ULL : (1ULL << cap_max_bits()) - 1;
+}
+
 void ct_security(int sync, const struct spawn_container *c, const struct ct_ids *ids)
 {
-	uint64_t all = (cap_max_bits() >= 64) ? ~0ULL : (1ULL << cap_max_bits()) - 1;
-	uint64_t bound = c->caps_set ? c->caps : all;
-	uid_t uid = ids->set ? ids->uid : 0;
+	uint64_t bound = c->caps_set ? c->caps : all_caps();
+	/* without no_new_privs a filter can be loaded only while we still have CAP_SYS_ADMIN */
 	bool early = c->seccomp && !c->no_new_privs;
 
 	if (c->caps_set)
@@ -94,8 +109,7 @@ void ct_security(int sync, const struct spawn_container *c, const struct ct_ids 
 		load_seccomp(sync, c->seccomp);
 	if (ids->set)
 		switch_user(sync, ids);
-	if (c->caps_set || uid != 0 || c->ambient)
-		set_caps(sync, uid == 0 ? bound : (c->ambient & bound), c->ambient & bound);
+	user_caps(sync, c, ids->set ? ids->uid : 0, bound);
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		ct_fail(sync, errno, "set no_new_privs");
 	if (c->seccomp && !early)

@@ -17,6 +17,7 @@
 #include "sup/log.h"
 #include "sup/spawn.h"
 #include "core/cgroups.h"
+#include "core/container.h"
 #include "core/effects.h"
 #include "core/service.h"
 #include "core/state.h"
@@ -188,12 +189,31 @@ static void on_cg_event(struct ev_loop *loop, ev_io *w, int revents)
 	drain_check(u);
 }
 
+/* The container's device allow-list: a policy that cannot be enforced stops the start. */
+static int devices(struct unit *u, struct sup_error **err)
+{
+	_cleanup_free_ struct cg_device *list = NULL;
+	size_t n;
+
+	if (sup_ct_devices(u->cfg, &list, &n, err) < 0)
+		return -1;
+	if (cgb->devices(u->cg, list, n, err) < 0)
+		return sup_error_wrap(err, "devices");
+	return 0;
+}
+
 int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err)
 {
+	static bool warned;
 	int fd;
 
-	if (!cgb)
+	if (!cgb) {
+		if (u->cfg->ct.enabled && !warned)
+			sup_warn(u->name, "no cgroups: a container's device allow-list is not "
+					  "enforced (only its /dev holds the default devices)");
+		warned = warned || u->cfg->ct.enabled;
 		return 0;
+	}
 	if (!u->cg) {
 		u->cg = cgb->create(u->name, err);
 		if (!u->cg)
@@ -210,6 +230,8 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 	/* limits are written when the cgroup is made and when the config changes, not on
 	 * every restart: the restart path stays a handful of syscalls */
 	if (u->cg_cfg != u->cfg) {
+		if (devices(u, err) < 0)
+			return -1;
 		cgb->apply(u->cg, &u->cfg->res, warn_unit, u);
 		u->cg_cfg = u->cfg;
 	}
@@ -219,19 +241,45 @@ int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error *
 
 static int place(pid_t pid, void *arg, struct sup_error **err)
 {
-	struct unit *u = arg;
+	return cgb->place(arg, pid, err);
+}
 
-	return u->cg ? cgb->place(u->cg, pid, err) : 0;
+/* The spawn goes into cg: born there (clone3), or placed by the parent before it runs. */
+static void join(struct cgroup *cg, struct spawn_request *req)
+{
+	req->cgroup_fd = cgb->clone_fd(cg);
+	req->into_cgroup = req->cgroup_fd >= 0;
+	req->place = place;
+	req->place_arg = cg;
 }
 
 void sup_cg_join(struct unit *u, struct spawn_request *req)
 {
+	if (cgb && u->cg)
+		join(u->cg, req);
+}
+
+void sup_cg_join_leaf(struct unit *u, struct cgroup **leaf, const char *name,
+		      struct spawn_request *req)
+{
+	struct sup_error *err = NULL;
+
 	if (!cgb || !u->cg)
 		return;
-	req->cgroup_fd = cgb->clone_fd(u->cg);
-	req->into_cgroup = req->cgroup_fd >= 0;
-	req->place = place;
-	req->place_arg = u;
+	if (!*leaf && !(*leaf = cgb->create_leaf(u->cg, name, &err))) {
+		/* the unit's own cgroup then: still inside the unit, just not killed apart */
+		sup_warn(u->name, "%s; using the unit's cgroup", err->msg);
+		sup_error_free(err);
+		join(u->cg, req);
+		return;
+	}
+	join(*leaf, req);
+}
+
+void sup_cg_kill_leaf(struct cgroup *leaf)
+{
+	if (cgb && leaf && cgb->is_empty(leaf) == 0 && cgb->kill_begin(leaf) == 0)
+		cgb->kill_step(leaf, true);
 }
 
 bool sup_cg_signal(struct unit *u, int sig)
@@ -289,6 +337,12 @@ static void release(struct unit *u)
 	unit_timer_stop(u, UNIT_TIMER_CGROUP);
 	list_del(&u->drain_link);
 	u->freezing = false;
+	/* the leaves' directories go with the unit's */
+	if (u->health_cg)
+		cgb->free(u->health_cg);
+	if (u->exec_cg)
+		cgb->free(u->exec_cg);
+	u->health_cg = u->exec_cg = NULL;
 	if (u->cg)
 		cgb->free(u->cg);
 	u->cg = NULL;
@@ -300,8 +354,14 @@ void sup_cg_observe(struct unit *u, const struct unit_change *c)
 	if (c->new_sub != SUB_DEAD && c->new_sub != SUB_EXITED && c->new_sub != SUB_FAILED &&
 	    c->new_sub != SUB_REMAIN)
 		return;
+	sup_cg_settle(u);
+}
+
+void sup_cg_settle(struct unit *u)
+{
 	if (!cgb || !u->cg || !list_empty(&u->drain_link) || u->main.pid || u->health.pid)
 		return;
+	sup_cg_kill_leaf(u->health_cg); /* a health check's leftovers do not hold the unit up */
 	if (cgb->is_empty(u->cg) == 0)
 		return; /* something is left: the next stop or free takes care of it */
 	ev_io_stop(supd->loop, &u->cg_io);

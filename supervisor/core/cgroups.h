@@ -19,8 +19,15 @@ struct unit_change;
 void sup_cg_setup(void);
 /* Before a spawn: the unit's cgroup, made and limited; fills req's cgroup fields. */
 int sup_cg_prepare(struct unit *u, struct spawn_request *req, struct sup_error **err);
-/* Health checks join the running unit's cgroup (no-op without one). */
+/* The spawn joins the unit's cgroup (no-op without one). */
 void sup_cg_join(struct unit *u, struct spawn_request *req);
+/* The spawn joins a leaf cgroup of the unit's, *leaf (made on first use as `name`; the
+ * unit's own cgroup if it cannot be made): health checks, `supctl exec`. No-op without
+ * cgroups. The leaf is freed and removed with the unit's cgroup. */
+void sup_cg_join_leaf(struct unit *u, struct cgroup **leaf, const char *name,
+		      struct spawn_request *req);
+/* Whatever still runs in a leaf is killed (what ran there is over). */
+void sup_cg_kill_leaf(struct cgroup *leaf);
 /* Signal the whole cgroup (SIGKILL: cgroup.kill / freeze-kill). false: no cgroup. */
 bool sup_cg_signal(struct unit *u, int sig);
 void sup_cg_reaped(void);	   /* after a reaping batch: re-check draining units */
@@ -28,6 +35,9 @@ void sup_cg_timer(struct unit *u); /* UNIT_TIMER_CGROUP fired */
 void sup_cg_apply(struct unit *u); /* new limits on a running unit (reload) */
 /* Observer: a unit down for good (inactive, exited, failed) gives its empty cgroup back. */
 void sup_cg_observe(struct unit *u, const struct unit_change *c);
+/* The unit is down: its cgroup (with its leaves) is removed once nothing of it runs; also
+ * after a health check that was still running when the unit went down is reaped. */
+void sup_cg_settle(struct unit *u);
 bool sup_cg_stats(struct unit *u, struct cg_stats *st); /* false: no cgroup */
 /* Units have cgroups at all on this host. */
 bool sup_cg_available(void);

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sup/cgroup.h"
 #include "sup/cleanup.h"
 #include "sup/fileio.h"
 #include "sup/log.h"
@@ -95,6 +97,8 @@ static int id_maps(struct unit *u, struct spawn_container *c, struct sup_error *
 		if (userns_auto(u, &base, err) < 0)
 			return -1;
 		c->uid = (struct spawn_idmap){0, base, USERNS_SIZE};
+		/* the host's files keep their owners: the root and binds are id-mapped */
+		c->idmapped = true;
 	}
 	c->gid = c->uid;
 	return 0;
@@ -172,6 +176,68 @@ static int build_mounts(const struct unit *u, struct ct_spawn *s)
 	return 0;
 }
 
+/* ---- devices ---- */
+
+/* Docker's default allow-list: any node may be made (m), only these opened */
+static const struct cg_device default_devices[] = {
+    {'c', CG_DEV_ANY, CG_DEV_ANY, "m"},
+    {'b', CG_DEV_ANY, CG_DEV_ANY, "m"},
+    {'c', 1, 3, "rwm"},		   /* null */
+    {'c', 1, 5, "rwm"},		   /* zero */
+    {'c', 1, 7, "rwm"},		   /* full */
+    {'c', 1, 8, "rwm"},		   /* random */
+    {'c', 1, 9, "rwm"},		   /* urandom */
+    {'c', 5, 0, "rwm"},		   /* tty */
+    {'c', 5, 1, "rwm"},		   /* console */
+    {'c', 5, 2, "rwm"},		   /* ptmx */
+    {'c', 136, CG_DEV_ANY, "rwm"}, /* pts */
+};
+
+/* "/dev/PATH [rwm]": the host node's type and number, the access given (all by default) */
+static int device_rule(const char *spec, struct cg_device *d, struct sup_error **err)
+{
+	size_t n = strcspn(spec, " \t");
+	const char *acc = spec + n + strspn(spec + n, " \t");
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%.*s", (int)n, spec);
+	if (stat(path, &st) < 0)
+		return sup_error_set(err, errno, "Devices=%s", path);
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return sup_error_set(err, ENODEV, "Devices=%s: not a device node", path);
+	d->type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+	d->major = major(st.st_rdev);
+	d->minor = minor(st.st_rdev);
+	snprintf(d->access, sizeof(d->access), "%s", *acc ? acc : "rwm");
+	return 0;
+}
+
+int sup_ct_devices(const struct unit_config *cfg, struct cg_device **out, size_t *n,
+		   struct sup_error **err)
+{
+	const struct unit_container *t = &cfg->ct;
+	size_t k = SUP_ARRAY_SIZE(default_devices);
+	struct cg_device *v;
+
+	*out = NULL;
+	*n = 0;
+	if (!t->enabled)
+		return 0; /* a plain or sandboxed unit sees the host's /dev */
+	v = calloc(k + t->devices.n, sizeof(*v));
+	if (!v)
+		return sup_error_set(err, ENOMEM, "devices");
+	memcpy(v, default_devices, sizeof(default_devices));
+	for (size_t i = 0; i < t->devices.n; i++)
+		if (device_rule(t->devices.v[i], &v[k++], err) < 0) {
+			free(v);
+			return -1;
+		}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 /* ---- seccomp ---- */
 
 static int seccomp(struct unit *u, struct spawn_container *c, struct spawn_bpf *tmp,
@@ -243,7 +309,7 @@ static int common(struct unit *u, struct ct_spawn *s, struct sup_error **err)
 
 	if (!u->ct && !(u->ct = calloc(1, sizeof(*u->ct))))
 		return sup_error_set(err, ENOMEM, "container");
-	c->join_pidfd = c->pty_sock = -1;
+	c->join_pidfd = c->pty_sock = c->init_image = -1;
 	c->root_tree = -1;
 	c->ns = unit_container_namespaces(u->cfg);
 	c->full = t->enabled;
@@ -272,6 +338,7 @@ int sup_ct_prepare(struct unit *u, struct ct_spawn *s, struct spawn_request *req
 	c->read_only_root = t->read_only_root;
 	c->hostname = t->hostname ? t->hostname : u->name;
 	c->init = t->enabled && t->init && (c->ns & UNIT_NS_PID);
+	c->init_image = c->init ? spawn_init_image() : -1;
 	c->shm_size = t->shm_size;
 	c->time_offset_usec = t->time_offset_usec;
 	c->devices = t->devices.v;
@@ -404,7 +471,7 @@ int sup_ct_join(struct unit *u, struct ct_spawn *s, struct spawn_request *req, s
 		struct sup_error **err)
 {
 	memset(s, 0, sizeof(*s));
-	s->c.join_pidfd = s->c.pty_sock = -1;
+	s->c.join_pidfd = s->c.pty_sock = s->c.init_image = -1;
 	s->c.root_tree = -1;
 	if (!u->ct || !u->ct->active || !u->main.pid || !u->main.has_pidfd || !u->cfg)
 		return 0;

@@ -56,6 +56,11 @@ void sup_ct_free(struct unit *u);
  * is no container or not running. */
 int sup_ct_join(struct unit *u, struct ct_spawn *s, struct spawn_request *req, struct strv *env,
 		struct sup_error **err);
+struct cg_device;
+/* The unit's device allow-list for its cgroup (Docker's default and Devices=): none for a
+ * unit without [Container]. *out is malloc'ed. 0, or -1 with *err (a Devices= node missing). */
+int sup_ct_devices(const struct unit_config *cfg, struct cg_device **out, size_t *n,
+		   struct sup_error **err);
 /* At load: a Seccomp= profile file that does not compile makes the unit bad. */
 void sup_ct_check_set(struct unit_set *set);
 

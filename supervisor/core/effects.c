@@ -17,6 +17,7 @@
 #include "core/health.h"
 #include "core/notify.h"
 #include "core/service.h"
+#include "core/state.h"
 #include "images/unit_image.h"
 #include "logs/output.h"
 #include "supd.h"
@@ -130,8 +131,13 @@ void unit_kill(struct unit *u, int sig, enum unit_kill_who who)
 			sup_child_signal(&u->main, sig);
 		break;
 	case KILL_HEALTH:
-		if (u->health.pid > 0)
-			kill(-u->health.pid, sig);
+		if (u->health_pgid > 0)
+			kill(-u->health_pgid, sig);
+		if (sig == SIGKILL)
+			sup_cg_kill_leaf(u->health_cg);
+		/* the check was reaped after its unit went down: the cgroup can go now */
+		if (sig == SIGKILL && !u->health.pid && (unit_is_down(u) || u->sub == SUB_REMAIN))
+			sup_cg_settle(u);
 		break;
 	case KILL_CONTROL: /* its own process group (setsid) */
 		if (u->control.pid > 0)

@@ -72,7 +72,7 @@ bool unit_health_exec_error(struct unit *u, char *buf, size_t size);
 enum unit_kill_who {
 	KILL_MAIN,    /* the main process only */
 	KILL_UNIT,    /* every process of the unit (its cgroup, else its process group) */
-	KILL_HEALTH,  /* the health check (its own process group) */
+	KILL_HEALTH,  /* the health check: its process group; with SIGKILL its leaf cgroup too */
 	KILL_CONTROL, /* the control command (its own process group) */
 };
 void unit_kill(struct unit *u, int sig, enum unit_kill_who who);

@@ -306,10 +306,10 @@ int unit_exec_health(struct unit *u, struct sup_error **err)
 		strv_free(&env);
 		return sup_error_set(err, ENOMEM, "build environment");
 	}
-	/* HealthCmd= runs in the unit's namespaces and root, and in its cgroup */
+	/* HealthCmd= runs in the unit's namespaces and root, in a leaf cgroup of its own */
 	if (sup_ct_join(u, &cs, &req, &env, err) == 0) {
 		req.envp = env.v;
-		sup_cg_join(u, &req);
+		sup_cg_join_leaf(u, &u->health_cg, "sup-health", &req);
 		pid = spawn_process(&req, &sync_fd, err);
 	}
 	sup_ct_spawn_free(&cs);
@@ -320,7 +320,7 @@ int unit_exec_health(struct unit *u, struct sup_error **err)
 	 * would kill the child with SIGPIPE, hiding the reason) */
 	unit_health_exec_error(u, NULL, 0);
 	u->health_fd = sync_fd;
-	u->health.pid = pid;
+	u->health.pid = u->health_pgid = pid;
 	sup_child_set_pidfd(&u->health, pidfd);
 	return 0;
 }
@@ -371,7 +371,9 @@ int unit_exec_command(struct unit *u, char *const *argv, const int fds[3], int p
 		if (req.container)
 			cs.c.pty_sock = pty_sock;
 		req.envp = env.v;
-		sup_cg_join(u, &req);
+		/* a leaf of the unit's cgroup: on v2 the unit's own cannot take a process once the
+		 * service enabled controllers below it (limits and stats stay the unit's) */
+		sup_cg_join_leaf(u, &u->exec_cg, "sup-exec", &req);
 		pid = spawn_process(&req, &out->sync_fd, err);
 	}
 	sup_ct_spawn_free(&cs);

@@ -42,6 +42,9 @@ static void health_reaped(struct sup_child *c, int wstatus)
 	struct unit *u = sup_container_of(c, struct unit, health);
 	char why[SPAWN_WHY_MAX];
 
+	/* a check that passed or failed is over: nothing it started may stay (`sleep &`) */
+	unit_kill(u, SIGKILL, KILL_HEALTH);
+	u->health_pgid = 0;
 	if (!checking(u)) {
 		sup_sched_poke(); /* a shutdown may be waiting for this check */
 		unit_health_exec_error(u, NULL, 0);

@@ -167,7 +167,8 @@ struct unit {
 
 	/* health checks (health.c) */
 	struct sup_child health;
-	int health_fd; /* its spawn report pipe (exec.c) */
+	pid_t health_pgid; /* its process group: what it left behind is killed with it */
+	int health_fd;	   /* its spawn report pipe (exec.c) */
 	uint64_t health_started;
 	unsigned health_failures;
 
@@ -179,6 +180,8 @@ struct unit {
 
 	/* cgroup (cgroups.c): NULL when the host has none, or between runs */
 	struct cgroup *cg;
+	struct cgroup *health_cg;	  /* the leaf health checks run in (sup_cg_join_leaf) */
+	struct cgroup *exec_cg;		  /* the leaf `supctl exec` commands run in */
 	const struct unit_config *cg_cfg; /* the config whose limits the cgroup has */
 	ev_io cg_io;			  /* OOM (and v2 populated) events */
 	struct list drain_link;		  /* on the draining list while in SUB_DRAIN */

@@ -101,6 +101,71 @@ Exec=/bin/sh -c 'setsid sh -c "sleep 1000; : {marker}" & exec sleep 1000'
         check(not procs_matching(marker), "the setsid'ed grandchild was killed by the stop")
 
 
+def cgroup_paths(pid):
+    """{controller list: path} of a host pid."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        return {line.split(":")[1]: line.split(":", 2)[2].strip() for line in f}
+
+
+def test_units_named_like_cgroup_files():
+    """A unit's cgroup is a directory beside the kernel's own files: units named tasks,
+    cgroup.procs, cpu.shares, memory.max... get an escaped directory ("_tasks"), as in
+    systemd, and run like any other."""
+    names = ["tasks", "cgroup.procs", "cpu.shares", "memory.max", "notify_on_release",
+             "release_agent", "supd", "_under", "web.api"]
+    marker = f"sup-cg-name-{os.getpid()}"
+    units = {n: f"[Service]\nExec=/bin/sh -c 'sleep 1000; : {marker}-{n}'\n" for n in names}
+    with Supd(units) as s:
+        for n in names:
+            s.wait_state(n, "running", timeout=10)
+            pid = retry(lambda: procs_matching(f"{marker}-{n}"), what=f"{n}'s process")[0]
+            paths = cgroup_paths(pid)
+            leaf = [p for c, p in paths.items() if c and "pids" in c.split(",")]
+            leaf = leaf[0] if leaf else paths[""]
+            want = n if n in ("web.api",) else "_" + n
+            check(leaf.endswith("/" + want), f"{n}: its cgroup is {leaf}, want .../{want}")
+        s.ctl_ok("stop", *names, timeout=30)
+        for n in names:
+            check(stats(s, n)["cgroup"] is False, f"{n}: the cgroup is gone after the stop")
+
+
+def test_health_check_leftovers_killed():
+    """What a passing health check leaves behind (`cmd &`, even setsid'ed) is killed when the
+    check ends: the check runs in a leaf cgroup of the unit, killed whole."""
+    marker = f"sup-health-left-{os.getpid()}"
+    unit = f"""
+[Service]
+Exec=/bin/sleep 1000
+HealthCmd=/bin/sh -c 'cat /proc/self/cgroup > "$T/hc.cg"; echo x >> "$T/checks"; sh -c "sleep 1000; : {marker}-a" & setsid sh -c "sleep 1000; : {marker}-b" & exit 0'
+HealthIntervalSec=100ms
+"""
+    with Supd({"hc": unit}) as s:
+        s.wait_state("hc", "running")
+
+        def checks():
+            try:
+                with open(os.path.join(s.dir, "checks")) as f:
+                    return len(f.read().split()) >= 15
+            except FileNotFoundError:
+                return False
+        retry(checks, timeout=30, what="15 health checks")
+        left = procs_matching(marker)
+        check(len(left) <= 2, f"{len(left)} processes left by 15 passing health checks")
+        with open(os.path.join(s.dir, "hc.cg")) as f:
+            lines = f.read().splitlines()
+        mine = [line for line in lines if line.split(":")[1] in ("pids", "memory", "")]
+        mine = [line for line in mine if line.split(":")[1] or len(mine) == 1]
+        check(mine and all(line.endswith("/hc/sup-health") for line in mine),
+              f"the check runs in the leaf hc/sup-health: {lines}")
+        st = s.status("hc")
+        check(st["state"] == "running" and st["health"] == "healthy", f"healthy: {st}")
+        s.ctl_ok("stop", "hc")
+        check(not procs_matching(marker), "nothing of the checks outlives the unit")
+        # a check still running at the stop is reaped just after it: the cgroup goes then
+        retry(lambda: stats(s, "hc")["cgroup"] is False, timeout=30,
+              what="the unit's cgroup (and its leaf) gone")
+
+
 def test_stats_and_metrics_nonzero_and_promtool():
     unit = """
 [Service]
@@ -215,6 +280,8 @@ if __name__ == "__main__":
         test_fork_bomb_contained_and_stopped,
         test_cpu_quota_holds,
         test_stop_kills_double_forked_setsid_grandchild,
+        test_units_named_like_cgroup_files,
+        test_health_check_leftovers_killed,
         test_stats_and_metrics_nonzero_and_promtool,
         test_reload_changes_limits_without_restart,
         test_top_sorted_by_cpu_plain_and_terminal,

@@ -781,6 +781,17 @@ START_TEST(test_container)
 			  PATH ":2: Exec: emptied and not set again");
 	expect_error_part(EXEC "[Container]\nUserNamespace=1:2\n",
 			  PATH ":4: UserNamespace: '1:2' is not valid");
+	/* Tmpfs= options: size=, mode= (octal, at most 4 digits), the flags */
+	c = parse_ok(EXEC "[Container]\nTmpfs=/t:size=1M,mode=0700,noexec,nosuid,nodev,ro\n");
+	ck_assert(strv_contains(&c->ct.tmpfs, "/t:size=1M,mode=0700,noexec,nosuid,nodev,ro"));
+	drop(c);
+	for (const char *const *v = (const char *const[]){"/t:mode=", "/t:mode=19", "/t:mode=17777",
+							  "/t:size=lots", "/t:exec", NULL};
+	     *v; v++) {
+		char text[128];
+		snprintf(text, sizeof(text), EXEC "[Container]\nTmpfs=%s\n", *v);
+		expect_error_part(text, PATH ":4: Tmpfs: '");
+	}
 }
 END_TEST
 

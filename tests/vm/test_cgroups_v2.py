@@ -76,7 +76,7 @@ check "first instruction of the service already in its cgroup" sh -c 'supctl log
 check "oneshot done: its cgroup is removed" wait_for 3 [ ! -d $cg/whereami ]
 check "supd's oom_score_adj is -1000" [ "$(cat /proc/1/oom_score_adj)" = -1000 ]
 check "a service's oom_score_adj is 0" [ "$(cat /proc/$p/oom_score_adj)" = 0 ]
-check "HealthCmd= runs in the unit's cgroup" wait_for 5 grep -qx "0::/svc" /run/health.cg
+check "HealthCmd= runs in a leaf of the unit's cgroup" wait_for 5 grep -qx "0::/svc/sup-health" /run/health.cg
 # --- the other [Resources] keys, as v2 files
 check "svc: cpu.weight = 200" [ "$(cat $cg/svc/cpu.weight)" = 200 ]
 check "svc: cpuset.cpus = 1" [ "$(cat $cg/svc/cpuset.cpus)" = 1 ]
