@@ -189,6 +189,13 @@ def test_image_user_and_stop_signal():
         check("killed by SIGTERM" in logs(s, "own"), f"StopSignal= wins: {logs(s, 'own')}")
 
 
+def test_image_with_user_namespace_is_pending():
+    """overlayfs cannot be id-mapped: Image= in a user namespace is refused, never run half."""
+    with supd({"uns": unit(W.ref("1"), "/bin/true", "") + "UserNamespace=auto\n"}) as s:
+        st = s.wait_state("uns", "bad-unit", timeout=30)
+        check("not yet supported: Image= in a user namespace" in st["error"], f"{st}")
+
+
 def test_pull_failure_fails_start():
     with supd({"bad": unit(W.ref("nope"), "/bin/true")}) as s:
         st = s.wait_state("bad", "failed", timeout=60)
@@ -340,7 +347,7 @@ def main():
     try:
         run_tests([test_pull_images_rmi, test_load_both_tarball_kinds,
                    test_unit_runs_image_env_workdir, test_image_user_and_stop_signal,
-                   test_pull_failure_fails_start,
+                   test_image_with_user_namespace_is_pending, test_pull_failure_fails_start,
                    test_pinning_update_restart_pull, test_rmi_gc_keep_layers_in_use,
                    test_writable_layer_survives_restart, test_helper_crash_hang_garbage,
                    test_progress_on_a_terminal])

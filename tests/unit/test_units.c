@@ -775,6 +775,8 @@ START_TEST(test_container)
 			  PATH ":4: Image: image reference \"Redis/UPPER\": ");
 	expect_error_part(EXEC "[Container]\nImage=redis@sha256:abc\n",
 			  PATH ":4: Image: \"redis@sha256:abc\": a pinned digest must be sha256:");
+	expect_error_part(EXEC "[Container]\nImage=redis\nUserNamespace=auto\n",
+			  PATH ":4: Image: not yet supported: Image= in a user namespace");
 	expect_error_part(EXEC "[Container]\nImage=redis\nRootDirectory=/srv\n",
 			  PATH ":5: RootDirectory: cannot be used with Image=");
 	expect_error_part("[Service]\nExec=\n[Container]\nImage=redis\n",
