@@ -161,7 +161,7 @@ def run_s6(n, timeout):
         os.chmod(run, 0o755)
     t0 = time.monotonic()
     p = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
-                          "s6-svscan", scan], stdout=subprocess.DEVNULL,
+                          "s6-svscan", "-c", str(n + 10), scan], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, env=dict(os.environ, MARKS=marks))
     try:
         pid = supd_pid(p)
