@@ -21,6 +21,7 @@
 #include "core/cgroups.h"
 #include "core/children.h"
 #include "core/deps.h"
+#include "core/effects.h"
 #include "core/exec.h"
 #include "core/health.h"
 #include "core/reload.h"
@@ -478,12 +479,13 @@ int main(int argc, char **argv)
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();
+	uint64_t deadline = now_mono() + 2 * USEC_PER_SEC; /* for every unit's cgroup together */
 	for_each_unit(u)
 	{
 		/* down, unless the shutdown deadline passed: then what is left is killed */
 		if (u->pgid > 0 && !unit_is_down(u))
 			kill(-u->pgid, SIGKILL);
-		sup_cg_unit_free(u);
+		sup_cg_unit_free_final(u, deadline);
 	}
 	if (!logfile_sync(2000))
 		sup_warn(NULL, "log files: the disk did not take the last lines within 2s");
