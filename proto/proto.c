@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -193,27 +194,51 @@ static int dump_cb(const char *s, size_t n, void *data)
 	return 0;
 }
 
-int sup_frame_encode(const json_t *obj, char **out, size_t *len, struct sup_error **err)
+enum encode_fail {
+	ENC_OK = 0,
+	ENC_NOMEM = -1,
+	ENC_TOO_BIG = -2,
+	ENC_NOT_OBJECT = -3,
+};
+
+static enum encode_fail encode(const json_t *obj, char **out, size_t *len)
 {
 	struct dump d = {.buf = malloc(256), .len = 4, .cap = 256};
 
 	if (!d.buf)
-		return sup_error_set(err, ENOMEM, "encode a frame");
+		return ENC_NOMEM;
 	if (!json_is_object(obj)) {
 		free(d.buf);
-		return sup_error_set(err, 0, "encode a frame: the payload must be a JSON object");
+		return ENC_NOT_OBJECT;
 	}
 	if (json_dump_callback(obj, dump_cb, &d, JSON_COMPACT) < 0) {
 		free(d.buf);
-		if (d.too_big)
-			return sup_error_set(err, 0, "encode a frame: over the limit of %u bytes",
-					     SUP_PROTO_MAX_FRAME);
-		return sup_error_set(err, ENOMEM, "encode a frame");
+		return d.too_big ? ENC_TOO_BIG : ENC_NOMEM;
 	}
 	put_be32((unsigned char *)d.buf, (uint32_t)(d.len - 4));
 	*out = d.buf;
 	*len = d.len;
-	return 0;
+	return ENC_OK;
+}
+
+static int encode_error(enum encode_fail f, struct sup_error **err)
+{
+	switch (f) {
+	case ENC_NOT_OBJECT:
+		return sup_error_set(err, 0, "encode a frame: the payload must be a JSON object");
+	case ENC_TOO_BIG:
+		return sup_error_set(err, 0, "encode a frame: over the limit of %u bytes",
+				     SUP_PROTO_MAX_FRAME);
+	default:
+		return sup_error_set(err, ENOMEM, "encode a frame");
+	}
+}
+
+int sup_frame_encode(const json_t *obj, char **out, size_t *len, struct sup_error **err)
+{
+	enum encode_fail f = encode(obj, out, len);
+
+	return f == ENC_OK ? 0 : encode_error(f, err);
 }
 
 /* --- requests */
@@ -561,21 +586,69 @@ json_t *sup_reply_ok(json_t *data)
 	return o;
 }
 
-/* JSON strings must be UTF-8; an error text may quote bytes that are not. */
-static json_t *text_json(const char *s)
+/* The length of the valid UTF-8 sequence at s (n bytes there), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-	json_t *j = json_string(s);
+	static const struct {
+		unsigned char lo, hi;
+		size_t len;
+		uint32_t min;
+	} leads[] = {{0x00, 0x7f, 1, 0},
+		     {0xc2, 0xdf, 2, 0x80},
+		     {0xe0, 0xef, 3, 0x800},
+		     {0xf0, 0xf4, 4, 0x10000}};
+	uint32_t cp;
+
+	for (size_t k = 0; k < SUP_ARRAY_SIZE(leads); k++) {
+		size_t len = leads[k].len;
+
+		if (s[0] < leads[k].lo || s[0] > leads[k].hi)
+			continue;
+		if (n < len)
+			return 0;
+		cp = s[0] & (len == 1 ? 0x7f : 0x3f >> (len - 1));
+		for (size_t i = 1; i < len; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if (cp < leads[k].min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		return len;
+	}
+	return 0;
+}
+
+json_t *sup_json_textn(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
 	_cleanup_free_ char *copy = NULL;
+	size_t o = 0;
 
 	if (j)
 		return j;
-	copy = strdup(s);
+	copy = malloc(n * 3 + 1);
 	if (!copy)
 		return NULL;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	return json_string(copy);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (k) {
+			memcpy(copy + o, s + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(copy + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
+	}
+	return json_stringn(copy, o);
+}
+
+json_t *sup_json_text(const char *s)
+{
+	return sup_json_textn(s, strlen(s));
 }
 
 json_t *sup_reply_error(int code, const char *fmt, ...)
@@ -594,7 +667,7 @@ json_t *sup_reply_error(int code, const char *fmt, ...)
 	if (json_object_set_new(o, "v", json_integer(SUP_PROTO_VERSION)) < 0 ||
 	    json_object_set_new(o, "ok", json_false()) < 0 ||
 	    json_object_set_new(o, "code", json_integer(code)) < 0 ||
-	    json_object_set_new(o, "error", text_json(r < 0 ? "out of memory" : msg)) < 0) {
+	    json_object_set_new(o, "error", sup_json_text(r < 0 ? "out of memory" : msg)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -618,22 +691,15 @@ void sup_outq_free(struct sup_outq *q)
 	q->len = q->off = q->cap = 0;
 }
 
-int sup_outq_push(struct sup_outq *q, const json_t *obj, struct sup_error **err)
+/* Append an encoded frame (owned by the queue from here, or freed). */
+static int append(struct sup_outq *q, char *frame, size_t flen, struct sup_error **err)
 {
-	_cleanup_free_ char *frame = NULL;
-	size_t flen, pending = q->len - q->off;
+	size_t pending = q->len - q->off;
 
-	if (sup_frame_encode(obj, &frame, &flen, err) < 0)
-		return -1;
-	if (q->max && flen > q->max - (pending < q->max ? pending : q->max))
-		return sup_error_set(err, 0,
-				     "output queue full: %zu bytes pending, %zu more, limit %zu "
-				     "(the peer is not reading)",
-				     pending, flen, q->max);
 	if (!pending && q->cap < flen) {
 		/* nothing queued: the encoded frame becomes the buffer */
 		free(q->buf);
-		q->buf = sup_steal_ptr(frame);
+		q->buf = frame;
 		q->cap = q->len = flen;
 		q->off = 0;
 		return 0;
@@ -647,14 +713,175 @@ int sup_outq_push(struct sup_outq *q, const json_t *obj, struct sup_error **err)
 		size_t cap = q->cap * 2 > q->len + flen ? q->cap * 2 : q->len + flen;
 		char *p = realloc(q->buf, cap);
 
-		if (!p)
+		if (!p) {
+			free(frame);
 			return sup_error_set(err, ENOMEM, "queue a frame");
+		}
 		q->buf = p;
 		q->cap = cap;
 	}
 	memcpy(q->buf + q->len, frame, flen);
 	q->len += flen;
+	free(frame);
 	return 0;
+}
+
+static int push_encoded(struct sup_outq *q, const json_t *obj, struct sup_error **err)
+{
+	char *frame = NULL;
+	size_t flen;
+	enum encode_fail f = encode(obj, &frame, &flen);
+
+	return f == ENC_OK ? append(q, frame, flen, err) : encode_error(f, err);
+}
+
+/* The bulk of a reply (see SUP_PROTO_PART_BYTES): *key is NULL for data itself. */
+static json_t *reply_bulk(const json_t *reply, const char **key)
+{
+	json_t *data = json_object_get(reply, "data"), *b;
+
+	*key = NULL;
+	if (json_is_array(data))
+		return data;
+	*key = "lines";
+	if (json_is_array(b = json_object_get(data, "lines")))
+		return b;
+	*key = "text";
+	if (json_is_string(b = json_object_get(data, "text")))
+		return b;
+	return NULL;
+}
+
+/* Splitting a reply: each part becomes a frame once the next one shows it is not the last. */
+struct splitter {
+	struct sup_outq *q;
+	const json_t *reply;
+	const char *key;
+	json_t *held; /* the part not queued yet */
+	size_t parts;
+};
+
+/* The reply with its bulk replaced by part: a shallow copy, the rest shared. */
+static json_t *first_frame(const struct splitter *sp, json_t *part)
+{
+	json_t *f = json_copy((json_t *)sp->reply), *data;
+
+	if (!f)
+		return NULL;
+	if (!sp->key) {
+		json_object_set(f, "data", part);
+	} else {
+		data = json_copy(json_object_get(sp->reply, "data"));
+		json_object_set(data, sp->key, part);
+		json_object_set_new(f, "data", data);
+	}
+	json_object_set_new(f, "more", json_true());
+	return f;
+}
+
+static int flush_held(struct splitter *sp, bool more, struct sup_error **err)
+{
+	json_t *f;
+	int r;
+
+	if (!sp->held)
+		return 0;
+	if (sp->parts++ == 0)
+		f = first_frame(sp, sp->held);
+	else
+		f = json_pack("{s:i, s:b, s:O}", "v", SUP_PROTO_VERSION, "more", more, "part",
+			      sp->held);
+	json_decref(sp->held);
+	sp->held = NULL;
+	r = f ? push_encoded(sp->q, f, err) : sup_error_set(err, ENOMEM, "split a reply");
+	json_decref(f);
+	return r;
+}
+
+static int hold(struct splitter *sp, json_t *part, struct sup_error **err)
+{
+	int r = flush_held(sp, true, err);
+
+	sp->held = part;
+	return part ? r : sup_error_set(err, ENOMEM, "split a reply");
+}
+
+static int split_array(struct splitter *sp, const json_t *bulk, struct sup_error **err)
+{
+	json_t *part = json_array(), *e;
+	size_t size = 2, i;
+
+	json_array_foreach(bulk, i, e)
+	{
+		size_t es = json_dumpb(e, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) + 1;
+
+		if (json_array_size(part) && size + es > SUP_PROTO_PART_BYTES) {
+			if (hold(sp, part, err) < 0)
+				return -1;
+			part = json_array();
+			size = 2;
+		}
+		if (json_array_append(part, e) < 0)
+			return sup_error_set(err, ENOMEM, "split a reply");
+		size += es;
+	}
+	return hold(sp, part, err);
+}
+
+/* Text is cut in pieces of half a part (escaping may make them grow), never in a character. */
+static int split_text(struct splitter *sp, const json_t *bulk, struct sup_error **err)
+{
+	const char *t = json_string_value(bulk);
+	size_t len = json_string_length(bulk), pos = 0;
+
+	while (pos < len) {
+		size_t take =
+		    len - pos < SUP_PROTO_PART_BYTES / 2 ? len - pos : SUP_PROTO_PART_BYTES / 2;
+
+		while (take < len - pos && take > 1 &&
+		       ((unsigned char)t[pos + take] & 0xc0) == 0x80)
+			take--;
+		if (hold(sp, json_stringn(t + pos, take), err) < 0)
+			return -1;
+		pos += take;
+	}
+	return 0;
+}
+
+static int push_parts(struct sup_outq *q, const json_t *reply, struct sup_error **err)
+{
+	struct splitter sp = {.q = q, .reply = reply};
+	json_t *bulk = reply_bulk(reply, &sp.key);
+	int r;
+
+	if (!bulk || !json_is_object(reply) || !json_object_get(reply, "ok"))
+		return encode_error(ENC_TOO_BIG, err);
+	r = json_is_array(bulk) ? split_array(&sp, bulk, err) : split_text(&sp, bulk, err);
+	if (r == 0)
+		r = flush_held(&sp, false, err);
+	json_decref(sp.held);
+	return r;
+}
+
+int sup_outq_push(struct sup_outq *q, const json_t *obj, struct sup_error **err)
+{
+	char *frame = NULL;
+	size_t flen, pending = q->len - q->off;
+	enum encode_fail f = encode(obj, &frame, &flen);
+
+	/* a reply too large for a frame goes in parts, into an empty queue only */
+	if (f == ENC_TOO_BIG && !pending)
+		return push_parts(q, obj, err);
+	if (f != ENC_OK)
+		return encode_error(f, err);
+	if (pending && q->max && flen > q->max - (pending < q->max ? pending : q->max)) {
+		free(frame);
+		return sup_error_set(err, 0,
+				     "output queue full: %zu bytes pending, %zu more, limit %zu "
+				     "(the peer is not reading)",
+				     pending, flen, q->max);
+	}
+	return append(q, frame, flen, err);
 }
 
 /* send() without SIGPIPE on a socket, plain write() on anything else. */
@@ -688,49 +915,90 @@ int sup_outq_flush(struct sup_outq *q, int fd)
 
 /* --- blocking I/O */
 
-/* Wait until fd is ready, for a caller handed a non-blocking fd. */
-static int wait_fd(int fd, short events)
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+}
+
+/* Wait until fd is ready, or the deadline (-1: none) passes: -1 with errno ETIMEDOUT. */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
 	struct pollfd p = {.fd = fd, .events = events};
 	int r;
 
-	while ((r = poll(&p, 1, -1)) < 0 && errno == EINTR)
-		;
-	return r < 0 ? -1 : 0;
+	do {
+		int left =
+		    deadline < 0 ? -1 : (int)(deadline > mono_ms() ? deadline - mono_ms() : 0);
+
+		r = poll(&p, 1, left);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		errno = ETIMEDOUT;
+	return r > 0 ? 0 : -1;
 }
 
-int sup_send_frame(int fd, const json_t *obj, struct sup_error **err)
+static int send_all(int fd, const char *p, size_t len, int64_t deadline)
 {
-	_cleanup_free_ char *frame = NULL;
-	size_t len, off = 0;
+	size_t off = 0;
 
-	if (sup_frame_encode(obj, &frame, &len, err) < 0)
-		return -1;
 	while (off < len) {
-		ssize_t w = send_some(fd, frame + off, len - off, 0);
+		ssize_t w;
 
+		if (deadline >= 0 && wait_fd(fd, POLLOUT, deadline) < 0)
+			return -1;
+		w = send_some(fd, p + off, len - off, deadline >= 0 ? MSG_DONTWAIT : 0);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT) == 0)
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    wait_fd(fd, POLLOUT, deadline) == 0)
 			continue;
 		if (w < 0)
-			return sup_error_set(err, errno, "send a frame");
+			return -1;
 		off += (size_t)w;
 	}
 	return 0;
 }
 
+int sup_send_frame_timed(int fd, const json_t *obj, int timeout_ms, struct sup_error **err)
+{
+	_cleanup_free_ char *frame = NULL;
+	size_t len;
+
+	if (sup_frame_encode(obj, &frame, &len, err) < 0)
+		return -1;
+	if (send_all(fd, frame, len, deadline_of(timeout_ms)) < 0)
+		return sup_error_set(err, errno, "send a frame");
+	return 0;
+}
+
+int sup_send_frame(int fd, const json_t *obj, struct sup_error **err)
+{
+	return sup_send_frame_timed(fd, obj, -1, err);
+}
+
 /* Read exactly n bytes unless EOF comes first. Returns the bytes read, or -1 (errno). */
-static ssize_t read_full(int fd, char *buf, size_t n)
+static ssize_t read_full(int fd, char *buf, size_t n, int64_t deadline)
 {
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
+		ssize_t r;
 
+		if (deadline >= 0 && wait_fd(fd, POLLIN, deadline) < 0)
+			return -1;
+		r = read(fd, buf + got, n - got);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN) == 0)
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    wait_fd(fd, POLLIN, deadline) == 0)
 			continue;
 		if (r < 0)
 			return -1;
@@ -741,7 +1009,7 @@ static ssize_t read_full(int fd, char *buf, size_t n)
 	return (ssize_t)got;
 }
 
-int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
+static int recv_frame(int fd, json_t **obj, int64_t deadline, struct sup_error **err)
 {
 	unsigned char hdr[4];
 	_cleanup_free_ char *buf = NULL;
@@ -750,7 +1018,7 @@ int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
 	uint32_t len;
 
 	*obj = NULL;
-	r = read_full(fd, (char *)hdr, sizeof(hdr));
+	r = read_full(fd, (char *)hdr, sizeof(hdr), deadline);
 	if (r < 0)
 		return sup_error_set(err, errno, "receive a frame");
 	if (r == 0)
@@ -764,7 +1032,7 @@ int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
 	buf = malloc(len);
 	if (!buf)
 		return sup_error_set(err, ENOMEM, "receive a frame of %" PRIu32 " bytes", len);
-	r = read_full(fd, buf, len);
+	r = read_full(fd, buf, len, deadline);
 	if (r < 0)
 		return sup_error_set(err, errno, "receive a frame");
 	if (r < (ssize_t)len)
@@ -781,4 +1049,93 @@ int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
 		return sup_error_set(err, 0, "receive a frame: not a JSON object");
 	}
 	return 1;
+}
+
+int sup_recv_frame_timed(int fd, json_t **obj, int timeout_ms, struct sup_error **err)
+{
+	return recv_frame(fd, obj, deadline_of(timeout_ms), err);
+}
+
+int sup_recv_frame(int fd, json_t **obj, struct sup_error **err)
+{
+	return recv_frame(fd, obj, -1, err);
+}
+
+/* The parts of a split reply, gathered: array elements appended at once, text kept in a
+ * buffer and set once (concatenating strings part by part would copy it over and over). */
+struct joiner {
+	json_t *bulk;
+	char *text;
+	size_t len, cap;
+};
+
+static int join_part(struct joiner *j, const json_t *part)
+{
+	size_t n = json_string_length(part);
+
+	if (json_is_array(j->bulk))
+		return json_is_array(part) ? json_array_extend(j->bulk, (json_t *)part) : -1;
+	if (!json_is_string(part))
+		return -1;
+	if (j->len + n > j->cap) {
+		size_t cap = (j->len + n) * 2;
+		char *p = realloc(j->text, cap);
+
+		if (!p)
+			return -1;
+		j->text = p;
+		j->cap = cap;
+	}
+	memcpy(j->text + j->len, json_string_value(part), n);
+	j->len += n;
+	return 0;
+}
+
+static int join_rest(int fd, struct joiner *j, int64_t deadline, struct sup_error **err)
+{
+	bool more = true;
+
+	while (more) {
+		json_t *f = NULL;
+		int r = recv_frame(fd, &f, deadline, err);
+
+		if (r <= 0)
+			return r < 0
+				   ? -1
+				   : sup_error_set(err, 0, "receive a reply: closed in its parts");
+		more = json_is_true(json_object_get(f, "more"));
+		r = join_part(j, json_object_get(f, "part"));
+		json_decref(f);
+		if (r < 0)
+			return sup_error_set(err, 0, "receive a reply: a part that does not fit");
+	}
+	return 0;
+}
+
+int sup_recv_reply(int fd, json_t **obj, int timeout_ms, struct sup_error **err)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	int r = recv_frame(fd, obj, deadline, err);
+	struct joiner j = {0};
+	const char *key;
+
+	if (r <= 0 || !json_is_true(json_object_get(*obj, "more")))
+		return r;
+	j.bulk = reply_bulk(*obj, &key);
+	if (!j.bulk)
+		r = sup_error_set(err, 0, "receive a reply: parts of nothing");
+	else if (json_is_string(j.bulk) && join_part(&j, j.bulk) < 0)
+		r = sup_error_set(err, ENOMEM, "receive a reply");
+	else
+		r = join_rest(fd, &j, deadline, err) < 0 ? -1 : 1;
+	if (r > 0 && json_is_string(j.bulk))
+		json_object_set_new(json_object_get(*obj, "data"), key,
+				    json_stringn(j.text, j.len));
+	free(j.text);
+	json_object_del(*obj, "more");
+	if (r < 0) {
+		json_decref(*obj);
+		*obj = NULL;
+	}
+	return r;
 }

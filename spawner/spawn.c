@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -232,6 +233,52 @@ static void reset_oom_score(void)
 	}
 }
 
+/* Where execvp() found prog: into buf; false if it is nowhere on PATH. */
+static bool find_program(const char *prog, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(prog, '/'))
+		return snprintf(buf, size, "%s", prog) < (int)size && access(buf, F_OK) == 0;
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if (snprintf(buf, size, "%.*s%s%s", (int)n, p, n ? "/" : "", prog) < (int)size &&
+		    access(buf, F_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+/* exec said ENOENT: the program is missing, or it is there and what it needs is not (a
+ * script's #! interpreter, an ELF's loader). Never returns. */
+static void __attribute__((noreturn)) exec_enoent(int fd, const char *prog)
+{
+	char path[PATH_MAX], head[256] = "";
+	int f;
+	ssize_t n = 0;
+
+	if (!find_program(prog, path, sizeof(path)))
+		child_fail(fd, ENOENT, 127, "exec %s", prog);
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (f >= 0) {
+		n = read(f, head, sizeof(head) - 1);
+		close(f);
+	}
+	if (n > 2 && head[0] == '#' && head[1] == '!') {
+		head[n] = '\0';
+		char *interp = head + 2 + strspn(head + 2, " \t");
+		interp[strcspn(interp, " \t\r\n")] = '\0';
+		child_fail(fd, 0, 127, "exec %s: its interpreter '%s' (the #! line) was not found",
+			   path, interp);
+	}
+	child_fail(fd, 0, 127,
+		   "exec %s: the file is there, but what runs it was not found (its dynamic "
+		   "loader?)",
+		   path);
+}
+
 static pid_t spawn_parent; /* getpid() of the spawning process, read before each clone */
 
 /* The first steps of every child: signals, OOM score, limits, session, stdio, environment. */
@@ -278,6 +325,8 @@ static void __attribute__((noreturn)) child_main(int fd, const struct spawn_requ
 	/* Nothing of supd's leaks into the service: every fd above 2 closes at exec. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	execvp(argv[0], argv);
+	if (errno == ENOENT)
+		exec_enoent(fd, argv[0]);
 	child_fail(fd, errno, spawn_exec_exit_code(errno), "exec %s", argv[0]);
 }
 

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -20,6 +21,7 @@
 #include "core/cgroups.h"
 #include "core/children.h"
 #include "core/deps.h"
+#include "core/effects.h"
 #include "core/exec.h"
 #include "core/health.h"
 #include "core/reload.h"
@@ -32,10 +34,14 @@
 #include "metrics/metrics_http.h"
 #include "supd.h"
 
-static int signal_fd = -1;
-static ev_io signal_io;
+static int signal_fd = -1, hup_fd = -1;
+static ev_io signal_io, hup_io;
 static ev_io logfile_io;
+static ev_timer hup_pause;
+
+#define HUP_PAUSE_SECS 0.2 /* SIGHUP is read at most this often */
 static ev_prepare sched;
+static ev_idle sched_more;
 
 static void usage(FILE *f)
 {
@@ -198,29 +204,44 @@ static bool machine_init(void)
 	return machine_detect(supd->conf.machine_mode); /* machine.c */
 }
 
-/* ExitWithUnit=: the unit has ended and nothing will start it again by itself. */
+/* ExitWithUnit=: the unit has ended and nothing will start it again by itself (or, in a
+ * shutdown, it is down). */
 static bool ends_for_good(const struct unit *u, const struct unit_change *c)
 {
-	if (!u->cfg || !u->cfg->exit_with_unit || supd->shutting_down ||
-	    c->old_state == c->new_state)
+	if (!u->cfg || !u->cfg->exit_with_unit || c->old_state == c->new_state)
 		return false;
 	return c->new_state == UNIT_EXITED || c->new_state == UNIT_FAILED ||
 	       (c->new_state == UNIT_INACTIVE && c->old_sub != SUB_QUEUED);
 }
 
-/* supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. */
+/*
+ * supd's exit status for an ExitWithUnit= unit: as tini, its code or 128+signal. The first
+ * such unit to end decides it, also when a SIGTERM or SIGINT began the shutdown (the unit's
+ * answer to its stop signal is the container's exit status, as with tini and docker).
+ */
 static void exit_with_unit(struct unit *u, const struct unit_change *c)
 {
-	if (!ends_for_good(u, c))
+	int status;
+
+	if (supd->exit_decided || !ends_for_good(u, c))
 		return;
 	if (u->last_exit.valid)
-		sup_shutdown(policy_exit_status(u->last_exit.signaled, u->last_exit.code));
+		status = policy_exit_status(u->last_exit.signaled, u->last_exit.code);
 	else
-		sup_shutdown(u->state == UNIT_FAILED ? 1 : 0);
+		status = u->state == UNIT_FAILED ? 1 : 0;
+	supd->exit_decided = true;
+	if (!supd->shutting_down) {
+		sup_shutdown(status);
+		return;
+	}
+	sup_info(u->name, "ExitWithUnit=: supd exits with this unit's status, %d", status);
+	supd->exit_status = status;
 }
 
+/* SIGHUP: a deleted control socket is made again, then the units are reloaded. */
 static void reload(void)
 {
+	sup_control_recover();
 	if (sup_reload_request() < 0)
 		sup_warn(NULL, "reload (SIGHUP) refused: supd is shutting down");
 }
@@ -229,13 +250,12 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct signalfd_siginfo si;
 
-	while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+	/* a bounded batch: a process that keeps sending (kill -CHLD 1 in a loop) would otherwise
+	 * keep supd in here; level-triggered, the rest comes at the next turn of the loop */
+	for (int i = 0; i < 16 && read(signal_fd, &si, sizeof(si)) == sizeof(si); i++) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
 			break; /* reaped below, once for the whole batch */
-		case SIGHUP:
-			reload();
-			break;
 		case SIGINT:
 		case SIGTERM:
 		case SIGUSR1:		   /* halt */
@@ -252,10 +272,41 @@ static void on_signal(struct ev_loop *loop, ev_io *w, int revents)
 	sup_reap();
 }
 
+/*
+ * SIGHUP has a signalfd of its own, read at most every HUP_PAUSE_SECS: meanwhile the kernel
+ * merges every SIGHUP sent into the one pending, at no cost to supd, so a unit that floods
+ * supd with SIGHUP gets a reload now and then, not a PID 1 that does nothing but wake up.
+ */
+static void on_hup(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct signalfd_siginfo si;
+
+	/* one read: a loop would never end while a unit keeps sending */
+	if (read(hup_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	reload();
+	ev_io_stop(loop, &hup_io);
+	ev_timer_set(&hup_pause, HUP_PAUSE_SECS, 0); /* an expired timer forgot its delay */
+	ev_timer_start(loop, &hup_pause);
+}
+
+static void on_hup_pause(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_io_start(loop, &hup_io);
+}
+
+/* Keeps the loop from blocking while the scheduler has work left over (it stops itself). */
+static void on_more(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	ev_idle_stop(loop, w);
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	if (sup_sched_pending())
 		sup_sched_pass();
+	if (sup_sched_pending())
+		ev_idle_start(loop, &sched_more);
 }
 
 /* The log-file writer closed files: their handles are freed here, on the loop. */
@@ -281,8 +332,9 @@ static void observe(void)
 	unit_observe(exit_with_unit);
 	sup_sched_on_all_down(all_down);
 	sup_reload_on_done(sup_control_reload_done);
-	if (supd->is_pid1)
-		sup_on_shutdown(machine_shutdown_started); /* its deadline */
+	/* the deadline of the way down ([Machine] ShutdownTimeoutSec=): the machine's, or supd's
+	 * own exit's, so that a unit with StopTimeoutSec=0 cannot hold supd up for ever */
+	sup_on_shutdown(machine_shutdown_started);
 }
 
 static int setup_signals(struct sup_error **err)
@@ -299,12 +351,19 @@ static int setup_signals(struct sup_error **err)
 	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return sup_error_set(err, errno, "block signals");
+	sigdelset(&set, SIGHUP);
 	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (signal_fd < 0)
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	hup_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (signal_fd < 0 || hup_fd < 0)
 		return sup_error_set(err, errno, "signalfd");
 	ev_io_init(&signal_io, on_signal, signal_fd, EV_READ);
 	ev_set_priority(&signal_io, EV_MAXPRI);
 	ev_io_start(supd->loop, &signal_io);
+	ev_io_init(&hup_io, on_hup, hup_fd, EV_READ);
+	ev_io_start(supd->loop, &hup_io);
+	ev_init(&hup_pause, on_hup_pause);
 	return 0;
 }
 
@@ -344,6 +403,26 @@ static void raise_nofile(void)
 			 (unsigned long long)old.rlim_max);
 }
 
+/* libev aborts when its allocator returns NULL: a shortage is waited out a little (the OOM
+ * killer makes room, a burst passes) before PID 1 gives up. */
+static void *ev_alloc(void *ptr, long size)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+
+	if (size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	for (int i = 0; i < 100; i++) {
+		void *p = realloc(ptr, (size_t)size);
+
+		if (p)
+			return p;
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 static int setup(struct sup_error **err)
 {
 	struct sup_error *cerr = NULL;
@@ -358,6 +437,7 @@ static int setup(struct sup_error **err)
 	if (!supd->is_pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		sup_warn(NULL, "cannot become a subreaper: %s; orphans go to init",
 			 strerror(errno));
+	ev_set_allocator(ev_alloc);
 	supd->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (!supd->loop)
 		return sup_error_set(err, 0, "create the event loop");
@@ -367,6 +447,7 @@ static int setup(struct sup_error **err)
 		ev_io_start(supd->loop, &logfile_io);
 	ev_prepare_init(&sched, on_prepare);
 	ev_prepare_start(supd->loop, &sched);
+	ev_idle_init(&sched_more, on_more);
 	if (setup_signals(err) < 0 || sup_control_init(err) < 0)
 		return -1;
 	if (supd->is_pid1)
@@ -404,11 +485,18 @@ int main(int argc, char **argv)
 	else
 		sup_boot_units();
 	ev_run(supd->loop, 0);
-	unlink(supd->conf.socket_path);
+	sup_control_shutdown(); /* followers are told the stream ends; the socket goes */
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();
-	for_each_unit(u) sup_cg_unit_free(u);
+	uint64_t deadline = now_mono() + 2 * USEC_PER_SEC; /* for every unit's cgroup together */
+	for_each_unit(u)
+	{
+		/* down, unless the shutdown deadline passed: then what is left is killed */
+		if (u->pgid > 0 && !unit_is_down(u))
+			kill(-u->pgid, SIGKILL);
+		sup_cg_unit_free_final(u, deadline);
+	}
 	if (!logfile_sync(2000))
 		sup_warn(NULL, "log files: the disk did not take the last lines within 2s");
 	sup_cg_fini();

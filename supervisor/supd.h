@@ -42,7 +42,8 @@ struct supd {
 	struct list units; /* every struct unit, in load order (core/registry.c) */
 	size_t n_units;
 	bool shutting_down;
-	int exit_status; /* supd's own exit status at shutdown */
+	int exit_status;   /* supd's own exit status at shutdown */
+	bool exit_decided; /* an ExitWithUnit= unit gave it (the first one to end) */
 	bool is_pid1;
 	char *load_error;	   /* the units directory could not be read */
 	unsigned long nofile_soft; /* RLIMIT_NOFILE supd started with, given back to units */

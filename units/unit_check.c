@@ -88,6 +88,51 @@ static void check_health(struct unit_parser *p)
 				     "0 with HealthCmd= set; allowed: a duration above 0");
 }
 
+/* 0 means "no timeout", as in systemd (infinity says it explicitly): said at load time, not
+ * found out when a stop hangs. */
+static void check_no_timeout(struct unit_parser *p)
+{
+	static const struct {
+		const char *key, *what;
+	} keys[] = {
+	    {"StopTimeoutSec", "a service that ignores its stop signal is never SIGKILLed, and "
+			       "supd's own exit waits for it up to [Machine] ShutdownTimeoutSec= "
+			       "of supd.conf"},
+	    {"ReadyTimeoutSec", "a start that never gets ready stays starting for ever"},
+	};
+	const uint64_t values[] = {p->c->stop_timeout_usec, p->c->ready_timeout_usec};
+
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++) {
+		unsigned long line = unit_key_line(p, keys[i].key);
+		const char *spelled = unit_key_spelled(p, keys[i].key);
+
+		if (!line) {
+			line = unit_key_line(p, "TimeoutSec");
+			spelled = "TimeoutSec";
+		}
+		if (!line || values[i] != 0 || !usable(p, keys[i].key))
+			continue;
+		if (i == 1 && p->c->type != UNIT_TYPE_NOTIFY)
+			continue; /* only Type=notify waits to be ready */
+		unit_warning(p, line, spelled,
+			     "0 means no timeout (as in systemd; write infinity to say so): %s",
+			     keys[i].what);
+	}
+}
+
+/* A check every few microseconds is a fork loop: the interval has a floor. */
+static void check_health_floor(struct unit_parser *p)
+{
+	char floor[UNIT_DURATION_TEXT];
+
+	if (!p->c->health_cmd.n || !p->c->health_interval_usec ||
+	    p->c->health_interval_usec >= UNIT_HEALTH_INTERVAL_MIN)
+		return;
+	unit_format_duration(UNIT_HEALTH_INTERVAL_MIN, floor);
+	unit_warning(p, unit_key_line(p, "HealthIntervalSec"), "HealthIntervalSec",
+		     "below %s: checks run every %s", floor, floor);
+}
+
 /* [Container]: the default namespaces, and what only makes sense with another key. */
 static void check_container(struct unit_parser *p)
 {
@@ -130,4 +175,6 @@ void unit_check_config(struct unit_parser *p)
 	oneshot_timeout(p);
 	check_restart_delay(p);
 	check_health(p);
+	check_health_floor(p);
+	check_no_timeout(p);
 }

@@ -47,7 +47,7 @@ static bool check_requires(struct unit_set *set)
 			const struct strv *l = k == 0 ? &c->requires : &c->binds_to;
 			for (size_t j = 0; j < l->n; j++) {
 				struct unit_entry *t = unit_set_find(set, l->v[j]);
-				if (t && t->config)
+				if (t && (t->config || t->kept))
 					continue;
 				bad |= dep_error(e, c, keys[k], l->v[j],
 						 t ? "is a bad unit" : "does not exist");
@@ -55,6 +55,7 @@ static bool check_requires(struct unit_set *set)
 		}
 		if (bad) {
 			unit_entry_set_bad(e);
+			e->dep_bad = true;
 			changed = true;
 		}
 	}
@@ -335,6 +336,7 @@ static bool check_cycles(struct unit_set *set)
 			if (msgs[u]) {
 				unit_entry_add_error(&set->v[u], msgs[u], where[u]);
 				unit_entry_set_bad(&set->v[u]);
+				set->v[u].dep_bad = true;
 				free(msgs[u]);
 				changed = true;
 			}

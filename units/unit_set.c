@@ -162,6 +162,36 @@ static void foreign_file(struct unit_set *set, const char *dir, const char *file
 	free(text);
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A NAME.unit or NAME.service whose NAME is not a unit name: said, not silently skipped. The
+ * file name is the directory's: shown with its odd bytes as '?'. */
+static void bad_name(struct unit_set *set, const char *dir, const char *file)
+{
+	char shown[256 + 4], *text = NULL;
+	size_t i;
+
+	if (file[0] == '.' || !(ends_with(file, ".unit") || ends_with(file, ".service")))
+		return;
+	for (i = 0; file[i] && i < 256; i++)
+		shown[i] = (file[i] >= 0x20 && file[i] < 0x7f) ? file[i] : '?';
+	strcpy(shown + i, file[i] ? "..." : "");
+	if (asprintf(&text,
+		     "%s/%s: ignored: not a valid unit name; allowed: NAME.unit or NAME.service, "
+		     "NAME being 1 to %d of A-Z a-z 0-9 _ . @ -",
+		     dir, shown, UNIT_NAME_MAX) < 0) {
+		set->problems.oom = true;
+		return;
+	}
+	unit_problems_add(&set->problems, UNIT_WARNING, text, strlen(dir) + strlen(shown) + 3);
+	free(text);
+}
+
 /* Every NAME.unit and NAME.service of d, sorted by name; -1 with errno on failure. */
 static int list_dir(struct unit_set *set, DIR *d, const char *dir, struct dir_file **out, size_t *n)
 {
@@ -174,6 +204,7 @@ static int list_dir(struct unit_set *set, DIR *d, const char *dir, struct dir_fi
 		struct dir_file *nv;
 		if (!unit_name_from_file(de->d_name, name, NULL)) {
 			foreign_file(set, dir, de->d_name);
+			bad_name(set, dir, de->d_name);
 			continue;
 		}
 		nv = reallocarray(v, *n + 1, sizeof(*v));

@@ -216,8 +216,8 @@ static int parse_duration(struct unit_ctx *x, const char *value, void *field)
 		unit_buf_printf(&x->why, "'infinity' is not allowed here");
 		return -1;
 	}
-	if (v == 0 && (flags & K_ZERO_INFINITY))
-		v = USEC_INFINITY; /* systemd: TimeoutStartSec=0 and TimeoutStopSec=0 disable it */
+	/* systemd's TimeoutStartSec=0 and TimeoutStopSec=0 disable the timeout: 0 is kept, and
+	 * means "none" at run time as infinity does (state.c); a load-time warning says so */
 	*(uint64_t *)field = v;
 	return 0;
 }

@@ -403,7 +403,7 @@ static int parse_timeout_both(struct unit_ctx *x, const char *value, void *field
 
 	if (unit_parse_duration(value, &v) < 0)
 		return unit_invalid(x, value, errno == ERANGE);
-	c->ready_timeout_usec = c->stop_timeout_usec = v ? v : USEC_INFINITY;
+	c->ready_timeout_usec = c->stop_timeout_usec = v; /* 0: none, as infinity */
 	return 0;
 }
 

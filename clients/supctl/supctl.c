@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <poll.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -21,7 +22,9 @@
 #include "sup/proto.h"
 #include "supctl.h"
 
-#define DEFAULT_SOCKET "/run/sup/supd.sock"
+#define DEFAULT_SOCKET	 "/run/sup/supd.sock"
+#define TIMEOUT_DEFAULT	 (-2)
+#define TIMEOUT_QUICK_MS 30000 /* a reply that supd gives at once */
 
 /* Options that belong to some commands only. */
 enum {
@@ -47,6 +50,7 @@ struct opts {
 	const char *socket;
 	bool json, no_wait, follow, timestamps, pull;
 	int lines;
+	int timeout_ms; /* -1: none; TIMEOUT_DEFAULT: the command's own default */
 	unsigned given; /* OPT_* seen */
 	const char *cmd;
 	char **args; /* after the command */
@@ -155,6 +159,9 @@ static void usage(FILE *out)
 	    "  -n, --lines N     logs: the newest N lines (default 50, 0 = all kept)\n"
 	    "  -f, --follow      logs: keep printing new lines until interrupted\n"
 	    "  -t, --timestamps  logs: prefix each line with its time (ISO 8601)\n"
+	    "  --timeout TIME    give up waiting for supd after TIME (500ms, 10s, 2min; 0 or\n"
+	    "                    infinity: never); default 30s, but start/stop/restart wait\n"
+	    "                    for their units without limit\n"
 	    "  -h, --help        this help\n"
 	    "  --version         supctl's version\n\n"
 	    "Exit status: 0 ok, 1 the request failed, 2 usage error, 3 no such unit,\n"
@@ -194,6 +201,31 @@ static int parse_lines(const char *s, int *out)
 	return 0;
 }
 
+/* --timeout: a number of seconds, or with ms/s/min; 0 and infinity are no limit. */
+static int parse_timeout(const char *s, int *out)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"", 1000}, {"s", 1000}, {"ms", 1}, {"min", 60000}};
+	char *end;
+	double v;
+
+	if (strcmp(s, "infinity") == 0) {
+		*out = -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	for (size_t i = 0; end != s && !errno && v >= 0 && i < SUP_ARRAY_SIZE(units); i++)
+		if (strcmp(end, units[i].unit) == 0 && v * units[i].ms < INT_MAX) {
+			*out = v == 0 ? -1 : (int)(v * units[i].ms) + (v * units[i].ms < 1);
+			return 0;
+		}
+	return usage_error("--timeout: '%s' is not a duration (e.g. 500ms, 10s, 2min, or infinity)",
+			   s);
+}
+
 static int add_arg(struct opts *o, char *arg)
 {
 	if (!o->cmd)
@@ -206,9 +238,10 @@ static int add_arg(struct opts *o, char *arg)
 /* Options anywhere: getopt's in-order mode hands the other words over one by one. */
 static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *version)
 {
-	enum { LONG_SOCKET = 256, LONG_JSON, LONG_NO_WAIT, LONG_VERSION, LONG_PULL };
+	enum { LONG_SOCKET = 256, LONG_JSON, LONG_NO_WAIT, LONG_VERSION, LONG_PULL, LONG_TIMEOUT };
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, LONG_SOCKET},
+	    {"timeout", required_argument, NULL, LONG_TIMEOUT},
 	    {"json", no_argument, NULL, LONG_JSON},
 	    {"no-wait", no_argument, NULL, LONG_NO_WAIT},
 	    {"pull", no_argument, NULL, LONG_PULL},
@@ -232,6 +265,10 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 			break;
 		case LONG_SOCKET:
 			o->socket = optarg;
+			break;
+		case LONG_TIMEOUT:
+			if (parse_timeout(optarg, &o->timeout_ms))
+				return SUP_EXIT_USAGE;
 			break;
 		case LONG_JSON:
 			o->json = true;
@@ -321,11 +358,41 @@ struct conn {
 	int fd;
 };
 
+/* How long to wait for the reply: --timeout, else 30 s, but a start, stop or restart that
+ * waits for its units waits as long as they take (their own timeouts bound that). */
+static int reply_timeout(const struct conn *x)
+{
+	enum sup_cmd c = x->cmd->proto;
+
+	if (x->o->timeout_ms != TIMEOUT_DEFAULT)
+		return x->o->timeout_ms;
+	if ((c == SUP_CMD_START || c == SUP_CMD_STOP || c == SUP_CMD_RESTART) && !x->o->no_wait)
+		return -1;
+	return TIMEOUT_QUICK_MS;
+}
+
+/* Connecting and sending are bounded even with no reply timeout: a wedged supd does not
+ * accept, and a full listen backlog makes connect() wait (up to SO_SNDTIMEO). */
+static int io_timeout(const struct conn *x)
+{
+	return x->o->timeout_ms == TIMEOUT_DEFAULT ? TIMEOUT_QUICK_MS : x->o->timeout_ms;
+}
+
+static void describe_ms(int ms, char *buf, size_t n)
+{
+	if (ms % 1000)
+		snprintf(buf, n, "%dms", ms);
+	else
+		snprintf(buf, n, "%ds", ms / 1000);
+}
+
 static int connect_supd(struct conn *x)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const char *path = x->o->socket;
-	int fd, e;
+	int fd, e, ms = io_timeout(x);
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	char took[32];
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "supctl: cannot reach supd at %s: %s\n", path,
@@ -334,11 +401,20 @@ static int connect_supd(struct conn *x)
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && ms >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
 		if (fd >= 0)
 			close(fd);
-		fprintf(stderr, "supctl: cannot reach supd at %s: %s\n", path, strerror(e));
+		describe_ms(ms, took, sizeof(took));
+		if (e == EAGAIN)
+			fprintf(stderr,
+				"supctl: cannot reach supd at %s: it did not accept the connection "
+				"within %s\n",
+				path, took);
+		else
+			fprintf(stderr, "supctl: cannot reach supd at %s: %s\n", path, strerror(e));
 		return SUP_EXIT_UNREACHABLE;
 	}
 	x->fd = fd;
@@ -392,17 +468,26 @@ static int check_reply(const struct conn *x, const json_t *reply)
 
 static int transport_error(const struct conn *x, struct sup_error *err)
 {
-	fprintf(stderr, "supctl: %s: connection to supd at %s: %s\n", x->cmd->name, x->o->socket,
-		err ? err->msg : "closed before a reply");
+	char took[32];
+
+	if (err && err->errnum == ETIMEDOUT) {
+		describe_ms(reply_timeout(x), took, sizeof(took));
+		fprintf(stderr, "supctl: %s: no answer from supd at %s within %s (--timeout)\n",
+			x->cmd->name, x->o->socket, took);
+	} else {
+		fprintf(stderr, "supctl: %s: connection to supd at %s: %s\n", x->cmd->name,
+			x->o->socket, err ? err->msg : "closed before a reply");
+	}
 	sup_error_free(err);
 	return SUP_EXIT_UNREACHABLE;
 }
 
-/* Receive the next frame: 0 with *obj, or an exit status. */
+/* Receive the reply (its parts joined, if it came in several): 0 with *obj, or an exit
+ * status. */
 static int receive(const struct conn *x, json_t **obj)
 {
 	struct sup_error *err = NULL;
-	int r = sup_recv_frame(x->fd, obj, &err);
+	int r = sup_recv_reply(x->fd, obj, reply_timeout(x), &err);
 
 	if (r <= 0)
 		return transport_error(x, err);
@@ -435,7 +520,7 @@ static int call(struct conn *x, json_t **reply)
 		return SUP_EXIT_FAILED;
 	}
 	r = connect_supd(x);
-	if (!r && sup_send_frame(x->fd, obj, &err) < 0)
+	if (!r && sup_send_frame_timed(x->fd, obj, io_timeout(x), &err) < 0)
 		r = transport_error(x, err);
 	json_decref(obj);
 	if (r || (r = receive(x, reply)))
@@ -524,28 +609,54 @@ static void print_line(const struct opts *o, const json_t *line)
 	}
 }
 
-/* After the tail: one {"event": "log"} frame per new line until supd closes. */
+/* One event of a follow stream: 1 to go on, else the exit status (0: it ended as it may). */
+static int follow_event(const struct conn *x, const json_t *frame)
+{
+	const char *event = json_string_value(json_object_get(frame, "event"));
+
+	if (!event) {
+		int r = check_reply(x, frame);
+		return r ? r : 1;
+	}
+	if (strcmp(event, "log") == 0) {
+		print_line(x->o, json_object_get(frame, "line"));
+	} else if (strcmp(event, "dropped") == 0) {
+		fflush(stdout);
+		fprintf(stderr,
+			"supctl: logs %s: %" JSON_INTEGER_FORMAT
+			" lines missed (this reader fell behind and supd's buffer moved on)\n",
+			x->o->args[0], json_integer_value(json_object_get(frame, "lines")));
+	} else if (strcmp(event, "end") == 0) {
+		fflush(stdout);
+		fprintf(stderr, "supctl: logs %s: the stream ended: %s\n", x->o->args[0],
+			json_string_value(json_object_get(frame, "reason")) ?: "(no reason)");
+		return 0;
+	}
+	return 1; /* an event this supctl does not know */
+}
+
+/* After the tail: one {"event": "log"} frame per new line until supd ends the stream (an
+ * "end" event); a connection that closes without one is an error. */
 static int follow(const struct conn *x)
 {
 	for (;;) {
 		struct sup_error *err = NULL;
 		json_t *frame = NULL;
-		const char *event;
 		int r = sup_recv_frame(x->fd, &frame, &err);
 
-		if (r == 0)
-			return 0; /* the stream ended: the unit went away, or supd stops */
+		if (r == 0) {
+			fprintf(stderr,
+				"supctl: logs %s: supd closed the stream without ending it\n",
+				x->o->args[0]);
+			return SUP_EXIT_UNREACHABLE;
+		}
 		if (r < 0)
 			return transport_error(x, err);
-		event = json_string_value(json_object_get(frame, "event"));
-		if (event && strcmp(event, "log") == 0)
-			print_line(x->o, json_object_get(frame, "line"));
-		else if (!event && (r = check_reply(x, frame))) {
-			json_decref(frame);
-			return r;
-		}
+		r = follow_event(x, frame);
 		json_decref(frame);
 		fflush(stdout);
+		if (r != 1)
+			return r;
 	}
 }
 
@@ -774,7 +885,7 @@ static int finish(int r)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.lines = 50};
+	struct opts o = {.lines = 50, .timeout_ms = TIMEOUT_DEFAULT};
 	const struct command *c;
 	bool help = false, version = false;
 	int r;

@@ -29,7 +29,11 @@ int supctl_images(const char *socket_path, bool json, int argc, char **argv);
 
 /* The status table of an array of unit status objects, then the errors of broken units. */
 void supctl_print_status(FILE *out, const json_t *units, bool color);
-/* One log line object {"ts", "stream", "text"} as text. */
+/* Text from a unit, its control characters escaped (\x1b, \u009b). */
+void supctl_put_escaped(FILE *out, const char *s, size_t n);
+/* One log line object {"ts", "stream", "text"} as text: control characters escaped; a unit's
+ * line that looks like one of supd's notes ("supd: ...") or begins with a backslash gets a
+ * backslash in front. */
 void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps);
 /* supctl_stats.c: the stats table (cpu_pct < 0: total CPU time instead of a percentage) */
 void supctl_print_stats_header(FILE *out, bool top);

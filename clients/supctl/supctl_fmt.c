@@ -212,7 +212,6 @@ static void print_row(FILE *out, const struct row *r, const size_t *width, bool 
 	fputc('\n', out);
 }
 
-/* "web: /etc/sup/units/web.unit:3: ..." under the table, one line each. */
 /* One unit asked for, with Image=: its image and the digest in use (pinned, or pulling). */
 static void print_image(FILE *out, const json_t *units)
 {
@@ -232,6 +231,15 @@ static void print_image(FILE *out, const json_t *units)
 		json_is_true(json_object_get(im, "pulling")) ? " (pulling)" : "");
 }
 
+/* Server text on one line: control characters become spaces. */
+static void put_flat(FILE *out, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
+}
+
+/* "web: /etc/sup/units/web.unit:3: ..." under the table, one line each; a unit file that a
+ * reload could not load says so, with the configuration that stays in force. */
 static void print_errors(FILE *out, const json_t *units)
 {
 	const json_t *u;
@@ -242,19 +250,27 @@ static void print_errors(FILE *out, const json_t *units)
 	{
 		const char *state = json_string_value(json_object_get(u, "state"));
 		const char *error = json_string_value(json_object_get(u, "error"));
+		const char *reload = json_string_value(json_object_get(u, "reload_error"));
 		char name[CELL_MAX];
 
-		if (!state || !error ||
-		    (strcmp(state, "failed") != 0 && strcmp(state, "bad-unit") != 0))
+		if (!state || (strcmp(state, "failed") != 0 && strcmp(state, "bad-unit") != 0))
+			error = NULL;
+		if (!error && !reload)
 			continue;
 		if (first)
 			fputc('\n', out);
 		first = false;
 		set_cell(name, json_string_value(json_object_get(u, "name")) ?: "?");
-		fprintf(out, "%s: ", name);
-		for (const char *p = error; *p; p++)
-			fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
-		fputc('\n', out);
+		if (error) {
+			fprintf(out, "%s: ", name);
+			put_flat(out, error);
+			fputc('\n', out);
+		}
+		if (reload) {
+			fprintf(out, "%s: not reloaded: ", name);
+			put_flat(out, reload);
+			fputs(" (the previous configuration stays in force)\n", out);
+		}
 	}
 }
 
@@ -285,10 +301,39 @@ void supctl_print_status(FILE *out, const json_t *units, bool color)
 
 /* --- logs and reload */
 
+/*
+ * A unit's text on the admin's terminal: C0 controls but TAB, DEL and C1 controls (escape
+ * sequences that move the cursor, retitle the window or rewrite the line; a NUL) are shown
+ * escaped, \x1b or \u009b, never sent raw. The text is UTF-8 (supd replaced the rest).
+ */
+void supctl_put_escaped(FILE *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+			 (unsigned char)s[i + 1] <= 0x9f)
+			fprintf(out, "\\u%04x", (unsigned char)s[++i]);
+		else
+			fputc(c, out);
+	}
+}
+
+/* supd's own notes read "supd: ...": a unit's line that would look like one (or that begins
+ * with the backslash of this escape) gets a backslash in front, so a note cannot be forged. */
+static bool looks_like_a_note(const char *s, size_t n)
+{
+	return (n >= 6 && memcmp(s, "supd: ", 6) == 0) || (n && s[0] == '\\');
+}
+
 void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
 {
 	const json_t *text = json_object_get(line, "text");
 	const char *stream = json_string_value(json_object_get(line, "stream"));
+	const char *s = json_is_string(text) ? json_string_value(text) : "";
+	size_t n = json_is_string(text) ? json_string_length(text) : 0;
 	char ts[64];
 
 	if (timestamps)
@@ -297,14 +342,17 @@ void supctl_print_log_line(FILE *out, const json_t *line, bool timestamps)
 					sizeof(ts)));
 	if (stream && strcmp(stream, "supd") == 0)
 		fputs("supd: ", out);
-	if (json_is_string(text))
-		fwrite(json_string_value(text), 1, json_string_length(text), out);
+	else if (looks_like_a_note(s, n))
+		fputc('\\', out);
+	supctl_put_escaped(out, s, n);
 	fputc('\n', out);
 }
 
 void supctl_print_reload(FILE *out, const json_t *data)
 {
 	static const char *const what[] = {"added", "removed", "changed"};
+	const char *key;
+	json_t *error;
 	bool any = false;
 
 	for (size_t w = 0; w < SUP_ARRAY_SIZE(what); w++) {
@@ -319,6 +367,16 @@ void supctl_print_reload(FILE *out, const json_t *data)
 			fprintf(out, "%s %s\n", what[w], cell);
 			any = true;
 		}
+	}
+	json_object_foreach((json_t *)json_object_get(data, "errors"), key, error)
+	{
+		char cell[CELL_MAX];
+
+		set_cell(cell, key);
+		fprintf(out, "not reloaded %s: ", cell);
+		put_flat(out, json_string_value(error) ?: "?");
+		fputs(" (the previous configuration stays in force)\n", out);
+		any = true;
 	}
 	if (!any)
 		fputs("no changes\n", out);

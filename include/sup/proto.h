@@ -111,6 +111,21 @@ int sup_request_parse(const char *payload, size_t len, struct sup_request *req, 
 void sup_request_free(struct sup_request *req);
 json_t *sup_request_to_json(const struct sup_request *req);
 
+/* A JSON string from bytes that may not be UTF-8 (a unit file's, a unit's output): every
+ * invalid sequence becomes U+FFFD, NUL stays (\u0000). Never NULL but out of memory: a field
+ * of status must not vanish over one bad byte. */
+json_t *sup_json_textn(const char *s, size_t n);
+json_t *sup_json_text(const char *s);
+
+/*
+ * A reply too large for one frame (logs of a full buffer, metrics or status of thousands of
+ * units) goes as several: the reply itself with "more": true and the first part of its bulk
+ * (its data if an array, else data.lines or data.text), then {"v":1, "more": bool, "part":
+ * ...} frames carrying the rest (array elements appended, text concatenated), the last with
+ * "more": false. sup_outq_push() splits, sup_recv_reply() joins.
+ */
+#define SUP_PROTO_PART_BYTES (256u << 10) /* a part's encoded size, about */
+
 /* Reply objects. sup_reply_ok steals data (may be NULL -> null). */
 json_t *sup_reply_ok(json_t *data);
 json_t *sup_reply_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -129,7 +144,9 @@ struct sup_outq {
 
 void sup_outq_init(struct sup_outq *q, size_t max);
 void sup_outq_free(struct sup_outq *q);
-/* Queue one frame of obj. Returns -1 (err) when over q->max or on encode errors. */
+/* Queue obj: one frame, or the frames of a reply too large for one. Returns -1 (err) when it
+ * does not fit under q->max with what is pending (into an empty queue a whole reply always
+ * goes: a client asks one question at a time) or on encode errors. */
 int sup_outq_push(struct sup_outq *q, const json_t *obj, struct sup_error **err);
 /* write() what can be written without blocking. Returns 1 if empty after, 0 if bytes remain,
  * -1 on a write error (errno). */
@@ -143,5 +160,10 @@ static inline bool sup_outq_empty(const struct sup_outq *q)
 int sup_send_frame(int fd, const json_t *obj, struct sup_error **err);
 /* Returns 1 with *obj, 0 on clean EOF before a frame, -1 on error. */
 int sup_recv_frame(int fd, json_t **obj, struct sup_error **err);
+/* The same within timeout_ms (-1: none); past it, -1 with err->errnum ETIMEDOUT. */
+int sup_send_frame_timed(int fd, const json_t *obj, int timeout_ms, struct sup_error **err);
+int sup_recv_frame_timed(int fd, json_t **obj, int timeout_ms, struct sup_error **err);
+/* A whole reply, its continuation frames joined (as sup_recv_frame_timed otherwise). */
+int sup_recv_reply(int fd, json_t **obj, int timeout_ms, struct sup_error **err);
 
 #endif

@@ -18,6 +18,9 @@
 #define USEC_PER_MSEC 1000ULL
 #define USEC_INFINITY UINT64_MAX
 #define SIZE_INFINITY UINT64_MAX
+/* Health checks run at most this often, whatever HealthIntervalSec= says (a warning says so):
+ * a check every microsecond is a fork loop. */
+#define UNIT_HEALTH_INTERVAL_MIN (100 * USEC_PER_MSEC)
 
 /* UNIT_TYPE_* and UNIT_RESTART_* values are appended, never renumbered (the supervisor switches
  * on them). */
@@ -359,6 +362,10 @@ struct unit_entry {
 	struct unit_config *config; /* NULL when the unit has errors */
 	char *error;		    /* its errors joined by '\n' (the bad-unit reason), or NULL */
 	struct unit_problems problems; /* every problem, warnings too, in line order */
+	/* set by the caller before unit_set_check_deps(): the file is bad but the caller keeps
+	 * an older config of the unit in force (a reload), so its dependants are not bad */
+	bool kept;
+	bool dep_bad; /* its own file is fine: a dependency made it bad (unit_set_check_deps) */
 };
 
 /* A template, NAME@.unit or NAME@.service: instances are parsed from its text on demand. */

@@ -21,7 +21,8 @@ struct client {
 	gid_t gid;
 	pid_t pid;
 	bool privileged;
-	bool closing; /* flush what is queued, then close */
+	bool closing;	  /* flush what is queued, then close */
+	bool half_closed; /* it shut its writing side: it reads its answer, sends nothing more */
 
 	/* a start/stop/restart waiting for its units to settle, or a reload for its end */
 	struct sup_request wait;
@@ -41,8 +42,17 @@ struct client {
 	/* logs -f */
 	struct unit *follow;
 	struct list follow_link;
-	uint64_t follow_seq;
+	uint64_t follow_seq; /* the last line it was sent */
+	bool behind;	     /* its queue is full: lines wait in the ring until it reads */
 };
+
+struct ucred;
+/* listen.c: a connection accepted within the budget becomes a client (control.c). */
+int sup_client_new(int fd, const struct ucred *cred);
+/* A client's connection is gone: its slot in the budget is free again. */
+void sup_control_budget_put(uid_t uid);
+/* Stop listening and remove the socket file (supd exits). */
+void sup_control_close(void);
 
 /* Handle a request. Returns the reply, or NULL when the client now waits or follows. */
 json_t *sup_command(struct client *c, struct sup_request *req);
@@ -60,7 +70,5 @@ void sup_exec_client_gone(struct client *c);
 /* images.c: pull, images, rmi, load, gc, update, drop-layer (NULL: the client waits) */
 json_t *sup_image_command(struct client *c, struct sup_request *req);
 void sup_image_client_gone(struct client *c);
-/* A JSON string from bytes that may not be UTF-8. */
-json_t *sup_json_text(const char *s, size_t n);
 
 #endif

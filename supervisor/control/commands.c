@@ -18,23 +18,6 @@
 #include "metrics/stats.h"
 #include "machine/machine.h"
 
-/* A JSON string from bytes that may not be UTF-8: bad bytes become '?'. */
-json_t *sup_json_text(const char *s, size_t n)
-{
-	json_t *j = json_stringn(s, n);
-	_cleanup_free_ char *copy = NULL;
-
-	if (j)
-		return j;
-	copy = malloc(n + 1);
-	if (!copy)
-		return json_string("");
-	for (size_t i = 0; i < n; i++)
-		copy[i] = (s[i] > 0 && s[i] < 0x7f) ? s[i] : '?';
-	copy[n] = '\0';
-	return json_stringn(copy, n);
-}
-
 /* CPU time and resident memory of the main process, from /proc, read when asked. */
 static void proc_stats(pid_t pid, json_t *o)
 {
@@ -93,13 +76,16 @@ json_t *sup_unit_status_json(struct unit *u)
 	/* from the unit's cgroup (stats.c); without one, the main process from /proc */
 	if (!sup_stats_status(u, o) && live)
 		proc_stats(u->main.pid, o);
-	json_object_set_new(o, "error", u->error ? json_string(u->error) : json_null());
-	json_object_set_new(o, "description",
-			    json_string(u->cfg && u->cfg->description ? u->cfg->description : ""));
+	/* text from unit files and units: never a field lost to a byte that is not UTF-8 */
+	json_object_set_new(o, "error", u->error ? sup_json_text(u->error) : json_null());
+	json_object_set_new(o, "reload_error",
+			    u->reload_error ? sup_json_text(u->reload_error) : json_null());
+	json_object_set_new(
+	    o, "description",
+	    sup_json_text(u->cfg && u->cfg->description ? u->cfg->description : ""));
 	json_object_set_new(o, "type", json_string(u->cfg ? unit_type_name(u->cfg->type) : ""));
 	json_object_set_new(o, "status_text",
-			    u->status_text ? sup_json_text(u->status_text, strlen(u->status_text))
-					   : json_null());
+			    u->status_text ? sup_json_text(u->status_text) : json_null());
 	json_object_set_new(o, "health",
 			    !u->cfg || !u->cfg->health_cmd.n
 				? json_null()
@@ -233,7 +219,7 @@ static void add_line(const struct log_line *l, void *ctx)
 
 	json_array_append_new(ctx,
 			      json_pack("{s:f, s:s, s:o}", "ts", (double)l->ts_usec / 1e6, "stream",
-					names[l->stream], "text", sup_json_text(l->text, l->len)));
+					names[l->stream], "text", sup_json_textn(l->text, l->len)));
 }
 
 static json_t *cmd_logs(struct client *c, struct sup_request *req)

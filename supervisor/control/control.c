@@ -1,16 +1,18 @@
 /*
- * The control socket server. Every client is non-blocking with its own watchers; a bad
- * frame closes that client only; a client that sends nothing is cut off after IDLE_SECS;
- * a client that does not read its replies is cut off when its queue passes OUTQ_MAX.
+ * The control socket's clients (the listening side is listen.c). Every client is non-blocking
+ * with its own watchers; a bad frame closes that client only; a client that sends nothing is
+ * cut off after IDLE_SECS; a client that does not read its replies is cut off when its queue
+ * passes OUTQ_MAX. A client that waits for its units or follows a log is still watched, so
+ * that its hanging up is noticed at once; a follower that falls behind skips ahead (told how
+ * many lines it missed) instead of being cut off.
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -19,13 +21,10 @@
 
 static struct list clients = {&clients, &clients};
 static struct list waiters = {&waiters, &waiters}; /* clients waiting for units or a reload */
-static size_t n_clients;
-static int control_fd = -1;
-static ev_io control_io;
 
-#define MAX_CLIENTS 1000 /* fds: supd raises RLIMIT_NOFILE to fit */
 #define IDLE_SECS   30.
 #define OUTQ_MAX    (8u << 20)
+#define FOLLOW_HIGH (1u << 20) /* a follower with more queued than this skips ahead */
 
 static void client_close(struct client *c)
 {
@@ -39,7 +38,7 @@ static void client_close(struct client *c)
 	sup_image_client_gone(c);
 	close(c->fd);
 	list_del(&c->link);
-	n_clients--;
+	sup_control_budget_put(c->uid);
 	sup_frame_reader_free(&c->rd);
 	sup_outq_free(&c->out);
 	sup_request_free(&c->wait);
@@ -62,8 +61,9 @@ static void update_watchers(struct client *c)
 	} else {
 		ev_io_start(supd->loop, &c->wio);
 	}
-	/* while busy, nothing more is read: one request at a time */
-	if (busy(c) || c->closing)
+	/* while busy the socket is still watched, for a hang-up (or a second request, refused:
+	 * one request at a time) */
+	if (c->closing || c->half_closed)
 		ev_io_stop(supd->loop, &c->rio);
 	else
 		ev_io_start(supd->loop, &c->rio);
@@ -73,6 +73,8 @@ static void update_watchers(struct client *c)
 		ev_timer_again(supd->loop, &c->idle);
 }
 
+static void catch_up(struct client *c);
+
 static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct client *c = sup_container_of(w, struct client, wio);
@@ -81,24 +83,39 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 		client_close(c);
 		return;
 	}
+	if (c->behind && sup_outq_empty(&c->out))
+		catch_up(c);
 	update_watchers(c);
+}
+
+/* A reply that cannot be sent at all (not a slow reader: too large and not splittable): the
+ * client is told why instead of seeing the connection close. */
+static void send_failed(struct client *c, bool was_empty, const char *why)
+{
+	json_t *e = was_empty ? sup_reply_error(SUP_EXIT_FAILED, "%s", why) : NULL;
+
+	if (!e || sup_outq_push(&c->out, e, NULL) < 0) {
+		sup_outq_free(&c->out); /* nothing more goes to it */
+		sup_outq_init(&c->out, OUTQ_MAX);
+	}
+	json_decref(e);
+	c->closing = true;
+	ev_io_start(supd->loop, &c->wio);
 }
 
 void sup_client_send(struct client *c, json_t *obj)
 {
 	struct sup_error *err = NULL;
+	bool was_empty = sup_outq_empty(&c->out);
+	int r = sup_outq_push(&c->out, obj, &err);
 
-	if (sup_outq_push(&c->out, obj, &err) < 0) {
+	json_decref(obj);
+	if (r < 0) {
 		sup_debug(NULL, "control: dropping client pid %d: %s", (int)c->pid, err->msg);
+		send_failed(c, was_empty, err->msg);
 		sup_error_free(err);
-		json_decref(obj);
-		c->closing = true;
-		sup_outq_free(&c->out); /* nothing more goes to it */
-		sup_outq_init(&c->out, OUTQ_MAX);
-		ev_io_start(supd->loop, &c->wio);
 		return;
 	}
-	json_decref(obj);
 	/* try at once: most replies fit the socket buffer */
 	if (sup_outq_flush(&c->out, c->fd) < 0)
 		c->closing = true;
@@ -169,6 +186,22 @@ static ssize_t receive(struct client *c, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * EOF from a client that waits for a reply or follows a log: gone for good (POLLHUP: it
+ * closed), or it only shut its writing side (a script's `socat`) and still reads its answer.
+ */
+static void peer_eof(struct client *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+
+	if (!busy(c) || (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))) {
+		client_close(c);
+		return;
+	}
+	c->half_closed = true;
+	update_watchers(c);
+}
+
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct client *c = sup_container_of(w, struct client, rio);
@@ -178,8 +211,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
+	if (n < 0) {
 		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		peer_eof(c);
 		return;
 	}
 	while (off < (size_t)n && !busy(c) && !c->closing) {
@@ -234,70 +271,30 @@ static bool in_group(int fd, gid_t gid, gid_t want)
 	return false;
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+int sup_client_new(int fd, const struct ucred *cred)
 {
-	for (int i = 0; i < 16; i++) {
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-		struct client *c;
-		int fd = accept4(control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct client *c = calloc(1, sizeof(*c));
 
-		if (fd < 0)
-			return;
-		if (n_clients >= MAX_CLIENTS ||
-		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    !(c = calloc(1, sizeof(*c)))) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->passed_fd = -1;
-		c->uid = cred.uid;
-		c->gid = cred.gid;
-		c->pid = cred.pid;
-		c->privileged = cred.uid == 0 || (supd->conf.control_gid != (gid_t)-1 &&
-						  in_group(fd, cred.gid, supd->conf.control_gid));
-		sup_frame_reader_init(&c->rd, SUP_PROTO_MAX_REQUEST);
-		sup_outq_init(&c->out, OUTQ_MAX);
-		list_init(&c->follow_link);
-		list_init(&c->wait_link);
-		ev_io_init(&c->rio, on_readable, fd, EV_READ);
-		ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
-		ev_init(&c->idle, on_idle);
-		c->idle.repeat = IDLE_SECS;
-		ev_set_priority(&c->rio, EV_MAXPRI);
-		list_add_tail(&clients, &c->link);
-		n_clients++;
-		update_watchers(c);
-	}
-}
-
-int sup_control_init(struct sup_error **err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	const char *path = supd->conf.socket_path;
-	mode_t mode = supd->conf.control_gid != (gid_t)-1 ? 0660 : 0600;
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return sup_error_set(err, ENAMETOOLONG, "control socket %s", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return sup_error_set(err, errno, "create control socket");
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
-		return sup_error_set(err, e, "bind control socket %s", path);
-	}
-	if (chmod(path, mode) < 0 ||
-	    (supd->conf.control_gid != (gid_t)-1 && chown(path, 0, supd->conf.control_gid) < 0))
-		sup_warn(NULL, "set the mode of %s: %s", path, strerror(errno));
-	control_fd = fd;
-	ev_io_init(&control_io, on_accept, fd, EV_READ);
-	ev_set_priority(&control_io, EV_MAXPRI);
-	ev_io_start(supd->loop, &control_io);
+	if (!c)
+		return -1;
+	c->fd = fd;
+	c->passed_fd = -1;
+	c->uid = cred->uid;
+	c->gid = cred->gid;
+	c->pid = cred->pid;
+	c->privileged = cred->uid == 0 || (supd->conf.control_gid != (gid_t)-1 &&
+					   in_group(fd, cred->gid, supd->conf.control_gid));
+	sup_frame_reader_init(&c->rd, SUP_PROTO_MAX_REQUEST);
+	sup_outq_init(&c->out, OUTQ_MAX);
+	list_init(&c->follow_link);
+	list_init(&c->wait_link);
+	ev_io_init(&c->rio, on_readable, fd, EV_READ);
+	ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
+	ev_init(&c->idle, on_idle);
+	c->idle.repeat = IDLE_SECS;
+	ev_set_priority(&c->rio, EV_MAXPRI);
+	list_add_tail(&clients, &c->link);
+	update_watchers(c);
 	return 0;
 }
 
@@ -355,18 +352,42 @@ void sup_control_reload_done(json_t *result, const char *error)
 	}
 }
 
+static void send_event(struct client *c, json_t *ev)
+{
+	json_object_set_new(ev, "v", json_integer(SUP_PROTO_VERSION));
+	sup_client_send(c, ev);
+}
+
 static void send_line(const struct log_line *l, void *ctx)
 {
 	struct client *c = ctx;
 	static const char *const names[] = {"stdout", "stderr", "supd"};
 
-	if (c->closing)
+	if (c->closing || c->behind)
 		return;
-	sup_client_send(c,
-			json_pack("{s:i, s:s, s:{s:f, s:s, s:o}}", "v", SUP_PROTO_VERSION, "event",
-				  "log", "line", "ts", (double)l->ts_usec / 1e6, "stream",
-				  names[l->stream], "text", sup_json_text(l->text, l->len)));
+	if (c->out.len - c->out.off > FOLLOW_HIGH) {
+		c->behind = true; /* the rest when its queue is empty (catch_up) */
+		return;
+	}
+	send_event(c, json_pack("{s:s, s:{s:f, s:s, s:o}}", "event", "log", "line", "ts",
+				(double)l->ts_usec / 1e6, "stream", names[l->stream], "text",
+				sup_json_textn(l->text, l->len)));
 	c->follow_seq = l->seq;
+}
+
+/* A follower that fell behind read everything queued: what the ring still has since its last
+ * line is sent, and what it lost meanwhile (evicted from the ring) is counted for it. */
+static void catch_up(struct client *c)
+{
+	uint64_t first = logbuf_first_seq(c->follow->log);
+
+	c->behind = false;
+	if (first > c->follow_seq + 1) {
+		send_event(c, json_pack("{s:s, s:I}", "event", "dropped", "lines",
+					(json_int_t)(first - c->follow_seq - 1)));
+		c->follow_seq = first - 1;
+	}
+	logbuf_since(c->follow->log, c->follow_seq, send_line, c);
 }
 
 void sup_control_log_added(struct unit *u)
@@ -377,7 +398,8 @@ void sup_control_log_added(struct unit *u)
 	{
 		struct client *c = sup_container_of(p, struct client, follow_link);
 
-		logbuf_since(u->log, c->follow_seq, send_line, c);
+		if (!c->behind)
+			logbuf_since(u->log, c->follow_seq, send_line, c);
 	}
 }
 
@@ -388,6 +410,17 @@ void sup_client_follow(struct client *c, struct unit *u)
 	list_add_tail(&u->followers, &c->follow_link);
 }
 
+/* The stream ends: an "end" event says why, then the connection closes. */
+static void end_follow(struct client *c, const char *why)
+{
+	list_del(&c->follow_link);
+	c->follow = NULL;
+	c->behind = false;
+	send_event(c, json_pack("{s:s, s:s}", "event", "end", "reason", why));
+	c->closing = true;
+	update_watchers(c);
+}
+
 /* A unit is about to be freed: its followers' streams end. */
 void sup_control_unit_gone(struct unit *u)
 {
@@ -395,11 +428,22 @@ void sup_control_unit_gone(struct unit *u)
 
 	list_for_each_safe(p, n, &u->followers)
 	{
-		struct client *c = sup_container_of(p, struct client, follow_link);
-
-		list_del(&c->follow_link);
-		c->follow = NULL;
-		c->closing = true;
-		update_watchers(c);
+		end_follow(sup_container_of(p, struct client, follow_link), "the unit was removed");
 	}
+}
+
+void sup_control_shutdown(void)
+{
+	struct list *p, *n;
+
+	list_for_each_safe(p, n, &clients)
+	{
+		struct client *c = sup_container_of(p, struct client, link);
+
+		if (c->follow)
+			end_follow(c, "supd is exiting");
+		else
+			client_close(c);
+	}
+	sup_control_close();
 }

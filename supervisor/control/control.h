@@ -12,6 +12,8 @@
 #include "core/unit.h"
 
 int sup_control_init(struct sup_error **err);
+/* The socket file was deleted or replaced: bind a new one at the same path (SIGHUP). */
+void sup_control_recover(void);
 struct unit_change;
 /* Observer: waiting clients whose units settled get their reply. */
 void sup_control_observe(struct unit *u, const struct unit_change *c);
@@ -21,6 +23,8 @@ void sup_control_log_added(struct unit *u);
 void sup_control_unit_gone(struct unit *u);
 /* A reload finished: the clients waiting for it get the result (or the error). */
 void sup_control_reload_done(json_t *result, const char *error);
+/* supd exits: followers get an "end" event, the rest is closed, the socket file removed. */
+void sup_control_shutdown(void);
 /* The status object of one unit (also for the metrics listener). */
 json_t *sup_unit_status_json(struct unit *u);
 

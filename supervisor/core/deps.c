@@ -11,9 +11,12 @@
 #include "sup/log.h"
 #include "core/children.h"
 #include "core/deps.h"
+#include "core/effects.h"
 #include "core/service.h"
 #include "core/state.h"
 #include "supd.h"
+
+#define PASS_BUDGET_USEC 10000
 
 static struct list dirty = {&dirty, &dirty};
 unsigned long sup_sched_steps; /* units looked at by passes, ever (tests: the cost) */
@@ -261,6 +264,10 @@ static bool may_start(struct unit *u)
 {
 	bool lost;
 
+	/* a unit removed and added again: its old instance is still stopping, in the cgroup
+	 * (and at the notify socket) the new one would take; it starts once that one is gone */
+	if (unit_find_removed(u->name))
+		return false;
 	if (requirement_not_up(u, &lost))
 		return false;
 	for (size_t i = 0; i < u->conflicts.n; i++)
@@ -289,6 +296,7 @@ static bool requirement_down(struct unit *u)
 	}
 	if (r && r->state != UNIT_STARTING) {
 		unit_note(u, "stopping until required unit '%s' is back", r->name);
+		u->job = JOB_FOLLOW;
 		return true;
 	}
 	return false;
@@ -345,11 +353,17 @@ void sup_sched_pass(void)
 {
 	/* each step may queue more; a bound keeps a bug from looping PID 1 forever */
 	size_t limit = 64 * (supd->n_units + 16), steps = 0;
+	/* and a pass gives the loop back after PASS_BUDGET_USEC: a thousand units due to start at
+	 * once (a crash loop of many, a boot) are spawned over several turns of the loop, with
+	 * reaping and the control socket served in between */
+	uint64_t end = now_mono() + PASS_BUDGET_USEC;
 
 	poked = false;
 	while (!list_empty(&dirty) && steps++ < limit) {
 		struct unit *u = sup_container_of(dirty.next, struct unit, dirty_link);
 
+		if (now_mono() > end)
+			return; /* the rest next turn (sup_sched_pending) */
 		list_del(&u->dirty_link);
 		u->dirty = false;
 		sup_sched_steps++;

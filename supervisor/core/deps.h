@@ -26,6 +26,8 @@ void deps_touch(struct unit *u);
 /* Ask for a pass even with nothing queued (a shutdown checks whether all is down). */
 void sup_sched_poke(void);
 bool sup_sched_pending(void);
+/* Handle what is queued, for a bounded time: when it returns with work left,
+ * sup_sched_pending() is still true and the loop must come back without blocking. */
 void sup_sched_pass(void);
 /* Called by the pass once a shutdown has brought every unit down. */
 void sup_sched_on_all_down(void (*fn)(void));

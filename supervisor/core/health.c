@@ -13,6 +13,14 @@
 #include "core/state.h"
 #include "supd.h"
 
+/* HealthIntervalSec=, with its floor (a warning at load time says so) */
+static uint64_t interval(const struct unit *u)
+{
+	return u->cfg->health_interval_usec < UNIT_HEALTH_INTERVAL_MIN
+		   ? UNIT_HEALTH_INTERVAL_MIN
+		   : u->cfg->health_interval_usec;
+}
+
 static void check_failed(struct unit *u, const char *why)
 {
 	char msg[160];
@@ -69,7 +77,7 @@ static void health_reaped(struct sup_child *c, int wstatus)
 		check_failed(u, why);
 	}
 	if (checking(u))
-		unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_interval_usec, 0);
+		unit_timer_arm(u, UNIT_TIMER_HEALTH, interval(u), 0);
 }
 
 void unit_health_timer(struct unit *u)
@@ -85,7 +93,7 @@ void unit_health_timer(struct unit *u)
 		check_failed(u, err->msg);
 		sup_error_free(err);
 		if (checking(u))
-			unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_interval_usec, 0);
+			unit_timer_arm(u, UNIT_TIMER_HEALTH, interval(u), 0);
 		return;
 	}
 	sup_child_add(&u->health, u->health.pid, CHILD_HEALTH, health_reaped);
@@ -99,7 +107,7 @@ static void arm(struct unit *u)
 	    u->health.pid)
 		return;
 	u->health_failures = 0;
-	unit_timer_arm(u, UNIT_TIMER_HEALTH, u->cfg->health_interval_usec, 0);
+	unit_timer_arm(u, UNIT_TIMER_HEALTH, interval(u), 0);
 }
 
 void unit_health_disarm(struct unit *u)

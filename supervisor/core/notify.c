@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,31 +52,61 @@ static bool sender_in_unit(const struct unit *u, pid_t pid)
 	return sup_cg_has_pid((struct unit *)u, pid);
 }
 
-static void handle_line(struct unit *u, const char *line)
+/* One assignment of the message: the fields supd acts on. */
+static void parse_line(const char *line, size_t n, struct sup_notify_msg *m)
 {
-	if (strcmp(line, "READY=1") == 0) {
-		sup_debug(u->name, "READY=1");
-		unit_notify_ready(u);
-	} else if (strncmp(line, "STATUS=", 7) == 0) {
-		free(u->status_text);
-		u->status_text = strdup(line + 7);
-	} else if (strcmp(line, "WATCHDOG=1") == 0) {
-		if (unit_timer_active(u, UNIT_TIMER_WATCHDOG))
-			unit_timer_again(u, UNIT_TIMER_WATCHDOG);
-	} else if (strcmp(line, "WATCHDOG=trigger") == 0) {
-		unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT, "watchdog triggered by the service");
+	static const struct {
+		const char *text;
+		size_t offset;
+	} flags[] = {
+	    {"READY=1", offsetof(struct sup_notify_msg, ready)},
+	    {"WATCHDOG=1", offsetof(struct sup_notify_msg, watchdog)},
+	    {"WATCHDOG=trigger", offsetof(struct sup_notify_msg, watchdog_trigger)},
+	};
+
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(flags); i++)
+		if (n == strlen(flags[i].text) && memcmp(line, flags[i].text, n) == 0)
+			*(bool *)((char *)m + flags[i].offset) = true;
+	if (n >= 7 && memcmp(line, "STATUS=", 7) == 0) {
+		m->status = line + 7; /* the last one wins, as in systemd */
+		m->status_len = n - 7;
 	}
 	/* STOPPING=1, RELOADING=1, MAINPID=, ERRNO=, BARRIER=1: accepted. MAINPID= is ignored:
 	 * the main process is the one supd spawned; BARRIER=1 is answered by closing the fd it
 	 * carried (close_passed_fds) */
 }
 
-static void handle_message(struct unit *u, char *msg)
+void sup_notify_parse(const char *buf, size_t n, struct sup_notify_msg *m)
 {
-	char *save = NULL;
+	*m = (struct sup_notify_msg){0};
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(buf + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (buf + i)) : n - i;
 
-	for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		handle_line(u, line);
+		/* a line with a NUL in it is no assignment of the protocol */
+		if (len && !memchr(buf + i, '\0', len))
+			parse_line(buf + i, len, m);
+		i += len + 1;
+	}
+}
+
+static void handle_message(struct unit *u, const char *buf, size_t n)
+{
+	struct sup_notify_msg m;
+
+	sup_notify_parse(buf, n, &m);
+	if (m.status) {
+		free(u->status_text);
+		u->status_text = strndup(m.status, m.status_len);
+	}
+	if (m.ready) {
+		sup_debug(u->name, "READY=1");
+		unit_notify_ready(u);
+	}
+	if (m.watchdog && unit_timer_active(u, UNIT_TIMER_WATCHDOG))
+		unit_timer_again(u, UNIT_TIMER_WATCHDOG);
+	if (m.watchdog_trigger)
+		unit_fail_stop(u, EXIT_KIND_WATCHDOG, SIGABRT, "watchdog triggered by the service");
 }
 
 static void close_passed_fds(struct msghdr *mh)
@@ -102,7 +133,7 @@ static struct ucred *find_creds(struct msghdr *mh)
 static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct unit *u = sup_container_of(w, struct unit, notify_io);
-	static char buf[NOTIFY_MAX + 1];
+	static char buf[NOTIFY_MAX];
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
@@ -132,8 +163,7 @@ static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
 				  (int)cred->pid);
 			continue;
 		}
-		buf[n] = '\0';
-		handle_message(u, buf);
+		handle_message(u, buf, (size_t)n);
 	}
 }
 
@@ -188,9 +218,23 @@ static int bind_socket(struct unit *u, const char *path, struct sup_error **err)
 	return 0;
 }
 
+/* RUN-DIR/unit/NAME, made if missing. */
+static int prepare_dir(struct unit *u, struct sup_error **err)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/unit", supd->conf.run_dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create %s", dir);
+	snprintf(dir, sizeof(dir), "%s/unit/%s", supd->conf.run_dir, u->name);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return sup_error_set(err, errno, "create %s", dir);
+	return 0;
+}
+
 int sup_notify_prepare(struct unit *u, struct sup_error **err)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX];
 
 	if (!sup_notify_wanted(u)) {
 		sup_notify_close(u);
@@ -200,13 +244,26 @@ int sup_notify_prepare(struct unit *u, struct sup_error **err)
 		return sup_error_set(err, ENAMETOOLONG, "notify socket of %s", u->name);
 	if (socket_intact(u, path))
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/unit", supd->conf.run_dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return sup_error_set(err, errno, "create %s", dir);
-	snprintf(dir, sizeof(dir), "%s/unit/%s", supd->conf.run_dir, u->name);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return sup_error_set(err, errno, "create %s", dir);
+	if (prepare_dir(u, err) < 0)
+		return -1;
 	return bind_socket(u, path, err);
+}
+
+void sup_notify_recover(struct unit *u)
+{
+	struct sup_error *err = NULL;
+	char path[PATH_MAX];
+
+	if (u->notify_fd < 0 || sup_notify_path(u, path, sizeof(path)) < 0 ||
+	    socket_intact(u, path))
+		return;
+	/* the unit keeps its $NOTIFY_SOCKET: the path is the same, the socket behind it new */
+	if (prepare_dir(u, &err) < 0 || bind_socket(u, path, &err) < 0) {
+		sup_warn(u->name, "notify socket deleted; making it again: %s", err->msg);
+		sup_error_free(err);
+		return;
+	}
+	sup_info(u->name, "notify socket %s was deleted or replaced: made again", path);
 }
 
 void sup_notify_close(struct unit *u)

@@ -78,20 +78,27 @@ bool policy_prevents_restart(int wstatus, const struct unit_exit_set *prevent)
 				  : unit_exit_set_has_signal(prevent, WTERMSIG(wstatus));
 }
 
+static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t m = a > b ? a : b;
+
+	return m > c ? m : c;
+}
+
 /*
  * A RestartMaxSec= below RestartSec= cannot shorten the first delay: the cap is then
  * RestartSec= itself (systemd does the same with RestartMaxDelaySec=). Doubling saturates,
- * so an infinite cap never wraps to a short delay.
+ * so an infinite cap never wraps to a short delay. RestartSec=0 starts from a microsecond
+ * (at once, in practice), so that it doubles too, and the cap is never under 10 ms: a crash
+ * loop with no start limit (StartLimitBurst=0) backs off instead of burning a CPU.
  */
 uint64_t policy_restart_delay(const struct unit_config *c, uint64_t prev_delay, uint64_t run_usec)
 {
-	uint64_t base = c->restart_usec;
-	uint64_t cap = c->restart_max_usec > base ? c->restart_max_usec : base;
+	uint64_t base = c->restart_usec ? c->restart_usec : POLICY_RESTART_FLOOR_USEC;
+	uint64_t cap = max3(c->restart_max_usec, base, POLICY_RESTART_CAP_MIN_USEC);
 	uint64_t next;
 
-	if (base == 0)
-		return 0;
-	if (prev_delay == 0 || run_usec > c->restart_max_usec)
+	if (prev_delay == 0 || run_usec > cap)
 		return base;
 	next = prev_delay > cap / 2 ? cap : prev_delay * 2;
 	if (next < base)

@@ -36,6 +36,8 @@ bool policy_prevents_restart(int wstatus, const struct unit_exit_set *prevent);
  * sequence to restart_usec; otherwise it doubles, capped at restart_max_usec.
  */
 uint64_t policy_restart_delay(const struct unit_config *c, uint64_t prev_delay, uint64_t run_usec);
+#define POLICY_RESTART_FLOOR_USEC   1ULL     /* RestartSec=0: the first delay, doubling */
+#define POLICY_RESTART_CAP_MIN_USEC 10000ULL /* the delay of a crash loop reaches at least this */
 
 /* Start rate limiting: more than burst starts within interval -> refused. */
 struct start_limit {

@@ -15,17 +15,28 @@ static struct supd the_supd = {.units = {&the_supd.units, &the_supd.units}};
 struct supd *supd = &the_supd;
 
 static struct sup_hash by_name;
+static struct sup_hash removed_by_name; /* removed units not freed yet (still stopping) */
 
-struct unit *unit_find(const char *name)
+static struct unit *find_in(struct sup_hash *h, const char *name)
 {
-	uint64_t h = sup_hash_str(name);
+	uint64_t k = sup_hash_str(name);
 
-	for (struct sup_hnode *n = sup_hash_first(&by_name, h); n; n = sup_hash_next(n)) {
+	for (struct sup_hnode *n = sup_hash_first(h, k); n; n = sup_hash_next(n)) {
 		struct unit *u = sup_container_of(n, struct unit, by_name);
 		if (strcmp(u->name, name) == 0)
 			return u;
 	}
 	return NULL;
+}
+
+struct unit *unit_find(const char *name)
+{
+	return find_in(&by_name, name);
+}
+
+struct unit *unit_find_removed(const char *name)
+{
+	return find_in(&removed_by_name, name);
 }
 
 void unit_free_config(struct unit_config *c)
@@ -76,6 +87,10 @@ void unit_mark_removed(struct unit *u)
 		return;
 	u->removed = true;
 	sup_hash_del(&by_name, &u->by_name);
+	/* out of memory: a unit of the same name added later may then start before this one
+	 * is down (sharing its cgroup); nothing better to do */
+	if (sup_hash_add(&removed_by_name, &u->by_name, sup_hash_str(u->name)) < 0)
+		sup_err(u->name, "out of memory: removed unit not indexed");
 	deps_touch(u); /* freed by the next pass once it is down */
 }
 
@@ -88,8 +103,15 @@ void unit_free(struct unit *u)
 	deps_clear(u);
 	if (u->dirty)
 		list_del(&u->dirty_link);
-	if (!u->removed)
+	if (!u->removed) {
 		sup_hash_del(&by_name, &u->by_name);
+	} else {
+		struct unit *next = unit_find(u->name);
+
+		sup_hash_del(&removed_by_name, &u->by_name); /* a no-op if it is not there */
+		if (next)
+			deps_touch(next); /* it may have been waiting for this one to go */
+	}
 	list_del(&u->link);
 	supd->n_units--;
 	unit_free_config(u->cfg);
@@ -97,6 +119,7 @@ void unit_free(struct unit *u)
 	start_limit_free(&u->limit);
 	logbuf_free(u->log);
 	free(u->error);
+	free(u->reload_error);
 	free(u->dep_error);
 	free(u->status_text);
 	free(u);

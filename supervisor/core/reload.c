@@ -15,17 +15,21 @@
 #include "core/container.h"
 #include "core/deps.h"
 #include "core/effects.h"
+#include "core/notify.h"
 #include "core/reload.h"
 #include "core/service.h"
 #include "core/state.h"
 #include "supd.h"
 
-#define STEP_USEC 2000 /* parsing per turn of the loop */
+#define STEP_USEC    2000      /* parsing per turn of the loop */
+#define GAP_MIN_USEC 200000ULL /* between the end of a reload and the start of the next */
 
 static struct {
 	bool running, again;
 	struct unit_set set;
 	ev_idle idle;
+	ev_timer gap; /* a request that came too soon waits here */
+	uint64_t began, ended, took;
 	void (*done)(json_t *result, const char *error);
 } rl;
 
@@ -34,6 +38,7 @@ struct actions {
 	struct unit **start, **restart;
 	size_t n_start, n_restart;
 	json_t *added, *removed, *changed;
+	json_t *errors; /* units whose file has an error: their config in force stays */
 };
 
 /* Warnings of the directory (systemd files sup ignores) and of each unit: logged, once per
@@ -136,6 +141,40 @@ static bool same_unit(const struct unit *u, const struct unit_entry *e)
 	return unit_config_equal(cur, e->config);
 }
 
+/* The unit's file no longer loads: the configuration in force stays (a typo must not stop a
+ * running service and what requires it); the error is reported apart from `error`, which
+ * belongs to bad-unit and failed. */
+static void keep_config(struct unit *u, const struct unit_entry *e, struct actions *a)
+{
+	const char *why = e->error ? e->error : "bad unit";
+
+	if (!u->reload_error || strcmp(u->reload_error, why) != 0)
+		sup_err(u->name, "reload: %s; the configuration in force stays", why);
+	free(u->reload_error);
+	u->reload_error = strdup(why);
+	json_object_set_new(a->errors, u->name, json_string(why));
+}
+
+/* Units whose file no longer loads but which have a good config in force keep it: their
+ * dependants are not bad for them either. */
+static void mark_kept(struct unit_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct unit *u = set->v[i].config ? NULL : unit_find(set->v[i].name);
+
+		set->v[i].kept = u && u->cfg;
+	}
+}
+
+static void clear_reload_error(struct unit *u)
+{
+	if (!u->reload_error)
+		return;
+	sup_info(u->name, "reload: the unit file loads again");
+	free(u->reload_error);
+	u->reload_error = NULL;
+}
+
 /* A changed unit: new config; restarted if it was up, started if it was bad. */
 static void change_unit(struct unit *u, struct unit_entry *e, struct actions *a)
 {
@@ -159,9 +198,11 @@ static void change_unit(struct unit *u, struct unit_entry *e, struct actions *a)
 	u->next_cfg = sup_steal_ptr(e->config);
 	start_limit_free(&u->limit);
 	start_limit_init(&u->limit, u->next_cfg->start_limit_burst);
-	if (!unit_is_down(u) || u->goal == GOAL_UP) {
+	/* wanted: restarted with it; down: in force at once; being stopped by request: it stays
+	 * down, and the new config is for its next start (unit_run) */
+	if (u->goal == GOAL_UP) {
 		push(&a->restart, &a->n_restart, u);
-	} else {
+	} else if (unit_is_down(u)) {
 		unit_free_config(u->cfg);
 		u->cfg = sup_steal_ptr(u->next_cfg);
 	}
@@ -187,7 +228,14 @@ static void apply(struct unit_set *set, struct actions *a)
 		if (!cur) {
 			json_array_append_new(a->added, json_string(e->name));
 			push(&a->start, &a->n_start, add_entry(e));
-		} else if (!same_unit(cur, e)) {
+			continue;
+		}
+		if (e->kept) {
+			keep_config(cur, e, a);
+			continue;
+		}
+		clear_reload_error(cur);
+		if (!same_unit(cur, e)) {
 			json_array_append_new(a->changed, json_string(e->name));
 			sup_info(e->name, "changed: %s",
 				 cur->cfg && e->config ? "restarting" : "replacing");
@@ -198,12 +246,15 @@ static void apply(struct unit_set *set, struct actions *a)
 
 static void finish(void)
 {
-	struct actions a = {
-	    .added = json_array(), .removed = json_array(), .changed = json_array()};
+	struct actions a = {.added = json_array(),
+			    .removed = json_array(),
+			    .changed = json_array(),
+			    .errors = json_object()};
 	json_t *result;
 
 	ev_idle_stop(supd->loop, &rl.idle);
 	sup_ct_check_set(&rl.set);
+	mark_kept(&rl.set);
 	unit_set_check_deps(&rl.set);
 	log_warnings(&rl.set);
 	apply(&rl.set, &a);
@@ -212,11 +263,15 @@ static void finish(void)
 	actions_free(&a);
 	free(supd->load_error);
 	supd->load_error = NULL;
-	sup_info(NULL, "reload: %zu added, %zu removed, %zu changed", json_array_size(a.added),
-		 json_array_size(a.removed), json_array_size(a.changed));
-	result = json_pack("{s:o, s:o, s:o}", "added", a.added, "removed", a.removed, "changed",
-			   a.changed);
+	sup_info(NULL,
+		 "reload: %zu added, %zu removed, %zu changed, %zu with errors (kept as they were)",
+		 json_array_size(a.added), json_array_size(a.removed), json_array_size(a.changed),
+		 json_object_size(a.errors));
+	result = json_pack("{s:o, s:o, s:o, s:o}", "added", a.added, "removed", a.removed,
+			   "changed", a.changed, "errors", a.errors);
 	rl.running = false;
+	rl.ended = now_mono();
+	rl.took = rl.ended - rl.began;
 	if (rl.done)
 		rl.done(result, NULL);
 	json_decref(result);
@@ -232,6 +287,7 @@ static void fail(const char *msg)
 	ev_idle_stop(supd->loop, &rl.idle);
 	unit_set_free(&rl.set);
 	rl.running = false;
+	rl.ended = now_mono();
 	if (rl.done)
 		rl.done(NULL, msg);
 }
@@ -254,16 +310,57 @@ static void step(struct ev_loop *loop, ev_idle *w, int revents)
 	finish();
 }
 
+static int begin(void);
+
+static void on_gap(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	if (!supd->shutting_down)
+		begin();
+	else if (rl.done)
+		rl.done(NULL, "supd is shutting down");
+}
+
+/*
+ * Requests that come faster than reloads (a SIGHUP flood from a unit) are merged: the next
+ * reload begins at least twice the last one's duration, and GAP_MIN_USEC, after it ended,
+ * so reloading takes at most a third of supd's time, whatever the rate of requests.
+ */
+static bool too_soon(void)
+{
+	uint64_t gap = rl.took * 2 > GAP_MIN_USEC ? rl.took * 2 : GAP_MIN_USEC;
+	uint64_t now = now_mono();
+
+	if (ev_is_active(&rl.gap))
+		return true; /* merged with the one already waiting */
+	if (!rl.ended || now - rl.ended >= gap)
+		return false;
+	sup_debug(NULL, "reload: requested %.3fs after the last one; begins in %.3fs",
+		  (double)(now - rl.ended) / 1e6, (double)(gap - (now - rl.ended)) / 1e6);
+	ev_timer_init(&rl.gap, on_gap, (double)(gap - (now - rl.ended)) / 1e6, 0);
+	ev_timer_start(supd->loop, &rl.gap);
+	return true;
+}
+
 int sup_reload_request(void)
 {
-	struct sup_error *err = NULL;
-
 	if (supd->shutting_down)
 		return -1;
 	if (rl.running) {
 		rl.again = true; /* files may have changed after this one scanned them */
 		return 0;
 	}
+	if (too_soon())
+		return 0;
+	return begin();
+}
+
+static int begin(void)
+{
+	struct sup_error *err = NULL;
+	struct unit *u;
+
+	rl.began = now_mono();
+	for_each_unit(u) sup_notify_recover(u); /* a deleted notify socket is made again */
 	if (unit_set_scan(supd->conf.units_dir, &rl.set, &err) < 0) {
 		fail(err->msg);
 		sup_error_free(err);

@@ -58,6 +58,7 @@ void unit_set_error(struct unit *u, const char *fmt, ...)
 }
 
 static void main_reaped(struct sup_child *c, int wstatus);
+static void ended(struct unit *u, enum exit_kind kind, const char *what);
 
 /* The main process: spawned once the requirements are up and ExecStartPre= succeeded. */
 static void spawn_main(struct unit *u)
@@ -68,8 +69,8 @@ static void spawn_main(struct unit *u)
 		unit_note(u, "cannot start: %s", err->msg);
 		unit_set_error(u, "%s", err->msg);
 		sup_error_free(err);
-		u->goal = GOAL_DOWN;
-		unit_set_sub(u, SUB_FAILED);
+		/* as a failed exec: Restart= decides (out of fds or memory is often soon over) */
+		ended(u, EXIT_KIND_SPAWN, u->error ? u->error : "cannot start");
 		return;
 	}
 	sup_child_add(&u->main, u->main.pid, CHILD_MAIN, main_reaped);
@@ -160,7 +161,10 @@ void unit_run(struct unit *u)
 {
 	bool auto_restart = u->job == JOB_AUTO_RESTART;
 
-	if (!start_limit_allow(&u->limit, u->cfg->start_limit_interval_usec, now_mono())) {
+	/* the start limit stops the unit's own crash loops: coming back with a requirement that
+	 * restarted is not one (that requirement's start is counted) */
+	if (u->job != JOB_FOLLOW &&
+	    !start_limit_allow(&u->limit, u->cfg->start_limit_interval_usec, now_mono())) {
 		unit_set_error(u, "start limit hit: more than %u starts within %.0fs",
 			       u->cfg->start_limit_burst, secs(u->cfg->start_limit_interval_usec));
 		unit_note(u, "%s", u->error);

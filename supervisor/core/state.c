@@ -38,7 +38,9 @@ struct sub_info {
 static const struct sub_info subs[SUB__MAX] = {
     [SUB_DEAD] = {"dead", UNIT_INACTIVE, BIT(SUB_QUEUED) | BIT(SUB_FAILED), TIMEOUT_NONE},
     [SUB_QUEUED] = {"queued", UNIT_STARTING,
-		    BIT(SUB_PULL) | BIT(SUB_PRE) | BIT(SUB_SPAWN) | BIT(SUB_DEAD) | BIT(SUB_FAILED),
+		    BIT(SUB_PULL) | BIT(SUB_PRE) | BIT(SUB_SPAWN) | BIT(SUB_DEAD) |
+			BIT(SUB_FAILED) |
+			BIT(SUB_AUTO_RESTART), /* supd could not spawn it: Restart= applies */
 		    TIMEOUT_NONE},
     [SUB_PULL] = {"pull", UNIT_STARTING,
 		  BIT(SUB_PRE) | BIT(SUB_SPAWN) | BIT(SUB_DEAD) | BIT(SUB_FAILED) |

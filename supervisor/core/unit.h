@@ -74,6 +74,8 @@ enum unit_job {
 	JOB_START,	  /* a start request: settles once up, failed, or restarting */
 	JOB_RESTART,	  /* a restart request: a stop, then a start */
 	JOB_AUTO_RESTART, /* Restart=: the next run counts as a restart */
+	JOB_FOLLOW, /* taken down while a requirement restarts; back up with it, and that start
+		     * is not counted against its start limit (the requirement's run is) */
 };
 
 /* Timers a unit may have armed; the state timer belongs to the sub-state. */
@@ -128,6 +130,7 @@ struct unit {
 	struct unit_config *cfg;      /* NULL when bad */
 	struct unit_config *next_cfg; /* reload changed it: applied at the next start */
 	char *error;		      /* why bad-unit, failed, or being stopped for a failure */
+	char *reload_error;	      /* the file no longer loads; cfg (the last good one) stays */
 	bool removed;		      /* reload dropped it: freed once down */
 
 	/* the state machine: sub and state written only by unit_set_sub() (state.c) */
@@ -212,6 +215,8 @@ struct unit {
 
 /* registry.c: the set of units */
 struct unit *unit_find(const char *name); /* a live unit (not removed), or NULL */
+/* A removed unit of that name not freed yet (its last run is still stopping), or NULL. */
+struct unit *unit_find_removed(const char *name);
 /* Takes ownership of cfg; error != NULL makes it a bad unit. NULL on ENOMEM. */
 struct unit *unit_new(const char *name, struct unit_config *cfg, const char *error);
 void unit_free(struct unit *u);

@@ -482,6 +482,11 @@ uint64_t logbuf_last_seq(const struct logbuf *lb)
 	return lb->last_seq;
 }
 
+uint64_t logbuf_first_seq(const struct logbuf *lb)
+{
+	return lb->last_seq - lb->count + 1;
+}
+
 uint64_t logbuf_dropped(const struct logbuf *lb)
 {
 	return lb->dropped;

@@ -49,6 +49,8 @@ void logbuf_note(struct logbuf *lb, uint64_t now_usec, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 uint64_t logbuf_last_seq(const struct logbuf *lb); /* 0 when nothing was ever stored */
+/* The oldest line still kept (last_seq + 1 when none is). */
+uint64_t logbuf_first_seq(const struct logbuf *lb);
 uint64_t logbuf_dropped(const struct logbuf *lb);  /* lines evicted from the ring */
 
 /* Visit the newest n lines (0 = all kept), oldest first. */

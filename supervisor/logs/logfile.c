@@ -271,7 +271,8 @@ static bool push(enum op op, struct logfile *f, const char *bytes, size_t n)
 	}
 	r = (struct rec *)(q.buf + tail);
 	*r = (struct rec){op, (uint32_t)n, f};
-	memcpy(r + 1, bytes, n);
+	if (n)
+		memcpy(r + 1, bytes, n);
 	q.len += size;
 	pthread_cond_signal(&q.more);
 	pthread_mutex_unlock(&q.lock);

@@ -66,13 +66,25 @@ static void list_not_down(char *buf, size_t size)
 	}
 }
 
+/* What the end of the shutdown is: the machine's power request, or (not the machine's init)
+ * supd's exit, which the same deadline bounds. */
+static const char *doing(void)
+{
+	return supd->is_pid1 ? powers[sd.what].doing : "exiting";
+}
+
+static const char *who(void)
+{
+	return supd->is_pid1 ? "machine: " : "";
+}
+
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	char units[512];
 
 	list_not_down(units, sizeof(units));
-	sup_err(NULL, "machine: shutdown deadline passed; still not down: %s; %s anyway",
-		*units ? units : "none", powers[sd.what].doing);
+	sup_err(NULL, "%sshutdown deadline passed; still not down: %s; %s anyway", who(),
+		*units ? units : "none", doing());
 	sd.forced = true;
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -85,8 +97,10 @@ void machine_shutdown_started(void)
 	ev_now_update(supd->loop);
 	ev_timer_init(&sd.deadline, on_deadline, secs, 0);
 	ev_timer_start(supd->loop, &sd.deadline);
-	sup_info(NULL, "machine: %s: the units stop within %gs, or what is left is killed",
-		 powers[sd.what].doing, secs);
+	sup_info(NULL,
+		 "%s%s: the units stop within %gs ([Machine] ShutdownTimeoutSec=), or what "
+		 "is left is killed",
+		 who(), doing(), secs);
 }
 
 void machine_power(enum machine_power what, const char *by)

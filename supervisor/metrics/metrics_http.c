@@ -282,9 +282,9 @@ static int request_line(const char *buf, size_t line_len, struct reqline *r)
 }
 
 /* The empty line that ends the header section, from nl on; NULL while incomplete. */
-static const char *headers_end(const struct hconn *c, const char *nl)
+static const char *headers_end(const char *buf, size_t len, const char *nl)
 {
-	size_t rest = c->len - (size_t)(nl - c->req);
+	size_t rest = len - (size_t)(nl - buf);
 	const char *e1 = memmem(nl, rest, "\n\n", 2), *e2 = memmem(nl, rest, "\n\r\n", 3);
 
 	return !e1 ? e2 : !e2 ? e1 : e1 < e2 ? e1 : e2;
@@ -331,20 +331,21 @@ static int route(const struct reqline *r, bool *head, bool *index)
 	return 200;
 }
 
-/* The request so far: 0 while incomplete, else the status of the reply (minor/head filled). */
-static int parse(struct hconn *c, int *minor, bool *head, bool *index)
+/* The request so far (buf, len): 0 while incomplete, else the status of the reply (minor,
+ * head and index filled). Pure: the fuzz target calls it too. */
+int sup_metrics_http_parse(const char *buf, size_t len, int *minor, bool *head, bool *index)
 {
-	const char *buf = c->req, *nl = memchr(buf, '\n', c->len), *end;
+	const char *nl = memchr(buf, '\n', len), *end;
 	struct reqline r;
 	size_t line_len;
 	int code;
 
 	if (!nl) {
 		/* garbage (TLS, binary) is refused at once, not after the timeout */
-		size_t n = c->len && buf[c->len - 1] == '\r' ? c->len - 1 : c->len;
+		size_t n = len && buf[len - 1] == '\r' ? len - 1 : len;
 		if (!printable(buf, n))
 			return 400;
-		return c->len == REQ_MAX ? 400 : 0;
+		return len >= REQ_MAX ? 400 : 0;
 	}
 	line_len = (size_t)(nl - buf);
 	if (line_len && buf[line_len - 1] == '\r')
@@ -352,9 +353,9 @@ static int parse(struct hconn *c, int *minor, bool *head, bool *index)
 	if ((code = request_line(buf, line_len, &r)))
 		return code;
 	*minor = r.minor;
-	end = headers_end(c, nl);
+	end = headers_end(buf, len, nl);
 	if (!end)
-		return c->len == REQ_MAX ? 431 : 0;
+		return len >= REQ_MAX ? 431 : 0;
 	if (!headers_ok(nl + 1, end))
 		return 400;
 	return route(&r, head, index);
@@ -384,7 +385,7 @@ static void on_read(struct hconn *c)
 		if (c->phase != PH_READ)
 			continue; /* lingering: discard */
 		c->len += (size_t)n;
-		code = parse(c, &minor, &head, &index);
+		code = sup_metrics_http_parse(c->req, c->len, &minor, &head, &index);
 		if (code) {
 			reply(c, code, minor, head, index);
 			return;

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import time
 
-from harness import SUPCTL, Supd, Fail, check, run_tests
+from harness import SLOW_BOUND, SUPCTL, Supd, Fail, check, run_tests
 
 UNIT = {"svc": "[Service]\nExec=/bin/sleep 1000\n"}
 
@@ -198,7 +198,7 @@ def test_several_requests_on_one_connection():
             check(recv_frame(c)["ok"] is True, "the connection goes on after a failed request")
 
 
-def timed_status(s, bound=2.0):
+def timed_status(s, bound=SLOW_BOUND):
     t0 = time.monotonic()
     r = s.ctl("status", timeout=bound + 5)
     took = time.monotonic() - t0

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from harness import Supd, check, retry, run_tests
+from harness import Fail, Supd, check, retry, run_tests
 
 
 def ev(s, name):
@@ -180,6 +180,31 @@ def test_requirement_restart_takes_dependant_down_and_up():
         st = retry(back, timeout=10, what="dep back up with a new process")
         check(st["error"] is None, f"dep is fine again: {st}")
         retry(lambda: not ns_alive(s, pid), timeout=5, what="dep's old process to be gone")
+
+
+def test_requirement_restarts_do_not_use_up_the_dependants_start_limit():
+    """Eight requested restarts of a requirement within a minute take its dependant down and
+    up eight times: that is not the dependant crash-looping (default StartLimitBurst=5)."""
+    units = {
+        "base": unit("/bin/sleep 1000"),
+        "dep": unit("/bin/sleep 1000", requires=["base"]),
+    }
+    with Supd(units) as s:
+        s.wait_state("dep", "running")
+        pids = {s.status("dep")["pid"]}
+        for i in range(8):
+            s.ctl_ok("restart", "base")
+
+            def back():
+                d = s.status("dep")
+                return d if d["state"] == "running" and d["pid"] not in pids else None
+            try:
+                st = retry(back, timeout=10, what=f"dep back up after base's restart {i + 1}")
+            except Fail:
+                raise Fail(f"after base's restart {i + 1}: dep is {s.status('dep')}")
+            pids.add(st["pid"])
+        st = s.status("dep")
+        check(st["state"] == "running" and st["error"] is None, f"dep runs: {st}")
 
 
 def test_wants_failure_does_not_stop_wanter():
@@ -369,6 +394,7 @@ if __name__ == "__main__":
         test_after_a_failed_unit_still_starts,
         test_failed_requirement_fails_running_dependant,
         test_requirement_restart_takes_dependant_down_and_up,
+        test_requirement_restarts_do_not_use_up_the_dependants_start_limit,
         test_wants_failure_does_not_stop_wanter,
         test_missing_requirement_and_cycle_are_bad_units,
         test_bad_unit_state_since_counts_from_load,

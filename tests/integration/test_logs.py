@@ -10,7 +10,7 @@ import struct
 import subprocess
 import time
 
-from harness import SUPCTL, Supd, Fail, check, retry, run_tests
+from harness import SLOW_BOUND, SUPCTL, Supd, Fail, check, retry, run_tests
 
 
 def touch(s, name):
@@ -153,11 +153,11 @@ def test_flood_does_not_slow_status():
         times = []
         for _ in range(50):
             t0 = time.monotonic()
-            r = s.ctl("status", timeout=10)
+            r = s.ctl("status", timeout=SLOW_BOUND + 10)
             took = time.monotonic() - t0
             times.append(took)
             check(r.returncode == 0 and "quiet" in r.stdout, f"status under flood: {r.returncode} {r.stderr}")
-            check(took < 2.0, f"a status call took {took:.2f}s under flood")
+            check(took < SLOW_BOUND, f"a status call took {took:.2f}s under flood")
         print(f"  status under a stdout+stderr flood: median {statistics.median(times) * 1000:.1f} ms, "
               f"max {max(times) * 1000:.1f} ms over {len(times)} calls", flush=True)
         t0 = time.monotonic()
@@ -165,7 +165,7 @@ def test_flood_does_not_slow_status():
         lines = [l for l in out.splitlines() if l.strip()]
         check(len(lines) == 3 and all(l.rstrip().endswith("0" * 1000) for l in lines),
               f"logs -n 3 of the flood: {[l[-40:] for l in lines]}")
-        check(time.monotonic() - t0 < 2.0, "logs answers under flood too")
+        check(time.monotonic() - t0 < SLOW_BOUND, "logs answers under flood too")
         for n in units:
             check(s.status(n)["state"] == "running", f"{n} still running")
 
@@ -189,7 +189,7 @@ def test_follower_that_never_reads_does_not_hurt():
                 t0 = time.monotonic()
                 r = s.ctl("status", timeout=10)
                 check(r.returncode == 0, f"status: {r.returncode} {r.stderr}")
-                check(time.monotonic() - t0 < 2.0, "status answers while a follower stalls")
+                check(time.monotonic() - t0 < SLOW_BOUND, "status answers while a follower stalls")
             with open(f"/proc/{s.supd_pid()}/status") as f:
                 rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
             print(f"  supd's RSS with a stalled follower of a flood: {rss // 1024} MiB", flush=True)

@@ -137,6 +137,26 @@ def test_exit_with_unit_when_its_requirement_fails():
         check(code != 0, f"main ended failed (its requirement failed): supd exits non-zero, got {code}")
 
 
+def test_exit_with_unit_status_on_sigterm():
+    """SIGTERM or SIGINT to supd stops the units; supd then exits with the ExitWithUnit= unit's
+    answer to its stop signal (as tini): its exit code, or 128+N when the signal killed it."""
+    cases = [
+        (signal.SIGTERM, "trap \"exit 7\" TERM; touch \"$T/up\"; while :; do sleep 0.05; done", 7),
+        (signal.SIGINT, "touch \"$T/up\"; exec sleep 1000", 143),
+        (signal.SIGTERM, "trap \"\" TERM; touch \"$T/up\"; while :; do sleep 0.05; done", 137),
+    ]
+    for sig, cmd, want in cases:
+        extra = "StopTimeoutSec=300ms\n" if want == 137 else ""
+        units = exit_with(cmd, extra)
+        units["other"] = "[Service]\nExec=/bin/sleep 1000\n"
+        with Supd(units) as s:
+            s.wait_state("main", "running")
+            retry(lambda: os.path.exists(os.path.join(s.dir, "up")), what="main's trap set")
+            s.signal(sig)
+            got = s.wait_exit(timeout=20)
+            check(got == want, f"{sig.name} to supd, main ends with {want}: supd exited {got}")
+
+
 def test_exit_with_unit_stops_the_others():
     units = {
         "main": "[Service]\nExec=/bin/sh -c 'while ! test -f \"$T/go\"; do sleep 0.05; done; exit 42'\n"
@@ -274,6 +294,7 @@ if __name__ == "__main__":
         test_exit_with_unit_after_its_restarts_run_out,
         test_exit_with_unit_when_its_requirement_fails,
         test_exit_with_unit_stops_the_others,
+        test_exit_with_unit_status_on_sigterm,
         test_sigterm_stops_all_and_exits_0,
         test_sigint_stops_all_and_exits_0,
         test_stop_signal_delivered_once,

@@ -115,7 +115,8 @@ def test_reload_reply_lists_exact_sets():
         # again, with nothing changed on disk: nothing happens
         pids = {n: s.status(n)["pid"] for n in ("keep", "chg", "new")}
         rep = request(s, {"v": 1, "cmd": "reload"})
-        check(rep.get("ok") and rep["data"] == {"added": [], "removed": [], "changed": []},
+        check(rep.get("ok") and rep["data"] == {"added": [], "removed": [], "changed": [],
+                                                "errors": {}},
               f"a second reload changes nothing: {rep}")
         st = s.status()
         for n, p in pids.items():
@@ -130,23 +131,40 @@ def test_sighup_reloads():
         check_three(s, pids)
 
 
-def test_invalid_file_becomes_bad_unit_on_reload():
-    with Supd({"u": "[Service]\nExec=/bin/sleep 1000\n", "other": KEEP}) as s:
+def test_invalid_file_on_reload_keeps_the_configuration_in_force():
+    """A typo in a running unit's file: the reload keeps the configuration in force (the unit
+    and what requires it keep running) and reports the error in a field of its own."""
+    units = {"u": "[Service]\nExec=/bin/sleep 1000\n", "other": KEEP,
+             "needs-u": "[Unit]\nRequires=u\n\n[Service]\nExec=/bin/sleep 1000\n"}
+    with Supd(units) as s:
         pid = s.wait_state("u", "running")["pid"]
         other = s.wait_state("other", "running")["pid"]
+        needs = s.wait_state("needs-u", "running")["pid"]
         s.write_unit("u", "[Service]\nExec=/bin/sleep 1000\nRestart=sometimes\n")
         r = s.ctl_ok("reload")
-        check(said(r.stdout, "chang", "u"), f"reload says u changed: {r.stdout!r}")
-        st = s.wait_state("u", "bad-unit")
-        err = st["error"] or ""
-        check("u.unit:3" in err and "Restart" in err, f"error names file:line and key: {err!r}")
-        check(st["pid"] == 0, f"a bad unit has no process: {st}")
-        retry(lambda: not ns_alive(s, pid), timeout=10, what="u's old process to be gone")
-        st = s.status("other")
-        check(st["state"] == "running" and st["pid"] == other and st["restarts"] == 0,
-              f"other keeps running: {st}")
-        r = s.ctl("start", "u")
-        check(r.returncode == 1, f"start of the bad unit fails: {r.returncode}")
+        check(said(r.stdout, "not reloaded", "u") and "previous configuration" in r.stdout,
+              f"reload says u was not reloaded: {r.stdout!r}")
+        check(not said(r.stdout, "chang", "u"), f"u is not changed: {r.stdout!r}")
+        st = s.status("u")
+        err = st["reload_error"] or ""
+        check("u.unit:3" in err and "Restart" in err, f"reload_error names file:line and key: {st}")
+        check(st["state"] == "running" and st["pid"] == pid and st["error"] is None,
+              f"u keeps running on its old configuration: {st}")
+        for n, p in (("other", other), ("needs-u", needs)):
+            st = s.status(n)
+            check(st["state"] == "running" and st["pid"] == p and st["restarts"] == 0,
+                  f"{n} keeps running: {st}")
+        table = s.ctl_ok("status").stdout
+        check("u: not reloaded:" in table and "u.unit:3" in table, f"the table says so: {table!r}")
+        s.ctl_ok("reload")  # the same typo again: still kept, still reported
+        check(s.status("u")["pid"] == pid, "a second reload changes nothing")
+        s.ctl_ok("restart", "u")  # the configuration in force is the old one
+        check(s.status("u")["state"] == "running", "u restarts on its old configuration")
+        s.write_unit("u", "[Service]\nExec=/bin/sleep 1001\n")
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "chang", "u"), f"the fixed file is a change: {r.stdout!r}")
+        st = s.wait_state("u", "running")
+        check(st["reload_error"] is None, f"fixed: reload_error cleared: {st}")
 
 
 def test_fixed_bad_unit_runs_after_reload():
@@ -248,16 +266,70 @@ def test_reload_of_unreadable_directory_fails_cleanly():
         check(s.status("keep")["pid"] == pid, "and a good reload after it changes nothing")
 
 
+# a service that takes ~1 s to stop, and says when it got its stop signal and when it left
+SLOW = ("[Service]\nExec=/bin/sh -c '"
+        "trap \"echo term >> \\\"$T/slow.log\\\"; sleep 1; echo clean >> \\\"$T/slow.log\\\"; exit 0\" TERM; "
+        "echo $$ >> \"$T/slow.pids\"; while :; do sleep 0.05; done'\nStopTimeoutSec=20s\n")
+
+
+def trap_set(s, n=1):
+    """The n-th run of SLOW has its trap in place."""
+    retry(lambda: len((read(s, "slow.pids") or "").split()) >= n, what=f"run {n}'s trap")
+
+
+def test_reload_during_requested_stop_keeps_it_down():
+    with Supd({"slow": SLOW}) as s:
+        s.wait_state("slow", "running")
+        trap_set(s)
+        s.ctl_ok("stop", "--no-wait", "slow")
+        retry(lambda: "term" in (read(s, "slow.log") or ""), what="the stop signal to arrive")
+        s.write_unit("slow", SLOW + "Environment=CHANGED=1\n")
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "chang", "slow"), f"the reload saw the change: {r.stdout!r}")
+        st = s.wait_state("slow", "inactive", timeout=15)
+        check(st["pid"] == 0, f"stopped by request, it stays stopped: {st}")
+        with open(os.path.join(s.dir, "slow.pids")) as f:
+            check(len(f.read().split()) == 1, "it never ran again")
+        s.ctl_ok("start", "slow")  # the new configuration is there for the next start
+
+
+def test_readded_unit_waits_for_its_old_instance():
+    """A unit removed by one reload and added back by the next while its old instance is still
+    stopping: the new instance waits (state starting) until the old one is gone, rather than
+    sharing its cgroup (which killed the old one early and made the new one fail)."""
+    # the old instance takes 5 s to stop: the second reload lands well within that even on
+    # a loaded machine
+    slow = SLOW.replace("sleep 1;", "sleep 5;")
+    with Supd({"slow": slow}) as s:
+        old = s.wait_state("slow", "running")["pid"]
+        trap_set(s)
+        s.remove_unit("slow")
+        s.ctl_ok("reload")
+        retry(lambda: "term" in (read(s, "slow.log") or ""), what="the old instance's stop signal")
+        s.write_unit("slow", slow)
+        r = s.ctl_ok("reload")
+        check(said(r.stdout, "add", "slow"), f"added again: {r.stdout!r}")
+        st = s.status("slow")
+        check(st["state"] == "starting" and st["pid"] == 0,
+              f"the new instance waits while the old one stops: {st}")
+        st = s.wait_state("slow", "running", timeout=60)
+        check(st["pid"] != old and st["restarts"] == 0, f"a new instance runs: {st}")
+        check(read(s, "slow.log") == "term\nclean", f"the old one ended cleanly: {read(s, 'slow.log')!r}")
+        check(not ns_alive(s, old), "the old instance is gone")
+
+
 if __name__ == "__main__":
     run_tests([
         test_reload_add_remove_change,
         test_reload_reply_lists_exact_sets,
         test_sighup_reloads,
-        test_invalid_file_becomes_bad_unit_on_reload,
+        test_invalid_file_on_reload_keeps_the_configuration_in_force,
         test_fixed_bad_unit_runs_after_reload,
         test_reload_leaves_stopped_units_stopped,
         test_changed_requirement_restarts_dependants,
         test_removed_requirement_stops_dependant,
         test_repeated_reloads_change_nothing,
         test_reload_of_unreadable_directory_fails_cleanly,
+        test_reload_during_requested_stop_keeps_it_down,
+        test_readded_unit_waits_for_its_old_instance,
     ])

@@ -67,20 +67,22 @@ Restart=no
 
 
 def test_forking_with_pid_file():
-    text = """[Service]
+    # a path of this test's own: several runs of the suite may share the machine's /run
+    pid_file = f"/run/sup-test-forking-{os.getpid()}.pid"
+    text = f"""[Service]
 Type=forking
-PIDFile=/run/sup-test-forking.pid
-ExecStart=/bin/sh -c 'sleep 1000 & echo $! > /run/sup-test-forking.pid'
+PIDFile={pid_file}
+ExecStart=/bin/sh -c 'sleep 1000.{os.getpid()} & echo $! > {pid_file}'
 """
     with start_with({"daemon": text}) as s:
-        st = s.wait_state("daemon", "running")
-        pid = int(open("/run/sup-test-forking.pid").read())
+        st = s.wait_state("daemon", "running", timeout=30)
+        pid = int(open(pid_file).read())
         # the pid in status is supd's namespace's; the daemon is the only sleep there
         check(st["pid"] > 1, f"a main process: {st}")
         check("main process" in s.ctl_ok("logs", "daemon").stdout, "adoption noted")
-        os.kill(procs_matching("sleep 1000")[0], signal.SIGKILL)
-        st = s.wait_state("daemon", "restarting", "starting", "running")
-        os.unlink("/run/sup-test-forking.pid")
+        os.kill(procs_matching(f"sleep 1000.{os.getpid()}")[0], signal.SIGKILL)
+        st = s.wait_state("daemon", "restarting", "starting", "running", timeout=30)
+        os.unlink(pid_file)
         check(pid > 0, "the pid file had a pid")
 
 

@@ -111,6 +111,60 @@ START_TEST(test_requirement_restart_takes_dependants_down_and_up)
 }
 END_TEST
 
+/* The dependant's starts that follow a requirement's restarts are not its own crash loop:
+ * they do not count against its start limit (StartLimitBurst=2 here). */
+START_TEST(test_requirement_restarts_do_not_count_against_the_dependant)
+{
+	LOAD("a", "[Service]\nExec=/a\n", "b",
+	     "[Unit]\nRequires=a\n[Service]\nExec=/b\nStartLimitBurst=2\n");
+	fx_start("b");
+	fx_execd("a");
+	fx_execd("b");
+	for (int i = 0; i < 5; i++) {
+		unit_restart(fx_unit("a"));
+		fx_pass();
+		fx_killed("a", SIGTERM);
+		fx_killed("b", SIGTERM);
+		fx_execd("a");
+		fx_execd("b");
+		ck_assert_str_eq(fx_state("b"), "running");
+	}
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "b"), 6);
+	ck_assert_uint_eq(unit_bad_transitions, 0);
+}
+END_TEST
+
+/* A unit removed and added again while its old instance is still stopping: the new one waits
+ * (it would share the old one's cgroup), and starts once the old one is freed. */
+START_TEST(test_readded_unit_waits_for_the_removed_one)
+{
+	static const char text[] = "[Service]\nExec=/x\n";
+	struct unit_problems pl = {0};
+	struct unit_config *c = NULL;
+	struct unit *old, *new;
+
+	LOAD("x", text);
+	fx_start("x");
+	fx_execd("x");
+	old = fx_unit("x");
+	unit_stop(old);
+	unit_mark_removed(old);
+	fx_pass();
+	ck_assert_int_eq(unit_parse_string("x", "/u/x.unit", text, strlen(text), &c, &pl), 0);
+	unit_problems_free(&pl);
+	new = unit_new("x", c, NULL);
+	deps_resolve();
+	ck_assert_ptr_nonnull(new);
+	unit_start(new, false, NULL);
+	fx_pass();
+	ck_assert_str_eq(unit_state_name(new->state), "starting");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "x"), 1); /* only the old one's */
+	ck_assert(sup_child_exited(fx_events[fx_find(FX_SPAWN, "x", 0, 0)].pid, SIGTERM));
+	fx_pass();
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "x"), 2); /* the old one gone, the new one runs */
+}
+END_TEST
+
 /* n units: u0 <- u1 <- ... (chain) or u0 <- every other (fan); everything started and up. */
 static void boot(int n, bool chain)
 {
@@ -182,6 +236,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_lost_requirement_fails_the_dependant);
 	tcase_add_test(tc, test_shutdown_stops_in_reverse_order);
 	tcase_add_test(tc, test_requirement_restart_takes_dependants_down_and_up);
+	tcase_add_test(tc, test_requirement_restarts_do_not_count_against_the_dependant);
+	tcase_add_test(tc, test_readded_unit_waits_for_the_removed_one);
 	tcase_add_test(tc, test_scheduler_cost_is_linear);
 	tcase_add_test(tc, test_removed_unit_is_freed_once_down);
 	suite_add_tcase(s, tc);

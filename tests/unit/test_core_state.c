@@ -67,7 +67,7 @@ START_TEST(test_start_limit_fails_the_unit)
 	fx_start("f");
 	for (int i = 0; i < 3; i++) {
 		fx_exit("f", 2);
-		fx_advance(1);
+		fx_advance(1000); /* RestartSec=0: a microsecond, doubling (policy.c) */
 	}
 	ck_assert_str_eq(fx_state("f"), "failed");
 	ck_assert_ptr_nonnull(strstr(fx_unit("f")->error, "start limit hit"));
@@ -199,7 +199,7 @@ END_TEST
 
 START_TEST(test_spawn_failure_fails_the_unit)
 {
-	LOAD("x", "[Service]\nExec=/bin/x\n");
+	LOAD("x", "[Service]\nExec=/bin/x\nRestart=no\n");
 	fx_spawn_fails = true;
 	fx_start("x");
 	ck_assert_str_eq(fx_state("x"), "failed");
@@ -268,6 +268,23 @@ START_TEST(test_image_pull_failure_restarts)
 	ck_assert_str_eq(fx_unit("once")->error,
 			 "cannot run the image helper: No such file or directory");
 	ck_assert_int_eq(unit_stop_signal(fx_unit("once")), SIGINT);
+}
+END_TEST
+
+/* supd could not spawn it (out of fds or memory): like a failed exec, Restart= decides, and
+ * the unit runs once the shortage is over */
+START_TEST(test_spawn_failure_is_retried_by_restart)
+{
+	LOAD("x", "[Service]\nExec=/bin/x\nRestartSec=1s\n");
+	fx_spawn_fails = true;
+	fx_start("x");
+	ck_assert_str_eq(fx_state("x"), "restarting");
+	ck_assert_ptr_nonnull(strstr(fx_unit("x")->error, "fork"));
+	fx_spawn_fails = false;
+	fx_advance(1000000);
+	fx_execd("x");
+	ck_assert_str_eq(fx_state("x"), "running");
+	ck_assert_uint_eq(unit_bad_transitions, 0);
 }
 END_TEST
 
@@ -522,6 +539,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_watchdog_aborts_the_main_process);
 	tcase_add_test(tc, test_health_failures_restart);
 	tcase_add_test(tc, test_spawn_failure_fails_the_unit);
+	tcase_add_test(tc, test_spawn_failure_is_retried_by_restart);
 	tcase_add_test(tc, test_set_up_failure_then_exit);
 	tcase_add_test(tc, test_image_pull_then_run);
 	tcase_add_test(tc, test_image_pull_failure_restarts);

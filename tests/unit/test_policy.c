@@ -148,10 +148,21 @@ START_TEST(test_backoff_edges)
 {
 	struct unit_config c = spec_defaults();
 
-	/* RestartSec=0: always immediate */
+	/* RestartSec=0: at once (a microsecond) at first, then doubling like any delay, so a
+	 * crash loop without a start limit backs off */
 	c.restart_usec = 0;
-	ck_assert_uint_eq(policy_restart_delay(&c, 0, SEC(1)), 0);
-	ck_assert_uint_eq(policy_restart_delay(&c, MS(500), SEC(1)), 0);
+	ck_assert_uint_eq(policy_restart_delay(&c, 0, SEC(1)), 1);
+	ck_assert_uint_eq(policy_restart_delay(&c, 1, SEC(1)), 2);
+	ck_assert_uint_eq(policy_restart_delay(&c, MS(500), SEC(1)), SEC(1));
+	ck_assert_uint_eq(policy_restart_delay(&c, SEC(20), SEC(1)), SEC(30));
+	/* and RestartMaxSec=0 too: the delay still reaches 10 ms (at most 100 restarts/s) */
+	c.restart_max_usec = 0;
+	ck_assert_uint_eq(policy_restart_delay(&c, MS(8), MS(1)), MS(10));
+	ck_assert_uint_eq(policy_restart_delay(&c, MS(10), MS(1)), MS(10));
+	ck_assert_uint_eq(policy_restart_delay(&c, MS(10), MS(11)), 1); /* a long run resets */
+	c.restart_usec = MS(1);
+	c.restart_max_usec = MS(1);
+	ck_assert_uint_eq(policy_restart_delay(&c, MS(1), 0), MS(2));
 
 	/* RestartMaxSec=infinity: doubling saturates instead of wrapping */
 	c.restart_usec = MS(100);

@@ -582,9 +582,138 @@ START_TEST(test_replies)
 	/* bytes that are not UTF-8 do not lose the reply */
 	r = sup_reply_error(SUP_EXIT_FAILED, "bad \xff\xfe byte");
 	ck_assert_ptr_nonnull(r);
-	ck_assert_str_eq(json_string_value(json_object_get(r, "error")), "bad ?? byte");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "error")),
+			 "bad \xef\xbf\xbd\xef\xbf\xbd byte"); /* U+FFFD each */
 	json_decref(r);
 }
+
+START_TEST(test_json_text)
+{
+	static const struct {
+		const char *in, *out;
+		size_t n;
+	} cases[] = {
+	    {"plain", "plain", 5},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14},
+	    /* a lone continuation byte, a truncated sequence, an overlong NUL, a surrogate, too
+	     * high a code point, a lead byte at the end */
+	    {"a\x80"
+	     "b",
+	     "a\xef\xbf\xbd"
+	     "b",
+	     3},
+	    {"a\xe2\x82"
+	     "b",
+	     "a\xef\xbf\xbd\xef\xbf\xbd"
+	     "b",
+	     4},
+	    {"\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd", 2},
+	    {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 3},
+	    {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 4},
+	    {"x\xf0", "x\xef\xbf\xbd", 2},
+	};
+
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(cases); i++) {
+		json_t *j = sup_json_textn(cases[i].in, cases[i].n);
+
+		ck_assert_ptr_nonnull(j);
+		ck_assert_msg(strcmp(json_string_value(j), cases[i].out) == 0, "case %zu: %s", i,
+			      json_string_value(j));
+		json_decref(j);
+	}
+	/* NUL stays, as \u0000 */
+	json_t *j = sup_json_textn("a\0b\xff", 4);
+	ck_assert_uint_eq(json_string_length(j), 6);
+	ck_assert_mem_eq(json_string_value(j), "a\0b\xef\xbf\xbd", 6);
+	json_decref(j);
+}
+END_TEST
+
+/* A reply larger than a frame goes in parts and comes back whole. */
+static void roundtrip_big(json_t *reply)
+{
+	struct sup_outq q;
+	struct sup_error *err = NULL;
+	json_t *back = NULL;
+	int sv[2];
+	pid_t pid;
+	int status;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	sup_outq_init(&q, 1u << 20);
+	ck_assert_int_eq(sup_outq_push(&q, reply, &err), 0);
+	ck_assert_uint_gt(q.len, SUP_PROTO_MAX_FRAME); /* more than one frame's worth */
+	pid = fork();
+	if (pid == 0) {
+		close(sv[1]);
+		while (!sup_outq_empty(&q))
+			if (sup_outq_flush(&q, sv[0]) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(sv[0]);
+	ck_assert_int_eq(sup_recv_reply(sv[1], &back, 10000, &err), 1);
+	ck_assert_msg(json_equal(back, reply), "the reply comes back whole");
+	ck_assert_ptr_null(json_object_get(back, "more"));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	json_decref(back);
+	json_decref(reply);
+	sup_outq_free(&q);
+	close(sv[1]);
+}
+
+START_TEST(test_reply_in_parts)
+{
+	json_t *lines = json_array(), *units = json_array();
+	struct sup_outq q;
+	struct sup_error *err = NULL;
+	char *text = malloc(3u << 20);
+
+	for (int i = 0; i < 50000; i++)
+		json_array_append_new(lines,
+				      json_pack("{s:f, s:s, s:s}", "ts", 1.5, "stream", "stdout",
+						"text", "a log line of some length, \u00e9 \x01"));
+	roundtrip_big(sup_reply_ok(json_pack("{s:o, s:i}", "lines", lines, "dropped", 7)));
+	for (int i = 0; i < 40000; i++)
+		json_array_append_new(units, json_pack("{s:s, s:s, s:i}", "name", "unit-name",
+						       "state", "running", "pid", i));
+	roundtrip_big(sup_reply_ok(units));
+	for (size_t i = 0; i < (3u << 20); i++)
+		text[i] = (char)('a' + i % 26);
+	memcpy(text + (1u << 17) - 1, "\xc3\xa9", 2); /* a character across a part's edge */
+	roundtrip_big(sup_reply_ok(json_pack("{s:s%}", "text", text, (size_t)(3u << 20))));
+	free(text);
+	/* no bulk to split: an error, and the queue is as it was */
+	sup_outq_init(&q, 1u << 20);
+	text = calloc(1, (2u << 20) + 1);
+	memset(text, 'x', 2u << 20);
+	json_t *odd = sup_reply_ok(json_pack("{s:s}", "blob", text));
+	ck_assert_int_eq(sup_outq_push(&q, odd, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err->msg, "limit"));
+	sup_error_clear(&err);
+	ck_assert(sup_outq_empty(&q));
+	json_decref(odd);
+	free(text);
+	sup_outq_free(&q);
+}
+END_TEST
+
+START_TEST(test_recv_timeout)
+{
+	struct sup_error *err = NULL;
+	json_t *back = NULL;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(write(sv[0], "\0\0", 2), 2); /* half a header, then nothing */
+	ck_assert_int_eq(sup_recv_reply(sv[1], &back, 100, &err), -1);
+	ck_assert_int_eq(err->errnum, ETIMEDOUT);
+	sup_error_clear(&err);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
 END_TEST
 
 /* --- the output queue */
@@ -1058,8 +1187,26 @@ START_TEST(test_log_lines_and_reload)
 	out = print_with(log_plain, "{\"ts\":1,\"stream\":\"supd\",\"text\":\"started\"}");
 	ck_assert_str_eq(out, "supd: started\n");
 	free(out);
+	/* what a unit prints reaches the terminal escaped: NUL, escape sequences, a carriage
+	 * return, C1 controls (U+009B is CSI on many terminals); tabs and UTF-8 stay */
 	out = print_with(log_plain, "{\"ts\":1,\"stream\":\"stdout\",\"text\":\"a\\u0000b\"}");
-	ck_assert_mem_eq(out, "a\0b\n", 4);
+	ck_assert_str_eq(out, "a\\x00b\n");
+	free(out);
+	out = print_with(
+	    log_plain, "{\"ts\":1,\"stream\":\"stdout\",\"text\":"
+		       "\"\\u001b]0;pwned\\u0007\\u001b[2Jx\\ry\\u009b31m\\tcaf\\u00e9\\u007f\"}");
+	ck_assert_str_eq(out, "\\x1b]0;pwned\\x07\\x1b[2Jx\\x0dy\\u009b31m\tcaf\xc3\xa9\\x7f\n");
+	free(out);
+	/* a unit cannot print a line that reads like supd's own note */
+	out = print_with(log_plain, "{\"ts\":1,\"stream\":\"stdout\",\"text\":\"supd: started\"}");
+	ck_assert_str_eq(out, "\\supd: started\n");
+	free(out);
+	out = print_with(log_plain, "{\"ts\":1,\"stream\":\"stderr\",\"text\":\"\\\\supd: x\"}");
+	ck_assert_str_eq(out, "\\\\supd: x\n");
+	free(out);
+	out = print_with(log_plain,
+			 "{\"ts\":1,\"stream\":\"stdout\",\"text\":\"supdx: and a \\\\ inside\"}");
+	ck_assert_str_eq(out, "supdx: and a \\ inside\n");
 	free(out);
 
 	out = print_with(supctl_print_reload, "{\"added\":[],\"removed\":[],\"changed\":[]}");
@@ -1068,6 +1215,11 @@ START_TEST(test_log_lines_and_reload)
 	out = print_with(supctl_print_reload,
 			 "{\"added\":[\"new\"],\"removed\":[\"gone\"],\"changed\":[\"a\",\"b\"]}");
 	ck_assert_str_eq(out, "added new\nremoved gone\nchanged a\nchanged b\n");
+	free(out);
+	out = print_with(supctl_print_reload, "{\"added\":[],\"removed\":[],\"changed\":[],"
+					      "\"errors\":{\"web\":\"web.unit:3: bad\"}}");
+	ck_assert_str_eq(out, "not reloaded web: web.unit:3: bad (the previous configuration "
+			      "stays in force)\n");
 	free(out);
 }
 END_TEST
@@ -1090,6 +1242,7 @@ static Suite *proto_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("requests");
+	tcase_set_timeout(tc, 60); /* replies of several MiB built, split and joined */
 	tcase_add_test(tc, test_request_defaults);
 	tcase_add_test(tc, test_request_all_fields);
 	tcase_add_test(tc, test_request_units_per_command);
@@ -1097,6 +1250,9 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_request_not_an_object);
 	tcase_add_test(tc, test_request_to_json_round_trip);
 	tcase_add_test(tc, test_replies);
+	tcase_add_test(tc, test_json_text);
+	tcase_add_test(tc, test_reply_in_parts);
+	tcase_add_test(tc, test_recv_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("io");

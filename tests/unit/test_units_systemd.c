@@ -21,6 +21,10 @@
 #define MS(x)  ((uint64_t)(x)*USEC_PER_MSEC)
 #define SEC(x) ((uint64_t)(x)*USEC_PER_SEC)
 #define EXEC   "[Service]\nExecStart=/bin/true\n"
+#define NO_STOP_TIMEOUT                                                                            \
+	"0 means no timeout (as in systemd; write infinity to say so): a service that ignores "   \
+	"its stop signal is never SIGKILLed, and supd's own exit waits for it up to [Machine] "    \
+	"ShutdownTimeoutSec= of supd.conf"
 #define PENDING_SM                                                                                 \
 	" is parsed, but the unit state machine does not act on it yet; the unit is not started "  \
 	"without it"
@@ -142,11 +146,19 @@ START_TEST(test_spellings)
 	ck_assert_int_eq(c->std_error, UNIT_OUTPUT_LOG);
 	drop(c);
 
-	/* 0 is no timeout for systemd's names; TimeoutSec= sets both; old names */
-	c = svc_ok(EXEC "TimeoutStopSec=0\nTimeoutStartSec=0\n");
-	ck_assert(c->stop_timeout_usec == USEC_INFINITY);
-	ck_assert(c->ready_timeout_usec == USEC_INFINITY);
+	/* 0 is no timeout for systemd's names (kept as 0, which supd reads as none, with a
+	 * warning); TimeoutSec= sets both; old names */
+	c = parse_as(SVC, EXEC "TimeoutStopSec=0\nTimeoutStartSec=0\n", true,
+		     "warning: " SVC ":3: TimeoutStopSec: " NO_STOP_TIMEOUT);
+	ck_assert_uint_eq(c->stop_timeout_usec, 0);
+	ck_assert_uint_eq(c->ready_timeout_usec, 0);
 	drop(c);
+	/* infinity says it explicitly: no warning; a notify unit is warned about its start */
+	drop(svc_ok(EXEC "TimeoutStopSec=infinity\nTimeoutStartSec=infinity\n"));
+	svc_problems("[Service]\nExecStart=/bin/true\nType=notify\nTimeoutSec=0\n",
+		     "warning: " SVC ":4: TimeoutSec: " NO_STOP_TIMEOUT "\nwarning: " SVC
+		     ":4: TimeoutSec: 0 means no timeout (as in systemd; write infinity to "
+		     "say so): a start that never gets ready stays starting for ever");
 	c = svc_ok(EXEC "TimeoutSec=90\nStartLimitInterval=10s\nMemoryLimit=64M\n");
 	ck_assert_uint_eq(c->stop_timeout_usec, SEC(90));
 	ck_assert_uint_eq(c->ready_timeout_usec, SEC(90));
@@ -157,8 +169,9 @@ START_TEST(test_spellings)
 	ck_assert_uint_eq(c->stop_timeout_usec, SEC(10));
 	ck_assert_uint_eq(c->ready_timeout_usec, SEC(30));
 	drop(c);
-	/* sup's own StopTimeoutSec=0 stays 0 (SIGKILL at once) */
-	c = parse_as(UNIT, "[Service]\nExec=/bin/true\nStopTimeoutSec=0\n", true, "");
+	/* sup's own StopTimeoutSec=0 stays 0, which also means no timeout (as 0 in systemd) */
+	c = parse_as(UNIT, "[Service]\nExec=/bin/true\nStopTimeoutSec=0\n", true,
+		     "warning: " UNIT ":3: StopTimeoutSec: " NO_STOP_TIMEOUT);
 	ck_assert_uint_eq(c->stop_timeout_usec, 0);
 	ck_assert_int_eq(c->dialect, UNIT_DIALECT_SUP);
 	drop(c);
