@@ -87,6 +87,4 @@ int img_platform_score(const struct img_platform *want, const struct img_platfor
 int img_index_select(const struct img_manifest *idx, const struct img_platform *want,
 		     size_t *chosen, struct sup_error **err);
 
-bool img_digest_valid(const char *d);
-
 #endif

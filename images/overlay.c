@@ -40,40 +40,6 @@ static int fs_set(int fd, const char *key, const char *val, struct sup_error **e
 	return 0;
 }
 
-static int mount_new_api(const struct img_overlay *ov, const char *target, unsigned long flags,
-			 struct sup_error **err)
-{
-	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1;
-	unsigned int attrs = 0;
-
-	if (fs < 0)
-		return sup_error_set(err, errno, "fsopen overlay");
-	for (size_t i = 0; i < ov->lower.n; i++)
-		if (fs_set(fs, "lowerdir+", ov->lower.v[i], err) < 0)
-			return -1;
-	if (extra_lower(ov) && fs_set(fs, "lowerdir+", extra_lower(ov), err) < 0)
-		return -1;
-	if ((ov->upper && (fs_set(fs, "upperdir", ov->upper, err) < 0 ||
-			   fs_set(fs, "workdir", ov->work, err) < 0)) ||
-	    fs_set(fs, "redirect_dir", "nofollow", err) < 0 ||
-	    fs_set(fs, "metacopy", "off", err) < 0 || fs_set(fs, "index", "off", err) < 0)
-		return -1;
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return sup_error_set(err, errno, "create overlay for %s", target);
-	if (flags & MS_RDONLY)
-		attrs |= MOUNT_ATTR_RDONLY;
-	if (flags & MS_NOSUID)
-		attrs |= MOUNT_ATTR_NOSUID;
-	if (flags & MS_NODEV)
-		attrs |= MOUNT_ATTR_NODEV;
-	mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
-	if (mnt < 0)
-		return sup_error_set(err, errno, "fsmount overlay");
-	if (move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return sup_error_set(err, errno, "mount overlay on %s", target);
-	return 0;
-}
-
 /* "<store>/layers/<hex>/root" -> "l/<16 hex>" */
 static const char *short_link(const struct img_overlay *ov, const char *path, char *buf,
 			      size_t size)
@@ -128,6 +94,135 @@ static int mount_legacy(const struct img_overlay *ov, const char *target, unsign
 	return r;
 }
 
+/* Characters that would split a lowerdir list: refused rather than escaped. */
+static bool list_safe(const char *p)
+{
+	return !strpbrk(p, ":,\\");
+}
+
+/* "lowerdir" as one string (kernels before 6.8): the store's short links, absolute, so that
+ * about 100 layers fit in the page the kernel takes the options in. */
+static int set_lower_list(int fs, const struct img_overlay *ov, struct sup_error **err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	_cleanup_free_ char *list = malloc((size_t)page);
+	size_t o = 0;
+
+	if (!list)
+		return sup_error_set(err, ENOMEM, "overlay options");
+	list[0] = '\0';
+	for (size_t i = 0; i <= ov->lower.n; i++) {
+		const char *p = i < ov->lower.n ? ov->lower.v[i] : extra_lower(ov);
+		char link[4096], rel[32];
+
+		if (!p)
+			break;
+		if (i < ov->lower.n && short_link(ov, p, rel, sizeof(rel)) == rel) {
+			/* absolute: supd has no business changing its directory */
+			snprintf(link, sizeof(link), "%s/%s", ov->store, rel);
+			p = link;
+		}
+		if (!list_safe(p))
+			return sup_error_set(err, EINVAL,
+					     "overlay lower %s: ':', ',' or '\\' in a path", p);
+		o += (size_t)snprintf(list + o, o < (size_t)page ? (size_t)page - o : 0, "%s%s",
+				      i ? ":" : "", p);
+		if (o >= (size_t)page)
+			return sup_error_set(err, E2BIG,
+					     "%zu layers do not fit in one page of overlay options "
+					     "(Linux 6.8 takes any number)",
+					     ov->lower.n);
+	}
+	return fs_set(fs, "lowerdir", list, err);
+}
+
+/* The filesystem context, created. one_string: "lowerdir" as one list, else one "lowerdir+"
+ * per layer; -2 when the kernel does not know "lowerdir+" (before 6.8). */
+static int fs_create(const struct img_overlay *ov, bool one_string, int *out,
+		     struct sup_error **err)
+{
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+
+	if (fs < 0)
+		return sup_error_set(err, errno, "fsopen overlay");
+	if (one_string) {
+		if (set_lower_list(fs, ov, err) < 0)
+			return -1;
+	} else {
+		for (size_t i = 0; i <= ov->lower.n; i++) {
+			const char *p = i < ov->lower.n ? ov->lower.v[i] : extra_lower(ov);
+			if (p && fs_set(fs, "lowerdir+", p, err) < 0)
+				return (*err)->errnum == EINVAL && i == 0 ? -2 : -1;
+		}
+	}
+	if ((ov->upper && (fs_set(fs, "upperdir", ov->upper, err) < 0 ||
+			   fs_set(fs, "workdir", ov->work, err) < 0)) ||
+	    fs_set(fs, "redirect_dir", "nofollow", err) < 0 ||
+	    fs_set(fs, "metacopy", "off", err) < 0 || fs_set(fs, "index", "off", err) < 0)
+		return -1;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return sup_error_set(err, errno, "create an overlay of %zu layers", ov->lower.n);
+	*out = fs;
+	fs = -1;
+	return 0;
+}
+
+static int check_overlay(const struct img_overlay *ov, struct sup_error **err)
+{
+	if (ov->lower.n == 0)
+		return sup_error_set(err, 0, "overlay: no layers");
+	if (ov->upper && !ov->work)
+		return sup_error_set(err, 0, "overlay: upperdir without workdir");
+	return 0;
+}
+
+int img_overlay_fsmount(const struct img_overlay *ov, unsigned attrs, int *mnt,
+			struct sup_error **err)
+{
+	_cleanup_close_ int fs = -1;
+	int r;
+
+	if (check_overlay(ov, err) < 0)
+		return -1;
+	r = fs_create(ov, ov->legacy, &fs, err);
+	if (r == -2) {
+		sup_error_free(*err);
+		*err = NULL;
+		r = fs_create(ov, true, &fs, err);
+	}
+	if (r < 0)
+		return -1;
+	*mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (*mnt < 0)
+		return sup_error_set(err, errno, "fsmount overlay");
+	return 0;
+}
+
+static unsigned attrs_of(unsigned long flags)
+{
+	unsigned attrs = 0;
+
+	if (flags & MS_RDONLY)
+		attrs |= MOUNT_ATTR_RDONLY;
+	if (flags & MS_NOSUID)
+		attrs |= MOUNT_ATTR_NOSUID;
+	if (flags & MS_NODEV)
+		attrs |= MOUNT_ATTR_NODEV;
+	return attrs;
+}
+
+static int mount_new_api(const struct img_overlay *ov, const char *target, unsigned long flags,
+			 struct sup_error **err)
+{
+	_cleanup_close_ int mnt = -1;
+
+	if (img_overlay_fsmount(ov, attrs_of(flags), &mnt, err) < 0)
+		return -1;
+	if (move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return sup_error_set(err, errno, "mount overlay on %s", target);
+	return 0;
+}
+
 int img_overlay_prepare(const char *dir, struct img_overlay *ov, struct sup_error **err)
 {
 	char *upper = NULL, *work = NULL;
@@ -156,16 +251,14 @@ int img_overlay_mount(const struct img_overlay *ov, const char *target, unsigned
 {
 	struct sup_error *e = NULL;
 
-	if (ov->lower.n == 0)
-		return sup_error_set(err, 0, "overlay on %s: no layers", target);
-	if (ov->upper && !ov->work)
-		return sup_error_set(err, 0, "overlay on %s: upperdir without workdir", target);
+	if (check_overlay(ov, err) < 0)
+		return -1;
 	if (ov->legacy)
 		return mount_legacy(ov, target, flags, err);
 	if (mount_new_api(ov, target, flags, &e) == 0)
 		return 0;
-	/* EINVAL on lowerdir+: a kernel before 6.8; ENOSYS: before fsopen (5.2) */
-	if (e->errnum != EINVAL && e->errnum != ENOSYS) {
+	/* ENOSYS: a kernel before fsopen (5.2) */
+	if (e->errnum != ENOSYS) {
 		*err = e;
 		return -1;
 	}

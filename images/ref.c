@@ -12,7 +12,6 @@
 
 #include "sup/cleanup.h"
 #include "sup/image.h"
-#include "manifest.h"
 
 #define NAME_MAX_LEN 255
 #define TAG_MAX_LEN  128

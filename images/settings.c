@@ -146,7 +146,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 {
 	struct load_ctx *ctx = user;
 
-	if (strcmp(section, "Images") != 0)
+	if (strcmp(section, "Images") != 0 || !strcmp(key, "HelperTimeoutSec")) /* supd's */
 		return 1;
 	if (img_settings_set(ctx->s, key, value, ctx->err) < 0) {
 		sup_error_wrap(ctx->err, "%s", ctx->path);

@@ -33,6 +33,8 @@ struct request {
 	bool read_only;
 	bool legacy;	      /* mount: mount(2) with short links instead of the new mount API */
 	const char *unit_dir; /* mount: a unit's writable layer (upper/ and work/ in it) */
+	const char *digest;   /* prepare: the digest a unit is pinned to */
+	const char *source;   /* prepare: the registry's digest of it, when it was converted */
 };
 
 struct helper {
@@ -112,6 +114,94 @@ static int op_inspect(struct helper *h, struct request *rq, const struct img_ops
 	*res = img_image_json(&h->store, &im);
 	img_image_close(&im);
 	return 0;
+}
+
+static char *canonical(const char *s, struct sup_error **err);
+
+/* The image found in the store, its missing layers unpacked: its JSON, "pulled": false. */
+static int prepare_local(struct helper *h, const char *ref, const struct img_ops *ops, json_t **res,
+			 struct sup_error **err)
+{
+	struct img_image im;
+	int r;
+
+	if (img_image_open(&h->store, ref, &im, err) < 0)
+		return -1;
+	r = img_image_unpack(&h->store, &im, ops, err);
+	if (r == 0) {
+		*res = img_image_json(&h->store, &im);
+		json_object_set_new(*res, "pulled", json_false());
+	}
+	img_image_close(&im);
+	return r;
+}
+
+/* REF's repository at digest d: what a pinned image is fetched again by. */
+static char *at_digest(const char *ref, const char *d, struct sup_error **err)
+{
+	struct img_ref r;
+	char *s;
+
+	if (img_ref_parse(ref, &r, err) < 0)
+		return NULL;
+	free(r.tag);
+	free(r.digest);
+	r.tag = NULL;
+	r.digest = strdup(d);
+	s = r.digest ? img_ref_string(&r) : NULL;
+	img_ref_free(&r);
+	if (!s)
+		sup_error_set(err, ENOMEM, "image reference");
+	return s;
+}
+
+static int prepare_pull(struct helper *h, const char *ref, const char *want,
+			const struct img_ops *ops, json_t **res, struct sup_error **err)
+{
+	const char *got;
+
+	if (img_pull(&h->store, ref, ops, res, err) < 0)
+		return -1;
+	got = json_string_value(json_object_get(*res, "digest"));
+	if (want && (!got || strcmp(got, want) != 0))
+		return sup_error_set(err, 0, "%s is %s now, not the pinned %s", ref,
+				     got ? got : "?", want);
+	json_object_set_new(*res, "pulled", json_true());
+	return 0;
+}
+
+/* An Image= unit's start: its pinned digest from the store (pulled again by digest if it is
+ * gone), or for a first start the image by name from the store, else pulled; the layers
+ * unpacked either way. supd gets the config and the layer directories without parsing
+ * anything of the image itself. */
+static int op_prepare(struct helper *h, struct request *rq, const struct img_ops *ops, json_t **res,
+		      struct sup_error **err)
+{
+	_cleanup_free_ char *name = NULL, *again = NULL;
+	struct img_desc d;
+	int found;
+
+	if (rq->args.n != 1)
+		return sup_error_set(err, 0, "prepare: one image reference expected");
+	if (img_store_lock(&h->store, false, err) < 0)
+		return -1;
+	if (rq->digest) {
+		if (!img_digest_valid(rq->digest) || (rq->source && !img_digest_valid(rq->source)))
+			return sup_error_set(err, 0, "prepare: --digest: not a sha256 digest");
+		if (img_store_has_blob(&h->store, rq->digest))
+			return prepare_local(h, rq->digest, ops, res, err);
+		again = at_digest(rq->args.v[0], rq->source ? rq->source : rq->digest, err);
+		return again ? prepare_pull(h, again, rq->digest, ops, res, err) : -1;
+	}
+	name = canonical(rq->args.v[0], err);
+	if (!name)
+		return -1;
+	found = img_digest_valid(name) ? 0 : img_store_find_ref(&h->store, name, &d, err);
+	if (found < 0)
+		return -1;
+	if (found)
+		return prepare_local(h, name, ops, res, err);
+	return prepare_pull(h, rq->args.v[0], NULL, ops, res, err);
 }
 
 static json_t *gc_json(const struct img_gc_stats *st)
@@ -212,26 +302,30 @@ struct op {
 
 static const struct op ops_table[] = {
     {"pull", op_pull}, {"load", op_load}, {"images", op_images}, {"inspect", op_inspect},
-    {"rmi", op_rmi},   {"gc", op_gc},	  {"mount", op_mount},
+    {"rmi", op_rmi},   {"gc", op_gc},	  {"mount", op_mount},	 {"prepare", op_prepare},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sup-image [--state-dir DIR] [--config FILE] [--auth-file FILE]\n"
-		   "                 [--platform OS/ARCH[/VARIANT]] [--set KEY=VALUE]... "
-		   "[--events-fd N]\n"
-		   "                 COMMAND [ARGS]\n"
-		   "commands:\n"
-		   "  pull REF                 fetch, verify and unpack an image\n"
-		   "  load [--fd N] [--tag NAME]  import an OCI layout or docker-save tarball\n"
-		   "  images                   list the store\n"
-		   "  inspect REF              an image's config and layer directories\n"
-		   "  rmi REF... [--keep DIGEST]...  untag, then collect garbage\n"
-		   "  gc [--keep DIGEST]...    remove what nothing names (keep: in use)\n"
-		   "  mount REF TARGET [--unit-dir DIR | --upper DIR --work DIR] [--read-only]\n"
-		   "                           [--legacy-mount]\n"
-		   "  request                  read the request as one JSON line on stdin\n"
-		   "Events and the result are JSON lines (docs/images.md).\n");
+	fprintf(f,
+		"usage: sup-image [--state-dir DIR] [--config FILE] [--auth-file FILE]\n"
+		"                 [--platform OS/ARCH[/VARIANT]] [--set KEY=VALUE]... "
+		"[--events-fd N]\n"
+		"                 COMMAND [ARGS]\n"
+		"commands:\n"
+		"  pull REF                 fetch, verify and unpack an image\n"
+		"  load [--fd N] [--tag NAME]  import an OCI layout or docker-save tarball\n"
+		"  images                   list the store\n"
+		"  inspect REF              an image's config and layer directories\n"
+		"  rmi REF... [--keep DIGEST]...  untag, then collect garbage\n"
+		"  gc [--keep DIGEST]...    remove what nothing names (keep: in use)\n"
+		"  mount REF TARGET [--unit-dir DIR | --upper DIR --work DIR] [--read-only]\n"
+		"                           [--legacy-mount]\n"
+		"  prepare REF [--digest D [--source-digest D]]\n"
+		"                           a unit's image: pinned digest or name from the store,\n"
+		"                           else pulled; layers unpacked\n"
+		"  request                  read the request as one JSON line on stdin\n"
+		"Events and the result are JSON lines (docs/images.md).\n");
 }
 
 static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_error **err)
@@ -245,28 +339,31 @@ static int parse_cmd_args(int argc, char **argv, struct request *rq, struct sup_
 	    {"read-only", no_argument, NULL, 'r'},
 	    {"legacy-mount", no_argument, NULL, 'L'},
 	    {"unit-dir", required_argument, NULL, 'U'},
+	    {"digest", required_argument, NULL, 'd'},
+	    {"source-digest", required_argument, NULL, 'D'},
 	    {0},
 	};
+	/* the options that take a string, by their letter */
+	const struct {
+		int c;
+		const char **field;
+	} strings[] = {{'t', &rq->tag},	     {'u', &rq->upper},	 {'w', &rq->work},
+		       {'U', &rq->unit_dir}, {'d', &rq->digest}, {'D', &rq->source}};
 	int c;
 
 	optind = 0; /* glibc: re-initialise, permuting options after the arguments */
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		for (size_t i = 0; i < SUP_ARRAY_SIZE(strings); i++)
+			if (strings[i].c == c)
+				*strings[i].field = optarg;
 		if (c == 'k' && strv_push(&rq->keep, optarg) < 0)
 			return sup_error_set(err, ENOMEM, "args");
-		else if (c == 't')
-			rq->tag = optarg;
 		else if (c == 'f')
 			rq->fd = atoi(optarg);
-		else if (c == 'u')
-			rq->upper = optarg;
-		else if (c == 'w')
-			rq->work = optarg;
 		else if (c == 'r')
 			rq->read_only = true;
 		else if (c == 'L')
 			rq->legacy = true;
-		else if (c == 'U')
-			rq->unit_dir = optarg;
 		else if (c == '?')
 			return sup_error_set(err, 0, "%s: bad option", rq->op);
 	}
@@ -312,6 +409,8 @@ static int read_request(struct helper *h, struct request *rq, struct sup_error *
 	rq->upper = json_string_value(json_object_get(o, "upper"));
 	rq->work = json_string_value(json_object_get(o, "work"));
 	rq->unit_dir = json_string_value(json_object_get(o, "unit_dir"));
+	rq->digest = json_string_value(json_object_get(o, "digest"));
+	rq->source = json_string_value(json_object_get(o, "source_digest"));
 	rq->read_only = json_is_true(json_object_get(o, "read_only"));
 	if (json_is_integer(json_object_get(o, "fd")))
 		rq->fd = (int)json_integer_value(json_object_get(o, "fd"));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sup/cleanup.h"
@@ -191,4 +192,20 @@ static int remove_in(int dfd, unsigned *budget, unsigned depth)
 int sup_remove_tree(int dirfd, const char *path, unsigned max)
 {
 	return remove_entry(dirfd, path, &max, 0);
+}
+
+int sup_mkdir_p(const char *path, unsigned mode)
+{
+	char buf[4096];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }

@@ -50,6 +50,13 @@ static const struct {
     [SUP_CMD_KILL] = {"kill", true, UNITS_ONE},
     [SUP_CMD_CAT] = {"cat", false, UNITS_ONE},
     [SUP_CMD_RELOAD_UNITS] = {"reload-units", true, UNITS_SOME},
+    [SUP_CMD_PULL] = {"pull", true, UNITS_NONE},
+    [SUP_CMD_IMAGES] = {"images", false, UNITS_NONE},
+    [SUP_CMD_RMI] = {"rmi", true, UNITS_NONE},
+    [SUP_CMD_LOAD] = {"load", true, UNITS_NONE},
+    [SUP_CMD_GC] = {"gc", true, UNITS_NONE},
+    [SUP_CMD_UPDATE] = {"update", true, UNITS_ONE},
+    [SUP_CMD_DROP_LAYER] = {"drop-layer", true, UNITS_SOME},
 };
 
 const char *sup_cmd_name(enum sup_cmd c)
@@ -417,6 +424,62 @@ static int parse_exec(json_t *root, struct sup_request *req, int *code, struct s
 	return 0;
 }
 
+/* A word of 1 to max bytes of printable ASCII, not starting with '-' (never an option). */
+static bool word_ok(const json_t *j, size_t max)
+{
+	const char *s = json_string_value(j);
+
+	if (!s || !*s || s[0] == '-' || json_string_length(j) > max || strlen(s) > max)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return false;
+	return true;
+}
+
+/* A string field that must be a word (NULL: absent). */
+static int parse_word(json_t *root, const char *key, size_t max, char **out, int *code,
+		      struct sup_error **err)
+{
+	json_t *j = json_object_get(root, key);
+
+	if (!j)
+		return 0;
+	if (!word_ok(j, max))
+		return bad(code, err,
+			   "\"%s\" must be 1 to %zu printable characters, no space, "
+			   "not starting with '-'",
+			   key, max);
+	*out = strdup(json_string_value(j));
+	return *out ? 0 : sup_error_set(err, ENOMEM, "invalid request");
+}
+
+/* pull, rmi: "images" (references); pull: "platform"; load: "tag"; restart: "pull" */
+static int parse_images(json_t *root, struct sup_request *req, int *code, struct sup_error **err)
+{
+	json_t *images = json_object_get(root, "images"), *v;
+	size_t i, n = json_array_size(images);
+
+	if (parse_word(root, "platform", 64, &req->platform, code, err) < 0 ||
+	    parse_word(root, "tag", 512, &req->tag, code, err) < 0 ||
+	    parse_bool(root, "pull", &req->pull, code, err) < 0)
+		return -1;
+	if (images && (!json_is_array(images) || n > 256))
+		return bad(code, err, "\"images\" must be a list of at most 256 image references");
+	json_array_foreach(images, i, v)
+	{
+		if (!word_ok(v, 512))
+			return bad(code, err, "\"images\"[%zu] must be an image reference", i);
+		if (strv_push(&req->images, json_string_value(v)) < 0)
+			return sup_error_set(err, ENOMEM, "invalid request");
+	}
+	if (req->cmd == SUP_CMD_PULL && n != 1)
+		return bad(code, err, "pull takes exactly one image in \"images\"");
+	if (req->cmd == SUP_CMD_RMI && n == 0)
+		return bad(code, err, "rmi needs at least one image in \"images\"");
+	return 0;
+}
+
 /*
  * Returns -2 when the payload is not a JSON object at all (a protocol error: the connection
  * is out of step and should be closed), -1 when it is an object but not a valid request.
@@ -444,7 +507,8 @@ int sup_request_parse(const char *payload, size_t len, struct sup_request *req, 
 	}
 	if (!r &&
 	    (parse_header(root, req, code, err) < 0 || parse_units(root, req, code, err) < 0 ||
-	     parse_options(root, req, code, err) < 0 || parse_exec(root, req, code, err) < 0))
+	     parse_options(root, req, code, err) < 0 || parse_exec(root, req, code, err) < 0 ||
+	     parse_images(root, req, code, err) < 0))
 		r = -1;
 	json_decref(root);
 	if (r < 0) {
@@ -459,6 +523,10 @@ void sup_request_free(struct sup_request *req)
 {
 	strv_free(&req->units);
 	strv_free(&req->argv);
+	strv_free(&req->images);
+	free(req->platform);
+	free(req->tag);
+	req->platform = req->tag = NULL;
 }
 
 json_t *sup_request_to_json(const struct sup_request *req)
@@ -498,6 +566,18 @@ json_t *sup_request_to_json(const struct sup_request *req)
 		r |= json_object_set_new(o, "fds", fds);
 		r |= json_object_set_new(o, "tty", json_boolean(req->tty));
 	}
+	if (req->images.n) {
+		json_t *images = json_array();
+		for (size_t i = 0; images && i < req->images.n; i++)
+			r |= json_array_append_new(images, json_string(req->images.v[i]));
+		r |= json_object_set_new(o, "images", images);
+	}
+	if (req->platform)
+		r |= json_object_set_new(o, "platform", json_string(req->platform));
+	if (req->tag)
+		r |= json_object_set_new(o, "tag", json_string(req->tag));
+	if (req->pull)
+		r |= json_object_set_new(o, "pull", json_true());
 	if (r) {
 		json_decref(o);
 		return NULL;

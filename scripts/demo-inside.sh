@@ -9,9 +9,14 @@ state=$(mktemp -d /tmp/sup-demo.XXXXXX)
 mount -t tmpfs tmpfs "$state"
 log=$state/supd.log
 export PATH="$SUP_BIN:$PATH" SUP_SOCKET=/run/sup/supd.sock SUP_EXAMPLES="$SUP_TOP/examples"
+# examples/units/image.unit's image, made and imported offline (no registry, no network)
+"$SUP_TOP/scripts/demo-image.sh" "$state/busybox-demo.tar"
+helper=$SUP_BIN/images/sup-image
+"$helper" --state-dir "$state" load --fd 0 <"$state/busybox-demo.tar" >/dev/null
 echo
 echo "\$ supd --units examples/units --run-dir /run/sup 2>supd.log &"
-supd --units "$SUP_TOP/examples/units" --state-dir "$state" --run-dir /run/sup 2>"$log" &
+supd --units "$SUP_TOP/examples/units" --state-dir "$state" --run-dir /run/sup \
+	--image-helper "$helper" 2>"$log" &
 supd=$!
 # wait (bounded) for the socket, then for the units to settle
 i=0
@@ -30,6 +35,9 @@ supctl status
 echo
 echo "\$ supctl logs db -n 5"
 supctl logs db -n 5
+echo
+echo "\$ supctl images"
+supctl images
 if [ "${DEMO_SHELL:-0}" = 1 ]; then
 	echo
 	echo "supd is running (pid $supd; its log: $log); try: supctl status, supctl logs -f web;"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -278,6 +279,8 @@ static void __attribute__((noreturn)) exec_enoent(int fd, const char *prog)
 		   path);
 }
 
+static pid_t spawn_parent; /* getpid() of the spawning process, read before each clone */
+
 /* The first steps of every child: signals, OOM score, limits, session, stdio, environment. */
 void spawn_child_prepare(int fd, const struct spawn_request *req)
 {
@@ -285,6 +288,10 @@ void spawn_child_prepare(int fd, const struct spawn_request *req)
 
 	reset_signals();
 	reset_oom_score();
+	/* a helper dies with supd (the parent's pid was read before the clone) */
+	if (req->death_signal &&
+	    (prctl(PR_SET_PDEATHSIG, req->death_signal) < 0 || getppid() != spawn_parent))
+		_exit(126);
 	if (req->nofile_soft) {
 		struct rlimit rl = {req->nofile_soft, req->nofile_hard};
 		if (!rl.rlim_max && getrlimit(RLIMIT_NOFILE, &rl) == 0)
@@ -446,6 +453,7 @@ pid_t spawn_process(const struct spawn_request *req, int *sync_fd, struct sup_er
 	int pidfd = -1;
 	pid_t pid = -1;
 
+	spawn_parent = getpid();
 	if (pipe2(f.p, O_CLOEXEC) < 0)
 		return sup_error_set(err, errno, "create sync pipe");
 	/* a user namespace needs its maps written before the child goes on */

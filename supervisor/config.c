@@ -1,8 +1,8 @@
 /*
  * supd.conf (optional, INI): [Control] Group=; [Log] BufferSize=, Directory=, MaxFileSize=,
  * MaxFiles=; [Cgroup] Mode=, FavorDynMods=; [Metrics] Listen=; [Machine] Hostname=,
- * ShutdownTimeoutSec=; [Images] belongs to sup-image. A bad line is reported and skipped: supd
- * never refuses to run over its config.
+ * ShutdownTimeoutSec=; [Images] HelperTimeoutSec=; the rest of [Images] belongs to sup-image. A bad
+ * line is reported and skipped: supd never refuses to run over its config.
  */
 #include <errno.h>
 #include <grp.h>
@@ -106,6 +106,17 @@ static int set_listen(struct supd_config *c, const char *v)
 	return set_string(&c->metrics_listen, v);
 }
 
+/* how long the image helper may stay silent before supd kills it: at least a second */
+static int set_helper_timeout(struct supd_config *c, const char *v)
+{
+	uint64_t n;
+
+	if (unit_parse_duration(v, &n) < 0 || n < 1000000 || n == UINT64_MAX)
+		return -1;
+	c->image_helper_timeout_usec = n;
+	return 0;
+}
+
 /* a deadline there must be: at least a second, never "infinity" */
 static int set_shutdown(struct supd_config *c, const char *v)
 {
@@ -138,17 +149,26 @@ static const struct {
     {"Metrics", "Listen", set_listen},
     {"Machine", "ShutdownTimeoutSec", set_shutdown},
     {"Machine", "Hostname", set_hostname},
+    {"Images", "HelperTimeoutSec", set_helper_timeout},
 };
 
-/* Sections read by another program than supd (sup-image: [Images]). */
+/* Sections read by another program than supd (sup-image: [Images], but for supd's keys). */
 static const char *const foreign[] = {"Images"};
+
+static bool is_supd_key(const char *section, const char *key)
+{
+	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++)
+		if (!strcmp(section, keys[i].section) && !strcmp(key, keys[i].key))
+			return true;
+	return false;
+}
 
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct conf_ctx *ctx = user;
 
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(foreign); i++)
-		if (!strcmp(section, foreign[i]))
+		if (!strcmp(section, foreign[i]) && !is_supd_key(section, key))
 			return 1;
 	for (size_t i = 0; i < SUP_ARRAY_SIZE(keys); i++) {
 		if (strcmp(section, keys[i].section) || strcmp(key, keys[i].key))

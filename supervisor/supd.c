@@ -21,6 +21,7 @@
 #include "core/cgroups.h"
 #include "core/children.h"
 #include "core/deps.h"
+#include "core/effects.h"
 #include "core/exec.h"
 #include "core/health.h"
 #include "core/reload.h"
@@ -29,6 +30,7 @@
 #include "sup/strv.h"
 #include "logs/logfile.h"
 #include "machine/machine.h"
+#include "images/unit_image.h"
 #include "metrics/metrics_http.h"
 #include "supd.h"
 
@@ -45,6 +47,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: supd [--units DIR] [--config FILE] [--state-dir DIR] [--run-dir DIR]\n"
 		   "            [--socket PATH] [--log-level error|warning|info|debug]\n"
+		   "            [--image-helper PATH]\n"
 		   "            [--machine|--container]\n"
 		   "       supd --check [DIR]   (load the units offline, print every problem)\n");
 }
@@ -129,6 +132,7 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"run-dir", required_argument, NULL, 'r'},
 	    {"socket", required_argument, NULL, 'S'},
+	    {"image-helper", required_argument, NULL, 'I'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"machine", no_argument, NULL, 'M'},
 	    {"container", no_argument, NULL, 'C'},
@@ -144,6 +148,8 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 	c->config_file = "/etc/sup/supd.conf";
 	c->state_dir = "/var/lib/sup";
 	c->run_dir = "/run/sup";
+	c->image_helper = SUP_IMAGE_HELPER;
+	c->image_helper_timeout_usec = 15 * 60 * USEC_PER_SEC;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u':
@@ -160,6 +166,9 @@ static int parse_args(int argc, char **argv, struct supd_config *c)
 			break;
 		case 'S':
 			c->socket_path = optarg;
+			break;
+		case 'I':
+			c->image_helper = optarg;
 			break;
 		case 'l':
 			if (log_level_arg(optarg, &odd) < 0)
@@ -318,6 +327,7 @@ static void observe(void)
 	unit_observe(unit_health_observe);
 	unit_observe(sup_cg_observe);
 	unit_observe(sup_exec_observe);
+	unit_observe(sup_img_observe);
 	unit_observe(sup_control_observe);
 	unit_observe(exit_with_unit);
 	sup_sched_on_all_down(all_down);
@@ -444,6 +454,7 @@ static int setup(struct sup_error **err)
 		machine_cgroups(); /* after the config: [Cgroup] Mode=v1 mounts the legacy layout */
 	sup_cg_setup();
 	sup_metrics_http_init(); /* [Metrics] Listen=: off unless set */
+	sup_img_sweep();	 /* writable layers a drop left half-removed */
 	return 0;
 }
 
@@ -478,12 +489,13 @@ int main(int argc, char **argv)
 	if (supd->is_pid1)
 		machine_final(); /* kill what is left, sync, unmount, reboot(2) */
 	sup_reload_flush();
+	uint64_t deadline = now_mono() + 2 * USEC_PER_SEC; /* for every unit's cgroup together */
 	for_each_unit(u)
 	{
 		/* down, unless the shutdown deadline passed: then what is left is killed */
 		if (u->pgid > 0 && !unit_is_down(u))
 			kill(-u->pgid, SIGKILL);
-		sup_cg_unit_free(u);
+		sup_cg_unit_free_final(u, deadline);
 	}
 	if (!logfile_sync(2000))
 		sup_warn(NULL, "log files: the disk did not take the last lines within 2s");

@@ -30,6 +30,10 @@ struct supd_config {
 
 	/* [Machine] ShutdownTimeoutSec=: how long the machine's shutdown may take; 0: 90 s */
 	uint64_t shutdown_timeout_usec;
+
+	char *image_helper; /* --image-helper: sup-image (docs/images.md) */
+	/* [Images] HelperTimeoutSec=: the helper silent this long is killed (default 15 min) */
+	uint64_t image_helper_timeout_usec;
 };
 
 struct supd {

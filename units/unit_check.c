@@ -13,7 +13,8 @@ static void check_exec(struct unit_parser *p)
 			  : p->c->dialect == UNIT_DIALECT_SYSTEMD ? "ExecStart"
 								  : "Exec";
 
-	if (p->c->exec.n > 0 || !usable(p, "Exec"))
+	/* an image's Entrypoint and Cmd stand in (checked when it is pulled) */
+	if (p->c->exec.n > 0 || !usable(p, "Exec") || (p->c->ct.image && !line))
 		return;
 	if (line)
 		unit_problem(p, line, key, "emptied and not set again; allowed: %s",
@@ -158,8 +159,15 @@ static void check_container(struct unit_parser *p)
 		    "names capabilities outside the bounding set; allowed: a subset of it");
 }
 
+/* With Image=, a StopSignal= not given is the image's (else SIGTERM): remember which. */
+static void check_stop_signal(struct unit_parser *p)
+{
+	p->c->stop_signal_set = unit_key_line(p, "StopSignal") != 0;
+}
+
 void unit_check_config(struct unit_parser *p)
 {
+	check_stop_signal(p);
 	check_container(p);
 	check_exec(p);
 	check_pid_file(p);

@@ -96,6 +96,7 @@ static const struct field {
     F(F_PLAIN, start_limit_burst),
     F(F_PLAIN, start_limit_interval_usec),
     F(F_PLAIN, stop_signal),
+    F(F_PLAIN, stop_signal_set),
     F(F_PLAIN, kill_mode),
     F(F_PLAIN, stop_timeout_usec),
     F(F_PLAIN, ready_timeout_usec),

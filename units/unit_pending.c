@@ -16,10 +16,6 @@ struct pending {
 	const char *who;  /* which part of supd will act on it */
 };
 
-static bool image(const struct unit_parser *p)
-{
-	return p->c->ct.image != NULL;
-}
 static bool network_later(const struct unit_parser *p)
 {
 	return p->c->ct.network == UNIT_NETWORK_BRIDGE ||
@@ -34,8 +30,15 @@ static bool publish(const struct unit_parser *p)
 	return p->c->ct.publish.n > 0;
 }
 
+/* overlayfs cannot be id-mapped itself: its layers would have to be (one id-mapped mount each) */
+static bool image_userns(const struct unit_parser *p)
+{
+	return p->c->ct.image && (unit_container_namespaces(p->c) & UNIT_NS_USER);
+}
+
 static const struct pending pending[] = {
-    {"Image", image, "Image=", "the images issue's unit step"},
+    {"Image", image_userns, "Image= in a user namespace (UserNamespace=, Namespaces=user)",
+     "the images issue (id-mapped layers under the overlay)"},
     {"Network", network_later, "Network=bridge and Network=container:UNIT", "the networking issue"},
     {"Address", address, "Address=", "the networking issue"},
     {"Publish", publish, "Publish=", "the networking issue"},

@@ -345,7 +345,10 @@ static const struct unit_key keys[] = {
     SANDBOX("KeyringMode", NULL, false, false),
 
     /* [Container] */
-    KEY(C, "Image", t_text, ct.image, "an image reference, e.g. docker.io/library/redis:7", NULL),
+    KEY(C, "Image", t_image, ct.image,
+	"an image reference [REGISTRY[:PORT]/]REPO[:TAG][@sha256:DIGEST], e.g. redis:7 or "
+	"docker.io/library/redis:7",
+	NULL),
     KEY(C, "RootDirectory", t_path, ct.root_directory, "an absolute path", NULL),
     KEY(C, "ReadOnlyRoot", t_bool, ct.read_only_root, BOOL, NULL),
     KEY(C, "Namespaces", t_namespaces, ct.namespaces,

@@ -72,7 +72,8 @@ int unit_push_unique(struct unit_ctx *x, struct strv *sv, const char *s);
 int unit_oom(struct unit_ctx *x);
 
 extern const struct value_type t_text, t_path, t_user, t_env, t_envfile, t_enum, t_duration, t_uint,
-    t_int, t_octal, t_signal, t_bool, t_percent, t_cpuset, t_limit_size, t_limit_count, t_bandwidth;
+    t_int, t_octal, t_signal, t_bool, t_percent, t_cpuset, t_limit_size, t_limit_count, t_bandwidth,
+    t_image;
 /* unit_types_exec.c */
 extern const struct value_type t_exec, t_argv, t_commands, t_exit_set, t_rlimit, t_conditions,
     t_dirs, t_timeout_both;

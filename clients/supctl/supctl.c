@@ -40,11 +40,12 @@ enum {
 	OPT_ALL = 1 << 6,
 	OPT_OUTPUT = 1 << 7,
 	OPT_NO_TS = 1 << 8,
+	OPT_PULL = 1 << 9,
 };
 
-static const char *const opt_names[] = {"--no-wait",	   "-n/--lines",  "-f/--follow",
-					"-t/--timestamps", "-q/--quiet",  "-s/--signal",
-					"--all",	   "-o/--output", "--no-timestamps"};
+static const char *const opt_names[] = {
+    "--no-wait",   "-n/--lines", "-f/--follow", "-t/--timestamps", "-q/--quiet",
+    "-s/--signal", "--all",	 "-o/--output", "--no-timestamps", "--pull"};
 
 enum args_rule {
 	ARGS_NONE,
@@ -56,7 +57,7 @@ enum args_rule {
 
 struct opts {
 	const char *socket;
-	bool json, no_wait, follow, quiet, all, detail;
+	bool json, no_wait, follow, quiet, all, detail, pull;
 	enum supctl_ts ts; /* logs: how a line's time is shown */
 	bool cat;	   /* logs -o cat: the text alone */
 	int signal;	   /* kill */
@@ -90,6 +91,7 @@ static int run_top(const struct command *c, struct opts *o);
 static int run_metrics(const struct command *c, struct opts *o);
 static int run_kill(const struct command *c, struct opts *o);
 static int run_cat(const struct command *c, struct opts *o);
+static int run_image(const struct command *c, struct opts *o);
 
 /* run == NULL: a command of the interface that a later issue brings. */
 static const struct command commands[] = {
@@ -103,8 +105,8 @@ static const struct command commands[] = {
      "start units and wait until they are up"},
     {"stop", run_action, SUP_CMD_STOP, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
      "stop units and wait until they are down"},
-    {"restart", run_action, SUP_CMD_RESTART, ARGS_UNITS_SOME, OPT_NO_WAIT, "UNIT... [--no-wait]",
-     "restart units (also clears failed)"},
+    {"restart", run_action, SUP_CMD_RESTART, ARGS_UNITS_SOME, OPT_NO_WAIT | OPT_PULL,
+     "UNIT... [--no-wait] [--pull]", "restart units (also clears failed; --pull: Image= anew)"},
     {"reset", run_action, SUP_CMD_RESET, ARGS_UNITS_SOME, 0, "UNIT...",
      "clear failed and the start-limit counters"},
     {"reload", run_reload, SUP_CMD_RELOAD, ARGS_UNITS_ANY, 0, "[UNIT...]",
@@ -124,10 +126,20 @@ static const struct command commands[] = {
      "Prometheus text exposition of every unit"},
     {"exec", NULL, SUP_CMD_EXEC, ARGS_NONE, 0, "UNIT [--] CMD...",
      "run a command inside a running unit: its namespaces, root, cgroup, user"},
-    {"pull", NULL, 0, ARGS_NONE, 0, "IMAGE", "pull an image"},
-    {"images", NULL, 0, ARGS_NONE, 0, "", "list images"},
-    {"rmi", NULL, 0, ARGS_NONE, 0, "IMAGE", "remove an image"},
-    {"load", NULL, 0, ARGS_NONE, 0, "FILE", "import an image tarball"},
+    {"pull", run_image, SUP_CMD_PULL, ARGS_NONE, 0, "IMAGE [--platform OS/ARCH[/VARIANT]] [-q]",
+     "pull an image from its registry (progress on a terminal)"},
+    {"images", run_image, SUP_CMD_IMAGES, ARGS_NONE, 0, "",
+     "list images: name, tag, digest, size, created"},
+    {"rmi", run_image, SUP_CMD_RMI, ARGS_NONE, 0, "IMAGE...",
+     "untag images and remove what no image or unit uses"},
+    {"load", run_image, SUP_CMD_LOAD, ARGS_NONE, 0, "FILE|- [--tag NAME]",
+     "import an OCI layout or docker save tarball"},
+    {"gc", run_image, SUP_CMD_GC, ARGS_NONE, 0, "",
+     "remove image data that no image name or unit uses"},
+    {"update", run_image, SUP_CMD_UPDATE, ARGS_NONE, 0, "UNIT [--no-restart]",
+     "pull a unit's Image= again; a new digest is pinned and the unit restarted"},
+    {"drop-layer", run_image, SUP_CMD_DROP_LAYER, ARGS_NONE, 0, "UNIT...",
+     "throw away the writable layers of stopped Image= units"},
     {"poweroff", run_action, SUP_CMD_POWEROFF, ARGS_NONE, 0, "",
      "stop every unit and power the machine off (supd as PID 1)"},
     {"reboot", run_action, SUP_CMD_REBOOT, ARGS_NONE, 0, "",
@@ -288,13 +300,15 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 		LONG_VERSION,
 		LONG_TIMEOUT,
 		LONG_ALL,
-		LONG_NO_TS
+		LONG_NO_TS,
+		LONG_PULL
 	};
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, LONG_SOCKET},
 	    {"timeout", required_argument, NULL, LONG_TIMEOUT},
 	    {"json", no_argument, NULL, LONG_JSON},
 	    {"no-wait", no_argument, NULL, LONG_NO_WAIT},
+	    {"pull", no_argument, NULL, LONG_PULL},
 	    {"lines", required_argument, NULL, 'n'},
 	    {"follow", no_argument, NULL, 'f'},
 	    {"timestamps", no_argument, NULL, 't'},
@@ -331,6 +345,10 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *help, bool *v
 		case LONG_NO_WAIT:
 			o->no_wait = true;
 			o->given |= OPT_NO_WAIT;
+			break;
+		case LONG_PULL:
+			o->pull = true;
+			o->given |= OPT_PULL;
 			break;
 		case 'n':
 			if (parse_lines(optarg, &o->lines))
@@ -579,7 +597,8 @@ static int call(struct conn *x, json_t **reply)
 				  .follow = x->o->follow,
 				  .detail = x->o->detail,
 				  .signal = x->o->signal,
-				  .all = x->o->all};
+				  .all = x->o->all,
+				  .pull = x->o->pull};
 	struct sup_error *err = NULL;
 	json_t *obj;
 	int r;
@@ -1068,6 +1087,24 @@ static int run_top(const struct command *c, struct opts *o)
 	return r;
 }
 
+/* Image commands take their own options: main() hands them to supctl_images() first; this is
+ * the way in when an option main() does not know came before the command (only the words
+ * and --json are left then). */
+static int run_image(const struct command *c, struct opts *o)
+{
+	char **argv = calloc(o->nargs + 2, sizeof(*argv));
+	int r;
+
+	if (!argv)
+		return SUP_EXIT_FAILED;
+	argv[0] = (char *)c->name;
+	for (size_t i = 0; i < o->nargs; i++)
+		argv[i + 1] = o->args[i];
+	r = supctl_images(o->socket, o->json, (int)o->nargs + 1, argv);
+	free(argv);
+	return r;
+}
+
 static int run_help(const struct command *c, struct opts *o)
 {
 	const struct command *t = o->nargs ? find_command(o->args[0]) : NULL;
@@ -1099,8 +1136,30 @@ int main(int argc, char **argv)
 	bool help = false, version = false;
 	int r;
 
-	/* exec: everything after UNIT is the command's, options included */
+	/* exec: everything after UNIT is the command's, options included; image commands parse
+	 * their own options */
 	for (int i = 1; i < argc; i++) {
+		if (supctl_is_image_command(argv[i])) {
+			const char *sock = getenv("SUP_SOCKET") && *getenv("SUP_SOCKET")
+					       ? getenv("SUP_SOCKET")
+					       : DEFAULT_SOCKET;
+			bool json = false, help_first = false;
+			for (int j = 1; j < i; j++)
+				if (strcmp(argv[j], "--socket") == 0 && j + 1 < i)
+					sock = argv[++j];
+				else if (strncmp(argv[j], "--socket=", 9) == 0)
+					sock = argv[j] + 9;
+				else if (strcmp(argv[j], "--json") == 0)
+					json = true;
+				else
+					help_first = true; /* -h, --version: the usual path */
+			for (int j = i + 1; j < argc; j++)
+				if (!strcmp(argv[j], "-h") || !strcmp(argv[j], "--help"))
+					help_first = true;
+			if (!help_first)
+				return finish(supctl_images(sock, json, argc - i, argv + i));
+			break;
+		}
 		if (strcmp(argv[i], "exec") == 0) {
 			const char *sock = getenv("SUP_SOCKET") && *getenv("SUP_SOCKET")
 					       ? getenv("SUP_SOCKET")

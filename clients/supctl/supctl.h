@@ -38,6 +38,10 @@ const char *supctl_active_state(const json_t *u);
 bool supctl_unit_active(const json_t *u);
 /* supctl_exec.c: supctl exec UNIT [--] CMD... (argv from UNIT on) */
 int supctl_exec(const char *socket_path, int argc, char **argv);
+/* supctl_images.c: pull, images, rmi, load, gc, update, drop-layer (argv from the command on;
+ * json: --json came before the command) */
+bool supctl_is_image_command(const char *name);
+int supctl_images(const char *socket_path, bool json, int argc, char **argv);
 
 /* The status table of an array of unit status objects, then the errors of broken units. */
 void supctl_print_status(FILE *out, const json_t *units, bool color);

@@ -243,6 +243,25 @@ static void print_row(FILE *out, const struct row *r, const size_t *width, bool 
 	fputc('\n', out);
 }
 
+/* One unit asked for, with Image=: its image and the digest in use (pinned, or pulling). */
+static void print_image(FILE *out, const json_t *units)
+{
+	const json_t *im = json_object_get(json_array_get(units, 0), "image");
+	const char *ref = json_string_value(json_object_get(im, "ref"));
+	const char *digest = json_string_value(json_object_get(im, "digest"));
+	char name[CELL_MAX], r[CELL_MAX * 4];
+
+	if (json_array_size(units) != 1 || !ref)
+		return;
+	set_cell(name, json_string_value(json_object_get(json_array_get(units, 0), "name")) ?: "?");
+	snprintf(r, sizeof(r), "%s", ref);
+	for (char *p = r; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(out, "\n%s: image %s%s%s%s\n", name, r, digest ? " " : "", digest ? digest : "",
+		json_is_true(json_object_get(im, "pulling")) ? " (pulling)" : "");
+}
+
 /* Server text on one line: control characters become spaces. */
 static void put_flat(FILE *out, const char *s)
 {
@@ -308,6 +327,7 @@ void supctl_print_status(FILE *out, const json_t *units, bool color)
 	for (size_t i = 0; i <= n; i++)
 		print_row(out, &rows[i], width, color);
 	print_errors(out, units);
+	print_image(out, units);
 }
 
 /* --- logs and reload */

@@ -25,5 +25,7 @@ int sup_write_file_atomic(int dirfd, const char *path, const void *data, size_t 
 /* rm -rf dirfd/path, never following a symlink, at most max entries (a bound for PID 1): 0, or
  * -1 with errno (E2BIG: more than max entries, some left). */
 int sup_remove_tree(int dirfd, const char *path, unsigned max);
+/* mkdir -p: the parents 0755, the last with mode (an existing one is left as it is). */
+int sup_mkdir_p(const char *path, unsigned mode);
 
 #endif

@@ -30,6 +30,8 @@ struct img_ref {
 };
 
 int img_ref_parse(const char *s, struct img_ref *ref, struct sup_error **err);
+/* "sha256:" and 64 lower-case hex digits. */
+bool img_digest_valid(const char *d);
 void img_ref_free(struct img_ref *ref);
 /* "registry/repo:tag", "registry/repo@digest" or "registry/repo:tag@digest" (malloc'd). */
 char *img_ref_string(const struct img_ref *ref);
@@ -52,7 +54,7 @@ void img_platform_host(struct img_platform *p);
 /* "os/arch[/variant]" into buf. */
 const char *img_platform_format(const struct img_platform *p, char *buf, size_t size);
 
-/* Overlay root of an image (phase C uses it from the spawner's child). */
+/* Overlay root of an image. */
 struct img_overlay {
 	struct strv lower; /* layer directories, topmost first, as overlayfs orders lowerdir */
 	const char *upper; /* NULL: read-only root */
@@ -65,6 +67,13 @@ struct img_overlay {
  * kept as they are otherwise, so that the unit's changes survive restarts. Sets ov->upper and
  * ov->work (malloc'd, the caller frees them). */
 int img_overlay_prepare(const char *dir, struct img_overlay *ov, struct sup_error **err);
+
+/* The overlay as a detached mount (fsopen/fsmount, MOUNT_ATTR_* attrs): *mnt is its fd, to be
+ * moved wherever it belongs (an Image= unit's child moves it onto its root), and the mount
+ * is gone with the last reference to it: nothing is left mounted on the host. One "lowerdir+"
+ * per layer (6.8+), else one "lowerdir" list of the store's short links, absolute. */
+int img_overlay_fsmount(const struct img_overlay *ov, unsigned attrs, int *mnt,
+			struct sup_error **err);
 
 /* Mount the overlay on target: the new mount API with one "lowerdir+" per layer where the
  * kernel has it (6.8+), else mount(2) with short relative links (see images/overlay.c).

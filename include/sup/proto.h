@@ -49,6 +49,13 @@ enum sup_cmd {
 	SUP_CMD_KILL,	      /* signal a unit's main process, or its whole cgroup */
 	SUP_CMD_CAT,	      /* the unit file a unit was read from */
 	SUP_CMD_RELOAD_UNITS, /* run the units' ExecReload= */
+	SUP_CMD_PULL,
+	SUP_CMD_IMAGES,
+	SUP_CMD_RMI,
+	SUP_CMD_LOAD,
+	SUP_CMD_GC,
+	SUP_CMD_UPDATE,
+	SUP_CMD_DROP_LAYER,
 	SUP_CMD__MAX,
 };
 
@@ -98,6 +105,13 @@ struct sup_request {
 	bool tty;
 	int fds[3];
 	int n_fds;
+	/* images (docs/images.md): "images" the references (pull: one; rmi: one or more),
+	 * "platform" (pull), "tag" (load: the file itself comes over the socket, SCM_RIGHTS),
+	 * "pull" (restart: the units' Image= pulled again first) */
+	struct strv images;
+	char *platform;
+	char *tag;
+	bool pull;
 };
 
 /*

@@ -44,6 +44,9 @@ struct spawn_container {
 	const char *root;  /* the directory to pivot into */
 	bool root_is_host; /* root is an empty staging directory: the host's / is bound there */
 	bool read_only_root;
+	/* the root as a detached mount made by the caller (an image's overlay): moved onto root
+	 * instead of a bind of it; -1: none */
+	int root_tree;
 	const char *hostname; /* with the uts namespace */
 	bool init;	      /* a minimal init is PID 1 and the service its child */
 	int init_image;	      /* the init's program (spawn_init_image()), or -1: a fork serves */
@@ -120,7 +123,8 @@ struct spawn_request {
 	const struct spawn_settings *settings; /* NULL: none */
 	/* a container (spawner/container/), or NULL for a plain process */
 	const struct spawn_container *container;
-	int *pidfd; /* out (may be NULL): a pidfd of the child (CLONE_PIDFD), or -1 */
+	int *pidfd;	  /* out (may be NULL): a pidfd of the child (CLONE_PIDFD), or -1 */
+	int death_signal; /* PR_SET_PDEATHSIG: sent to the child when supd dies (0: none) */
 };
 
 #define SPAWN_MSG_MAX 512

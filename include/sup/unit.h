@@ -174,7 +174,7 @@ enum unit_network {
  */
 struct unit_container {
 	bool enabled; /* a [Container] section was given */
-	char *image;  /* runtime pending: the images issue */
+	char *image;  /* an image reference, as written */
 	char *root_directory;
 	bool read_only_root;
 	unsigned namespaces; /* UNIT_NS_*; a container's default is UNIT_NS_DEFAULT */
@@ -258,6 +258,7 @@ struct unit_config {
 	unsigned start_limit_burst;
 	uint64_t start_limit_interval_usec;
 	int stop_signal;
+	bool stop_signal_set; /* StopSignal= given (else an image's StopSignal stands in) */
 	enum unit_kill_mode kill_mode;
 	uint64_t stop_timeout_usec;
 	uint64_t ready_timeout_usec; /* ReadyTimeoutSec= = TimeoutStartSec= (any type: pending) */

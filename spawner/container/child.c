@@ -29,11 +29,11 @@ static int cmp_int(const void *a, const void *b)
  * closed as soon as they are mounted). */
 static void close_others(int sync, const struct spawn_container *c)
 {
-	int keep[4 + CT_TREES_MAX], n = 0, next = 3;
-	const int fixed[4] = {sync, c->pty_sock, c->join_pidfd, c->init_image};
+	int keep[5 + CT_TREES_MAX], n = 0, next = 3;
+	const int fixed[5] = {sync, c->pty_sock, c->join_pidfd, c->init_image, c->root_tree};
 
-	for (int i = 0; i < 4 + CT_TREES_MAX; i++) {
-		int fd = i < 4 ? fixed[i] : ct_trees[i - 4];
+	for (int i = 0; i < 5 + CT_TREES_MAX; i++) {
+		int fd = i < 5 ? fixed[i] : ct_trees[i - 5];
 		if (fd > 2)
 			keep[n++] = fd;
 	}

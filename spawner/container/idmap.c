@@ -85,13 +85,15 @@ static int tree_fail(struct go_msg *m, int e, const char *label, const char *ste
 	return -1;
 }
 
-/* A copy of path (recursive), id-mapped (recursively unless top_only), read-only if ro. */
-static int idmapped_tree(const char *label, const char *path, int userns, bool top_only, bool ro,
-			 struct go_msg *m)
+/* A copy of path (recursive; "" with dirfd: of that mount, an image's overlay), id-mapped
+ * (recursively unless top_only), read-only if ro. */
+static int idmapped_tree_at(const char *label, int dirfd, const char *path, int userns,
+			    bool top_only, bool ro, struct go_msg *m)
 {
 	struct sup_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
-	int tree =
-	    sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int tree = sys_open_tree(dirfd, path,
+				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+				     (*path ? 0 : AT_EMPTY_PATH));
 
 	if (tree < 0)
 		return tree_fail(m, errno, label, "the source", path);
@@ -107,6 +109,12 @@ static int idmapped_tree(const char *label, const char *path, int userns, bool t
 		return tree_fail(m, e, label, "make it read-only", path);
 	}
 	return tree;
+}
+
+static int idmapped_tree(const char *label, const char *path, int userns, bool top_only, bool ro,
+			 struct go_msg *m)
+{
+	return idmapped_tree_at(label, AT_FDCWD, path, userns, top_only, ro, m);
 }
 
 /* The trees, into fds (slot by slot, -1 where none); 0, or -1 with m filled. */
@@ -127,8 +135,12 @@ static int make_trees(pid_t pid, const struct spawn_container *c, int *fds, stru
 		return tree_fail(m, errno, "the container's user namespace", "open it", path);
 	/* the host's / as the root: its other mounts (proc, sysfs, ...) cannot be id-mapped */
 	snprintf(label, sizeof(label), "the root %s", c->root_is_host ? "/" : c->root);
-	fds[0] = idmapped_tree(label, c->root_is_host ? "/" : c->root, userns, c->root_is_host,
-			       false, m);
+	if (c->root_tree >= 0) /* an image's overlay, made by the caller */
+		fds[0] =
+		    idmapped_tree_at("the image's root", c->root_tree, "", userns, false, false, m);
+	else
+		fds[0] = idmapped_tree(label, c->root_is_host ? "/" : c->root, userns,
+				       c->root_is_host, false, m);
 	if (fds[0] < 0)
 		return -1;
 	for (size_t i = 0; i < c->n_mounts; i++) {

@@ -188,17 +188,20 @@ static void mounts(int sync, int rootfd, const struct spawn_container *c)
 	}
 }
 
-/* The root bound onto itself (the host's / onto the staging directory): a mount point,
- * which pivot_root needs. With UserNamespace=auto, the id-mapped copy the parent made. The
- * mount's own root (the tree's fd) is the root from here on. */
+/* The root bound onto itself (the host's / onto the staging directory), or an image's overlay
+ * (a detached mount the caller made): a mount point, which pivot_root needs. With
+ * UserNamespace=auto, the id-mapped copy the parent made. The mount's own root (the tree's
+ * fd) is the root from here on. */
 static int bind_root(int sync, const struct spawn_container *c, int target)
 {
 	const char *src = c->root_is_host ? "/" : c->root;
 	int tree = ct_trees[0];
 
 	if (tree < 0)
-		tree = sys_open_tree(AT_FDCWD, src,
-				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		tree = c->root_tree >= 0
+			   ? c->root_tree
+			   : sys_open_tree(AT_FDCWD, src,
+					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		ct_fail(sync, errno, "bind the root %s", src);
 	if (sys_move_mount(tree, "", target, "",

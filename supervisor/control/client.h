@@ -39,6 +39,11 @@ struct client {
 	bool follow_many;
 	struct list many_link;
 	uint64_t many_skipped;
+	/* images (control/images.c): the helper at work for it, the unit of its update, and
+	 * the fd that came with its request (SCM_RIGHTS: supctl load's file), -1 */
+	struct img_job *img;
+	struct unit *img_unit;
+	int passed_fd;
 
 	/* logs -f */
 	struct unit *follow;
@@ -76,5 +81,8 @@ void sup_client_wait_reload(struct client *c);
 /* exec.c: run a command in a unit (NULL: the client waits for its end); the client goes */
 json_t *sup_exec_command(struct client *c, struct sup_request *req);
 void sup_exec_client_gone(struct client *c);
+/* images.c: pull, images, rmi, load, gc, update, drop-layer (NULL: the client waits) */
+json_t *sup_image_command(struct client *c, struct sup_request *req);
+void sup_image_client_gone(struct client *c);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/reload.h"
 #include "core/service.h"
 #include "core/state.h"
+#include "images/unit_image.h"
 #include "metrics/stats.h"
 #include "machine/machine.h"
 
@@ -139,6 +140,7 @@ json_t *sup_unit_status_json(struct unit *u)
 	json_object_set_new(o, "state_since_ts",
 			    json_real(ms_round(now_real() - (now_mono() - u->state_mono))));
 	sup_ct_status_json(u, o); /* namespaces, root, init pid; "pid" is the service's */
+	sup_img_status_json(u, o);
 	return o;
 }
 
@@ -223,6 +225,8 @@ static json_t *cmd_start(struct client *c, struct sup_request *req)
 			return sup_reply_error(SUP_EXIT_FAILED, "%s: bad unit: %s", u->name,
 					       u->error);
 		if (req->cmd == SUP_CMD_RESTART) {
+			if (req->pull) /* restart --pull: its Image= pulled again first */
+				sup_img_force_pull(u);
 			unit_restart(u);
 		} else if (unit_start(u, false, &err) < 0) {
 			reply = sup_reply_error(SUP_EXIT_FAILED, "%s", err->msg);
@@ -464,14 +468,29 @@ static json_t *cmd_metrics(struct client *c, struct sup_request *req)
 typedef json_t *(*command_fn)(struct client *c, struct sup_request *req);
 
 static const command_fn handlers[SUP_CMD__MAX] = {
-    [SUP_CMD_STATUS] = cmd_status,     [SUP_CMD_START] = cmd_start,
-    [SUP_CMD_STOP] = cmd_stop,	       [SUP_CMD_RESTART] = cmd_start,
-    [SUP_CMD_RESET] = cmd_reset,       [SUP_CMD_RELOAD] = cmd_reload,
-    [SUP_CMD_LOGS] = cmd_logs,	       [SUP_CMD_VERSION] = cmd_version,
-    [SUP_CMD_POWEROFF] = cmd_power,    [SUP_CMD_REBOOT] = cmd_power,
-    [SUP_CMD_STATS] = cmd_stats,       [SUP_CMD_METRICS] = cmd_metrics,
-    [SUP_CMD_EXEC] = sup_exec_command, [SUP_CMD_KILL] = cmd_kill,
-    [SUP_CMD_CAT] = sup_cat_command,   [SUP_CMD_RELOAD_UNITS] = cmd_reload_units,
+    [SUP_CMD_STATUS] = cmd_status,
+    [SUP_CMD_START] = cmd_start,
+    [SUP_CMD_STOP] = cmd_stop,
+    [SUP_CMD_RESTART] = cmd_start,
+    [SUP_CMD_RESET] = cmd_reset,
+    [SUP_CMD_RELOAD] = cmd_reload,
+    [SUP_CMD_LOGS] = cmd_logs,
+    [SUP_CMD_VERSION] = cmd_version,
+    [SUP_CMD_POWEROFF] = cmd_power,
+    [SUP_CMD_REBOOT] = cmd_power,
+    [SUP_CMD_STATS] = cmd_stats,
+    [SUP_CMD_METRICS] = cmd_metrics,
+    [SUP_CMD_EXEC] = sup_exec_command,
+    [SUP_CMD_PULL] = sup_image_command,
+    [SUP_CMD_IMAGES] = sup_image_command,
+    [SUP_CMD_RMI] = sup_image_command,
+    [SUP_CMD_LOAD] = sup_image_command,
+    [SUP_CMD_GC] = sup_image_command,
+    [SUP_CMD_UPDATE] = sup_image_command,
+    [SUP_CMD_DROP_LAYER] = sup_image_command,
+    [SUP_CMD_KILL] = cmd_kill,
+    [SUP_CMD_CAT] = sup_cat_command,
+    [SUP_CMD_RELOAD_UNITS] = cmd_reload_units,
 };
 
 /* What may still be asked once shutdown has begun: reading, and poweroff/reboot again. */

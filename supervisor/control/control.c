@@ -38,6 +38,7 @@ static void client_close(struct client *c)
 	strv_free(&c->follow_units);
 	list_del(&c->wait_link);
 	sup_exec_client_gone(c);
+	sup_image_client_gone(c);
 	close(c->fd);
 	list_del(&c->link);
 	sup_control_budget_put(c->uid);
@@ -49,7 +50,8 @@ static void client_close(struct client *c)
 
 static bool busy(const struct client *c)
 {
-	return c->waiting || c->reloading || c->follow || c->follow_many || c->exec;
+	return c->waiting || c->reloading || c->follow || c->follow_many || c->exec || c->img ||
+	       c->img_unit;
 }
 
 static void update_watchers(struct client *c)
@@ -161,6 +163,41 @@ static void handle_payload(struct client *c, const char *payload, uint32_t len)
 	sup_request_free(&req);
 }
 
+/* read(), and an fd that came along (SCM_RIGHTS: supctl load's file) kept for the request;
+ * an earlier one not taken is closed, and so is every fd past the first. */
+static ssize_t receive(struct client *c, char *buf, size_t size)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = {buf, size};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC);
+
+	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
+		size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[4];
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || k > 4)
+			continue;
+		memcpy(fds, CMSG_DATA(h), k * sizeof(int));
+		for (size_t i = 0; i < k; i++) {
+			if (i == 0) {
+				if (c->passed_fd >= 0)
+					close(c->passed_fd);
+				c->passed_fd = fds[i];
+			} else {
+				close(fds[i]);
+			}
+		}
+	}
+	return n;
+}
+
 /*
  * EOF from a client that waits for a reply or follows a log: gone for good (POLLHUP: it
  * closed), or it only shut its writing side (a script's `socat`) and still reads its answer.
@@ -181,7 +218,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct client *c = sup_container_of(w, struct client, rio);
 	char buf[4096];
-	ssize_t n = read(c->fd, buf, sizeof(buf));
+	ssize_t n = receive(c, buf, sizeof(buf));
 	size_t off = 0;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -253,6 +290,7 @@ int sup_client_new(int fd, const struct ucred *cred)
 	if (!c)
 		return -1;
 	c->fd = fd;
+	c->passed_fd = -1;
 	c->uid = cred->uid;
 	c->gid = cred->gid;
 	c->pid = cred->pid;

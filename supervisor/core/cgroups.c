@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "sup/cgroup.h"
 #include "sup/cleanup.h"
@@ -402,6 +403,35 @@ void sup_cg_fini(void)
 }
 
 /* The unit goes away (reload removed it, or supd exits): nothing of it may stay behind. */
+/*
+ * supd's exit: what a unit left (a health check's `sleep &` just killed, say) is killed, and
+ * its cgroup removed once those processes are gone; they are supd's children or orphans, so
+ * they are reaped here, waiting in 10 ms steps until the deadline (now_mono() usec).
+ */
+void sup_cg_unit_free_final(struct unit *u, uint64_t deadline)
+{
+	int r;
+
+	if (!cgb || !u->cg)
+		return;
+	ev_io_stop(supd->loop, &u->cg_io);
+	for (;;) {
+		sup_cg_kill_leaf(u->health_cg);
+		sup_cg_kill_leaf(u->exec_cg);
+		if (cgb->kill_begin(u->cg) == 0)
+			cgb->kill_step(u->cg, true);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		r = cgb->remove(u->cg);
+		if (r == 0 || now_mono() >= deadline)
+			break;
+		usleep(10000);
+	}
+	if (r < 0)
+		sup_warn(u->name, "remove cgroup: %s; left behind", strerror(errno));
+	release(u);
+}
+
 void sup_cg_unit_free(struct unit *u)
 {
 	if (!u->cg)

@@ -46,6 +46,7 @@ pid_t sup_cg_only_pid(struct unit *u);
 /* Is pid one of the unit's processes (its cgroup, or a child cgroup of it)? */
 bool sup_cg_has_pid(struct unit *u, pid_t pid);
 void sup_cg_unit_free(struct unit *u);
+void sup_cg_unit_free_final(struct unit *u, uint64_t deadline); /* at supd's exit */
 void sup_cg_fini(void);		       /* supd exits (not as the machine's init) */
 const char *sup_cg_backend_name(void); /* "v2", "v1", or "none" */
 

@@ -22,27 +22,12 @@
 #include "core/effects.h"
 #include "core/notify.h"
 #include "core/service.h"
+#include "images/unit_image.h"
 #include "supd.h"
 
 #define USERNS_BASE  0x80000000u /* far above the host's ids and /etc/subuid's ranges */
 #define USERNS_SIZE  65536u
 #define USERNS_SLOTS 16384u
-
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return errno = ENAMETOOLONG, -1;
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* ---- UserNamespace=auto: a stable range per unit ---- */
 
@@ -81,7 +66,7 @@ static int userns_auto(struct unit *u, uint32_t *base, struct sup_error **err)
 	if (u->ct->userns_base)
 		return *base = u->ct->userns_base, 0;
 	snprintf(dir, sizeof(dir), "%s/userns", supd->conf.state_dir);
-	if (mkdir_p(dir) < 0 || !(d = opendir(dir)))
+	if (sup_mkdir_p(dir, 0755) < 0 || !(d = opendir(dir)))
 		return sup_error_set(err, errno, "UserNamespace=auto: %s", dir);
 	if (sup_read_at(dirfd(d), u->name, buf, sizeof(buf)) > 0 &&
 	    strtoul(buf, NULL, 10) >= USERNS_BASE)
@@ -168,8 +153,9 @@ static int tmpfs_entry(struct ct_spawn *s, size_t *n, const char *spec)
 	return add_mount(s, n, NULL, copy, colon, false, false);
 }
 
-static int build_mounts(const struct unit_container *t, struct ct_spawn *s)
+static int build_mounts(const struct unit *u, struct ct_spawn *s)
 {
+	const struct unit_container *t = &u->cfg->ct;
 	size_t n = 0;
 
 	if (t->enabled && !t->tmpfs_set &&
@@ -282,7 +268,8 @@ static int seccomp(struct unit *u, struct spawn_container *c, struct spawn_bpf *
 
 static struct spawn_bpf profile_bpf; /* a profile file's filter, for one spawn */
 
-/* The root to pivot into: RootDirectory=, or an empty directory the host's / is bound on. */
+/* The root to pivot into: RootDirectory=; or an image's overlay (a detached mount) or the
+ * host's / bound on an empty directory. */
 static int root_dir(struct unit *u, struct ct_spawn *s, struct sup_error **err)
 {
 	const struct unit_container *t = &u->cfg->ct;
@@ -293,9 +280,11 @@ static int root_dir(struct unit *u, struct ct_spawn *s, struct sup_error **err)
 		return 0;
 	}
 	snprintf(s->root, sizeof(s->root), "%s/unit/%s/root", supd->conf.run_dir, u->name);
-	if (mkdir_p(s->root) < 0)
+	if (sup_mkdir_p(s->root, 0755) < 0)
 		return sup_error_set(err, errno, "create %s", s->root);
 	s->c.root = s->root;
+	if (t->image)
+		return sup_img_root_tree(u, &s->c.root_tree, err);
 	s->c.root_is_host = true;
 	return 0;
 }
@@ -321,6 +310,7 @@ static int common(struct unit *u, struct ct_spawn *s, struct sup_error **err)
 	if (!u->ct && !(u->ct = calloc(1, sizeof(*u->ct))))
 		return sup_error_set(err, ENOMEM, "container");
 	c->join_pidfd = c->pty_sock = c->init_image = -1;
+	c->root_tree = -1;
 	c->ns = unit_container_namespaces(u->cfg);
 	c->full = t->enabled;
 	c->caps_set = t->enabled || t->caps_set;
@@ -343,7 +333,7 @@ int sup_ct_prepare(struct unit *u, struct ct_spawn *s, struct spawn_request *req
 	if (common(u, s, err) < 0 || id_maps(u, c, err) < 0 ||
 	    (t->enabled && root_dir(u, s, err) < 0) || notify(u, s, env, err) < 0)
 		return -1;
-	if (build_mounts(t, s) < 0)
+	if (build_mounts(u, s) < 0)
 		return sup_error_set(err, ENOMEM, "container mounts");
 	c->read_only_root = t->read_only_root;
 	c->hostname = t->hostname ? t->hostname : u->name;
@@ -359,6 +349,8 @@ int sup_ct_prepare(struct unit *u, struct ct_spawn *s, struct spawn_request *req
 
 void sup_ct_spawn_free(struct ct_spawn *s)
 {
+	if (s->c.root_tree > 2) /* an image's overlay: the child has its own reference */
+		close(s->c.root_tree);
 	for (size_t i = 0; i < s->n_strings; i++)
 		free(s->strings[i]);
 	free(s->strings);
@@ -380,6 +372,7 @@ void sup_ct_spawned(struct unit *u, struct ct_spawn *s, bool ok)
 		free(x->root);
 		x->root = s->c.full && !s->c.root_is_host ? strdup(s->c.root) : NULL;
 	}
+	sup_img_spawned(u, ok);
 	spawn_bpf_free(&profile_bpf);
 	sup_ct_spawn_free(s);
 }
@@ -479,6 +472,7 @@ int sup_ct_join(struct unit *u, struct ct_spawn *s, struct spawn_request *req, s
 {
 	memset(s, 0, sizeof(*s));
 	s->c.join_pidfd = s->c.pty_sock = s->c.init_image = -1;
+	s->c.root_tree = -1;
 	if (!u->ct || !u->ct->active || !u->main.pid || !u->main.has_pidfd || !u->cfg)
 		return 0;
 	if (common(u, s, err) < 0)

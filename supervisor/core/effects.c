@@ -18,6 +18,7 @@
 #include "core/notify.h"
 #include "core/service.h"
 #include "core/state.h"
+#include "images/unit_image.h"
 #include "logs/output.h"
 #include "supd.h"
 
@@ -105,6 +106,7 @@ void unit_effects_free(struct unit *u)
 	sup_output_detach(u);
 	unit_exec_finish(u);
 	sup_ct_free(u);
+	sup_img_free(u);
 	sup_cg_unit_free(u);
 	sup_notify_close(u);
 	for (int t = 0; t < UNIT_TIMER__MAX; t++)

@@ -29,6 +29,10 @@ void unit_timer_stop(struct unit *u, enum unit_timer_id t);
 void unit_timer_again(struct unit *u, enum unit_timer_id t);
 bool unit_timer_active(const struct unit *u, enum unit_timer_id t);
 
+/* Image=: the image of the next run, pulled if missing. 1 it is ready now; 0 the helper is
+ * at work and unit_image_ready() comes later; -1 with *err. */
+int unit_image_prepare(struct unit *u, struct sup_error **err);
+
 /* Spawn the main process: u->main.pid and u->pgid set, the child registered. The outcome of
  * its set-up comes later: unit_main_execd() or unit_main_spawn_failed(). */
 int unit_exec_main(struct unit *u, struct sup_error **err);

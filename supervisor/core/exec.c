@@ -19,6 +19,7 @@
 #include "core/notify.h"
 #include "core/service.h"
 #include "core/state.h"
+#include "images/unit_image.h"
 #include "logs/output.h"
 #include "supd.h"
 
@@ -46,6 +47,9 @@ static int build_env(const struct unit *u, struct strv *env)
 		if (inherited(*e) && strv_push(env, *e) < 0)
 			return -1;
 	if (!getenv("PATH") && strv_env_set(env, "PATH=" DEFAULT_PATH) < 0)
+		return -1;
+	/* an image's Env over supd's own (its PATH above all); Environment= over both */
+	if (sup_img_env(u, env) < 0)
 		return -1;
 	if (u->notify_fd >= 0) {
 		char path[PATH_MAX];
@@ -202,16 +206,20 @@ static void log_placement(struct unit *u, pid_t pid, int clone3_errno)
 	}
 }
 
-/* What every process of a unit gets: its argv, environment files, directory, user. */
+/* What every process of a unit gets: its argv, environment files, directory, user (where
+ * the unit sets none, its image's). */
 static struct spawn_request base_request(const struct unit *u, char *const *argv)
 {
+	const char *user = u->cfg->user, *group = u->cfg->group;
+
+	sup_img_user(u, &user, &group);
 	return (struct spawn_request){
 	    .unit = u->name,
 	    .argv = argv,
 	    .env_files = &u->cfg->environment_file,
-	    .cwd = u->cfg->working_directory,
-	    .user = u->cfg->user,
-	    .group = u->cfg->group,
+	    .cwd = u->cfg->working_directory ? u->cfg->working_directory : sup_img_cwd(u),
+	    .user = user,
+	    .group = group,
 	    .stdin_fd = -1,
 	    .stdout_fd = -1,
 	    .stderr_fd = -1,
@@ -221,16 +229,29 @@ static struct spawn_request base_request(const struct unit *u, char *const *argv
 	};
 }
 
+/* Exec= or, with Image= and no Exec=, the image's Entrypoint and Cmd. */
+static char *const *main_argv(const struct unit *u, struct sup_error **err)
+{
+	char *const *argv = u->cfg->exec.n ? u->cfg->exec.v : sup_img_argv(u);
+
+	if (!argv)
+		sup_error_set(err, 0, "no Exec= and the image %s has no Entrypoint or Cmd",
+			      u->cfg->ct.image ? u->cfg->ct.image : "");
+	return argv;
+}
+
 int unit_exec_main(struct unit *u, struct sup_error **err)
 {
 	_cleanup_close_ int out = -1, errfd = -1;
 	struct strv env = {0};
 	struct ct_spawn cs;
 	struct settings_buf sb;
-	struct spawn_request req = base_request(u, u->cfg->exec.v);
+	struct spawn_request req = base_request(u, main_argv(u, err));
 	int sync_fd, clone3_errno = -1, pidfd = -1;
 	pid_t pid = -1;
 
+	if (!req.argv)
+		return -1;
 	req.settings = settings(u, &sb, !(u->cfg->exec_flags & UNIT_CMD_NO_EXPAND));
 	if (!req.settings) {
 		settings_free(&sb);

@@ -33,7 +33,7 @@ static void check_failed(struct unit *u, const char *why)
 	snprintf(msg, sizeof(msg), "unhealthy: %u consecutive health checks failed",
 		 u->health_failures);
 	if (policy_should_restart(u->cfg->restart, EXIT_KIND_UNHEALTHY) && !supd->shutting_down) {
-		unit_fail_stop(u, EXIT_KIND_UNHEALTHY, u->cfg->stop_signal, msg);
+		unit_fail_stop(u, EXIT_KIND_UNHEALTHY, unit_stop_signal(u), msg);
 	} else {
 		unit_note(u, "%s", msg);
 		unit_set_sub(u, SUB_UNHEALTHY);

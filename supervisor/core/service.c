@@ -105,7 +105,58 @@ static bool conditions_hold(struct unit *u)
 	}
 }
 
-/* The run of a queued unit whose requirements are up: ExecStartPre=, then the main process. */
+int unit_stop_signal(const struct unit *u)
+{
+	if (u->img_stop_signal && !u->cfg->stop_signal_set)
+		return u->img_stop_signal;
+	return u->cfg->stop_signal;
+}
+
+/* The run proper: ExecStartPre=, then the main process. */
+static void begin_run(struct unit *u)
+{
+	u->start_mono = now_mono();
+	u->start_real = now_real();
+	if (u->cfg->exec_start_pre.n)
+		unit_phase_begin(u, SUB_PRE, &u->cfg->exec_start_pre);
+	else
+		spawn_main(u);
+}
+
+/* Image=: first the image (the helper may pull it); the run begins when it is ready. */
+static void pull_image(struct unit *u)
+{
+	struct sup_error *err = NULL;
+	int r;
+
+	unit_set_sub(u, SUB_PULL);
+	r = unit_image_prepare(u, &err);
+	if (r > 0)
+		begin_run(u);
+	else if (r < 0)
+		unit_image_ready(u, err->msg);
+	sup_error_free(err);
+}
+
+static void ended(struct unit *u, enum exit_kind kind, const char *what);
+
+void unit_image_ready(struct unit *u, const char *error)
+{
+	if (u->sub != SUB_PULL)
+		return; /* stopped meanwhile */
+	if (!error) {
+		begin_run(u);
+		return;
+	}
+	unit_set_error(u, "%s", error);
+	unit_note(u, "cannot start: %s", error);
+	u->result = EXIT_KIND_SPAWN;
+	u->start_mono = now_mono(); /* no run to count towards a backoff reset */
+	ended(u, EXIT_KIND_SPAWN, error);
+}
+
+/* The run of a queued unit whose requirements are up: its image, ExecStartPre=, then the main
+ * process. */
 void unit_run(struct unit *u)
 {
 	bool auto_restart = u->job == JOB_AUTO_RESTART;
@@ -138,12 +189,10 @@ void unit_run(struct unit *u)
 	u->status_text = NULL;
 	if (!conditions_hold(u))
 		return;
-	u->start_mono = now_mono();
-	u->start_real = now_real();
-	if (u->cfg->exec_start_pre.n)
-		unit_phase_begin(u, SUB_PRE, &u->cfg->exec_start_pre);
+	if (u->cfg->ct.image)
+		pull_image(u);
 	else
-		spawn_main(u);
+		begin_run(u);
 }
 
 /* The main process is up: ExecStartPost=, then running. */
@@ -200,8 +249,8 @@ static void stop_signal(struct unit *u)
 {
 	enum unit_kill_who who = stop_target(u, false);
 
-	unit_kill(u, u->cfg->stop_signal, who);
-	if (u->cfg->stop_signal != SIGKILL)
+	unit_kill(u, unit_stop_signal(u), who);
+	if (unit_stop_signal(u) != SIGKILL)
 		unit_kill(u, SIGCONT, who); /* a stopped process must see its SIGTERM */
 	unit_set_sub(u, SUB_STOP_TERM);
 }
@@ -298,7 +347,7 @@ static void state_timer(struct unit *u)
 			 u->cfg->type == UNIT_TYPE_NOTIFY ? "ready" : "up",
 			 secs(u->cfg->ready_timeout_usec),
 			 u->cfg->type == UNIT_TYPE_NOTIFY ? "ReadyTimeoutSec" : "TimeoutStartSec");
-		unit_fail_stop(u, EXIT_KIND_TIMEOUT, u->cfg->stop_signal, why);
+		unit_fail_stop(u, EXIT_KIND_TIMEOUT, unit_stop_signal(u), why);
 		break;
 	case SUB_PRE:
 	case SUB_POST:
@@ -527,7 +576,7 @@ void unit_phase_done(struct unit *u, enum unit_sub phase, bool ok, enum exit_kin
 		return;
 	case SUB_POST:
 		if (!ok && u->main.pid) {
-			unit_fail_stop(u, kind, u->cfg->stop_signal, u->error);
+			unit_fail_stop(u, kind, unit_stop_signal(u), u->error);
 			return;
 		}
 		if (!ok)

@@ -25,6 +25,11 @@ void unit_main_execd(struct unit *u);			      /* the main process exec'd */
 void unit_main_spawn_failed(struct unit *u, const char *msg); /* its set-up failed */
 void unit_drained(struct unit *u);			      /* its cgroup is empty */
 void unit_notify_ready(struct unit *u);			      /* READY=1 */
+/* Image=: the image of the run is ready (error NULL), or could not be had (a start failure:
+ * Restart= applies, as to a failed exec). */
+void unit_image_ready(struct unit *u, const char *error);
+/* The stop signal: StopSignal=, else the image's, else SIGTERM. */
+int unit_stop_signal(const struct unit *u);
 void unit_on_timer(struct unit *u, enum unit_timer_id t);
 /* Kill the unit for a reason that counts as a failure; its end applies Restart=. */
 void unit_fail_stop(struct unit *u, enum exit_kind kind, int sig, const char *why);

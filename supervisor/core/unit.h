@@ -122,6 +122,7 @@ struct outpipe;
 struct logbuf;
 struct cgroup;
 struct unit_ct;
+struct unit_img;
 
 struct unit {
 	struct sup_hnode by_name; /* registry: live units by name (removed ones are not) */
@@ -177,6 +178,9 @@ struct unit {
 
 	/* the unit as a container (container.c): NULL for a plain unit */
 	struct unit_ct *ct;
+	/* Image= (images/unit_image.c): NULL until used; the image's StopSignal (0: none) */
+	struct unit_img *img;
+	int img_stop_signal;
 
 	/* cgroup (cgroups.c): NULL when the host has none, or between runs */
 	struct cgroup *cg;

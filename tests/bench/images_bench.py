@@ -15,8 +15,12 @@ the same run, RUNS times (default 3), alternating:
      ConcurrentUnpacks=1), against `tar -xf` of the same layer blobs one after the other (GNU
      tar, --numeric-owner, same filesystem) followed by `sync -f`, since sup syncs too.
 
+  d. supd's own memory during `supctl pull` of the same image into an empty store (supd runs
+     the helper as a child and only relays its lines): supd's VmRSS sampled every 20 ms, and
+     its VmHWM (peak RSS) before and after the pull, each run.
+
 Prints a markdown table on stdout, progress on stderr. SUP_IMAGE points at the helper
-(default: $BUILD_DIR, then build/ of this tree). Everything runs on 127.0.0.1 and is removed.
+(default: $BUILD_DIR, then build/ of this tree); supd and supctl are found beside it. Everything runs on 127.0.0.1 and is removed.
 """
 
 import json
@@ -26,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -134,6 +139,7 @@ def main():
         layers = manifest["layers"]
         comp = sum(layer["size"] for layer in layers)
         rows = measure(helper, reg, ref, layers, work)
+        rows.update(supd_rss(helper, ref, work))
         report(rows, len(layers), comp, work)
     finally:
         reg.stop()
@@ -190,6 +196,62 @@ def measure(helper, reg, ref, layers, work):
     return res
 
 
+def proc_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def supd_rss(helper, ref, work):
+    """supd's RSS before, during (sampled) and after `supctl pull` into an empty store."""
+    build = os.path.dirname(os.path.dirname(helper))
+    supd, supctl = os.path.join(build, "supd"), os.path.join(build, "supctl")
+    res = {"supd_before": [], "supd_during": [], "supd_after": [], "supd_hwm": [],
+           "supd_hwm_before": []}
+    for i in range(RUNS):
+        d = tempfile.mkdtemp(prefix="supd-", dir=work)
+        units, sock = os.path.join(d, "units"), os.path.join(d, "supd.sock")
+        os.makedirs(units)
+        log = open(os.path.join(d, "supd.log"), "wb")
+        p = subprocess.Popen([supd, "--units", units, "--state-dir", os.path.join(d, "state"),
+                              "--run-dir", os.path.join(d, "run"), "--socket", sock,
+                              "--config", "/dev/null", "--image-helper", helper],
+                             stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 20
+            while subprocess.run([supctl, "--socket", sock, "version"],
+                                 capture_output=True).returncode != 0:
+                if time.monotonic() > deadline or p.poll() is not None:
+                    raise SystemExit("supd did not come up")
+                time.sleep(0.05)
+            before, hwm0 = proc_kib(p.pid, "VmRSS"), proc_kib(p.pid, "VmHWM")
+            peak, done = [before], threading.Event()
+
+            def sample():
+                while not done.is_set():
+                    peak.append(proc_kib(p.pid, "VmRSS"))
+                    time.sleep(0.02)
+            t = threading.Thread(target=sample)
+            t.start()
+            timed([supctl, "--socket", sock, "pull", ref])
+            done.set()
+            t.join()
+            after, hwm = proc_kib(p.pid, "VmRSS"), proc_kib(p.pid, "VmHWM")
+            note(f"run {i}: supd RSS {before} KiB before, {max(peak)} KiB at most during the "
+                 f"pull ({len(peak)} samples), {after} KiB after; VmHWM {hwm0} -> {hwm} KiB")
+            for k, v in (("supd_before", before), ("supd_during", max(peak)),
+                         ("supd_after", after), ("supd_hwm", hwm), ("supd_hwm_before", hwm0)):
+                res[k].append(v)
+        finally:
+            p.terminate()
+            p.wait(30)
+            log.close()
+            shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
 def report(r, n_layers, comp, work):
     med = {k: statistics.median(v) for k, v in r.items() if isinstance(v, list)}
     mib = r["uncompressed"] / (1 << 20)
@@ -208,6 +270,11 @@ def report(r, n_layers, comp, work):
           f"{mib / med['unpack1']:.0f} MiB/s | (tar as above) | "
           f"{med['unpack1'] / med['tar']:.2f}x tar's time |")
     print(f"| helper peak RSS during the pull | {max(r['rss']) / 1024:.1f} MiB | | |")
+    print(f"| supd RSS during `supctl pull` (max of {RUNS} runs) | before "
+          f"{max(r['supd_before']) / 1024:.1f} MiB, at most {max(r['supd_during']) / 1024:.1f} "
+          f"MiB during, {max(r['supd_after']) / 1024:.1f} MiB after; peak (VmHWM) "
+          f"{max(r['supd_hwm_before']) / 1024:.1f} -> {max(r['supd_hwm']) / 1024:.1f} MiB | | "
+          f"+{(max(r['supd_hwm']) - max(r['supd_hwm_before'])) / 1024:.2f} MiB |")
 
 
 if __name__ == "__main__":

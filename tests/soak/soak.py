@@ -290,8 +290,12 @@ class Soak:
             except Fail:
                 raise Fail(f"still starting after {BOOT_SECS} s: {left[:20]}")
             print(f"  boot settled in {time.monotonic() - boot:.0f}s", flush=True)
-            # fds follow the units there are (a cgroup v1 unit holds ~9): the end, with every
-            # unit back, is compared with the boot, when every unit was there too
+            # fds follow the units there are (a cgroup v1 unit holds ~9) and what was asked
+            # (stats and metrics keep a watched unit's stat files open): the end, with every
+            # unit back, is compared with the boot once status, stats and metrics were asked,
+            # as the chaos asks them
+            for cmd in ("status", "stats", "metrics"):
+                self.s.ctl(cmd, timeout=120)
             self.boot_fds = self.supd_figures()[0]
 
             self.t0 = time.monotonic()
@@ -313,7 +317,16 @@ class Soak:
             s.signal(signal.SIGTERM)
             code = s.wait_exit(timeout=120)
             check(code == 0, f"supd exits 0 after the soak: {code}")
-        check(not sub or not os.path.exists(sub), f"supd's cgroup subtree is gone: {sub}")
+        if sub and os.path.exists(sub):
+            left = []
+            for d, _, _ in os.walk(sub):
+                try:
+                    with open(os.path.join(d, "cgroup.procs")) as f:
+                        procs = f.read().split()
+                except OSError:
+                    procs = ["?"]
+                left.append(f"{d[len(sub):] or '/'} ({len(procs)} processes)")
+            raise Fail(f"supd's cgroup subtree {sub} is left: {', '.join(left[:20])}")
         check(not procs_matching(TAG + "-"), "nothing of the units is left")
         self.report()
 

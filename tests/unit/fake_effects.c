@@ -114,6 +114,16 @@ bool unit_timer_active(const struct unit *u, enum unit_timer_id t)
 	return tm && tm->armed;
 }
 
+int fx_image_prepare = 1;
+
+int unit_image_prepare(struct unit *u, struct sup_error **err)
+{
+	record(FX_PULL, u, 0, 0, KILL_MAIN);
+	if (fx_image_prepare < 0)
+		return sup_error_set(err, ENOENT, "cannot run the image helper");
+	return fx_image_prepare;
+}
+
 int unit_exec_main(struct unit *u, struct sup_error **err)
 {
 	if (fx_spawn_fails)
@@ -238,6 +248,7 @@ void fx_reset(void)
 	fx_spawn_fails = fx_drain_waits = fx_health_fails = false;
 	fx_forking_pid = 0;
 	fx_condition = 0;
+	fx_image_prepare = 1;
 	unit_bad_transitions = 0;
 	unit_observers_clear();
 	unit_observe(deps_observe);

@@ -17,6 +17,7 @@ enum fx_kind {
 	FX_HEALTH,  /* a health check */
 	FX_KILL,    /* a signal sig to who */
 	FX_CONTROL, /* a control command (cmd) */
+	FX_PULL,    /* the image of a unit asked for */
 };
 
 struct fx_event {
@@ -38,6 +39,8 @@ extern bool fx_drain_waits;  /* unit_drain_begin() says the cgroup must empty fi
 extern bool fx_health_fails; /* unit_exec_health() fails */
 extern pid_t fx_forking_pid; /* what unit_forking_main() finds (0: nothing) */
 extern int fx_condition;     /* what unit_check_conditions() says */
+/* what unit_image_prepare() says: 1 ready at once, 0 the test calls unit_image_ready() */
+extern int fx_image_prepare;
 
 /* Start from nothing: no units, no timers, time 1 s, the event log empty, the state machine's
  * observers set as supd sets them (minus those of the daemon: control, cgroups). */

@@ -207,6 +207,70 @@ START_TEST(test_spawn_failure_fails_the_unit)
 }
 END_TEST
 
+START_TEST(test_image_pull_then_run)
+{
+	struct unit *u;
+
+	LOAD("img", "[Service]\nExec=/bin/x\nRestartSec=100ms\n[Container]\nImage=busybox\n");
+	u = fx_unit("img");
+	fx_image_prepare = 0; /* the helper is at work */
+	fx_start("img");
+	ck_assert_int_eq(u->sub, SUB_PULL);
+	ck_assert_str_eq(fx_state("img"), "starting");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "img"), 0);
+	unit_image_ready(u, NULL);
+	ck_assert_int_eq(u->sub, SUB_SPAWN);
+	fx_execd("img");
+	ck_assert_str_eq(fx_state("img"), "running");
+	/* a crash: the restart asks for the image again (ready at once: the pin is cached) */
+	fx_image_prepare = 1;
+	fx_exit("img", 1);
+	fx_advance(100 * MS);
+	ck_assert_uint_eq(fx_count(FX_PULL, "img"), 2);
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "img"), 2);
+	/* the image's StopSignal stands in for an unset StopSignal= */
+	u->img_stop_signal = SIGQUIT;
+	fx_execd("img");
+	unit_stop(u);
+	fx_pass();
+	ck_assert(fx_find(FX_KILL, "img", SIGQUIT, 0) >= 0);
+}
+END_TEST
+
+START_TEST(test_image_pull_failure_restarts)
+{
+	struct unit *u;
+
+	LOAD("img", "[Service]\nRestartSec=100ms\n[Container]\nImage=busybox:nope\n", "once",
+	     "[Service]\nRestart=no\nStopSignal=SIGINT\n[Container]\nImage=busybox\n");
+	u = fx_unit("img");
+	fx_image_prepare = 0;
+	fx_start("img");
+	unit_image_ready(u, "pull docker.io/library/busybox:nope: HTTP 404: MANIFEST_UNKNOWN");
+	/* a failed start: Restart=on-failure applies, with the registry's message */
+	ck_assert_str_eq(fx_state("img"), "restarting");
+	ck_assert_str_eq(u->error,
+			 "pull docker.io/library/busybox:nope: HTTP 404: MANIFEST_UNKNOWN");
+	fx_advance(100 * MS);
+	ck_assert_int_eq(u->sub, SUB_PULL);
+	ck_assert_uint_eq(fx_count(FX_PULL, "img"), 2);
+	/* stopped while pulling: down at once; a late answer changes nothing */
+	unit_stop(u);
+	fx_pass();
+	ck_assert_str_eq(fx_state("img"), "inactive");
+	unit_image_ready(u, NULL);
+	ck_assert_str_eq(fx_state("img"), "inactive");
+	ck_assert_uint_eq(fx_count(FX_SPAWN, "img"), 0);
+	/* Restart=no: failed; the helper not even run: the same */
+	fx_image_prepare = -1;
+	fx_start("once");
+	ck_assert_str_eq(fx_state("once"), "failed");
+	ck_assert_str_eq(fx_unit("once")->error,
+			 "cannot run the image helper: No such file or directory");
+	ck_assert_int_eq(unit_stop_signal(fx_unit("once")), SIGINT);
+}
+END_TEST
+
 /* supd could not spawn it (out of fds or memory): like a failed exec, Restart= decides, and
  * the unit runs once the shortage is over */
 START_TEST(test_spawn_failure_is_retried_by_restart)
@@ -477,6 +541,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_spawn_failure_fails_the_unit);
 	tcase_add_test(tc, test_spawn_failure_is_retried_by_restart);
 	tcase_add_test(tc, test_set_up_failure_then_exit);
+	tcase_add_test(tc, test_image_pull_then_run);
+	tcase_add_test(tc, test_image_pull_failure_restarts);
 	tcase_add_test(tc, test_drain_waits_for_the_cgroup);
 	tcase_add_test(tc, test_start_pre_and_post);
 	tcase_add_test(tc, test_start_pre_failure);

@@ -518,13 +518,23 @@ START_TEST(test_request_to_json_round_trip)
 
 		if (c == SUP_CMD_LOGS || c == SUP_CMD_START || c == SUP_CMD_STOP ||
 		    c == SUP_CMD_RESTART || c == SUP_CMD_RESET || c == SUP_CMD_KILL ||
-		    c == SUP_CMD_CAT || c == SUP_CMD_RELOAD_UNITS)
+		    c == SUP_CMD_CAT || c == SUP_CMD_RELOAD_UNITS || c == SUP_CMD_UPDATE ||
+		    c == SUP_CMD_DROP_LAYER)
 			strv_push(&req.units, "web");
-		if (c != SUP_CMD_LOGS && c != SUP_CMD_KILL && c != SUP_CMD_CAT && req.units.n)
+		if (c != SUP_CMD_LOGS && c != SUP_CMD_KILL && c != SUP_CMD_CAT &&
+		    c != SUP_CMD_UPDATE && req.units.n)
 			strv_push(&req.units, "db");
 		req.signal = SIGHUP;
 		req.all = true;
 		req.detail = c == SUP_CMD_STATUS;
+		if (c == SUP_CMD_PULL || c == SUP_CMD_RMI)
+			strv_push(&req.images, "127.0.0.1:5000/app:1");
+		if (c == SUP_CMD_PULL)
+			req.platform = strdup("linux/arm64");
+		if (c == SUP_CMD_LOAD)
+			req.tag = strdup("app:2");
+		if (c == SUP_CMD_RESTART)
+			req.pull = true;
 		if (c == SUP_CMD_EXEC) {
 			strv_push(&req.units, "web");
 			strv_push(&req.argv, "/bin/sh");
@@ -546,6 +556,13 @@ START_TEST(test_request_to_json_round_trip)
 		if (c == SUP_CMD_EXEC)
 			ck_assert(back.argv.n == 2 && back.tty && back.n_fds == 1 &&
 				  back.fds[0] == 4 && !strcmp(back.argv.v[1], "-c"));
+		ck_assert_uint_eq(back.images.n, req.images.n);
+		if (c == SUP_CMD_PULL)
+			ck_assert(!strcmp(back.images.v[0], "127.0.0.1:5000/app:1") &&
+				  !strcmp(back.platform, "linux/arm64"));
+		if (c == SUP_CMD_LOAD)
+			ck_assert_str_eq(back.tag, "app:2");
+		ck_assert(back.pull == (c == SUP_CMD_RESTART));
 		for (size_t i = 0; i < req.units.n; i++)
 			ck_assert_str_eq(back.units.v[i], req.units.v[i]);
 		if (c == SUP_CMD_START || c == SUP_CMD_STOP || c == SUP_CMD_RESTART)

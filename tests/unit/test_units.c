@@ -763,7 +763,24 @@ START_TEST(test_container)
 	    PATH ":4: Seccomp: 'relative.json' is not valid; allowed: default, unconfined");
 	expect_error_part(EXEC "[Container]\nNamespaces=pid\nTimeOffsetSec=5s\n",
 			  PATH ":5: TimeOffsetSec: needs the time namespace");
-	expect_error_part(EXEC "[Container]\nImage=redis\n", PATH ":4: Image: not yet supported");
+	/* Image=: a reference as Docker reads it; Exec= may then be left to the image */
+	c = parse_ok("[Service]\nStopSignal=SIGQUIT\n[Container]\nImage=127.0.0.1:5000/app:1\n");
+	ck_assert_str_eq(c->ct.image, "127.0.0.1:5000/app:1");
+	ck_assert(c->exec.n == 0 && c->stop_signal_set && c->ct.enabled);
+	drop(c);
+	c = parse_ok(EXEC "[Container]\nImage=redis\n");
+	ck_assert(!c->stop_signal_set);
+	drop(c);
+	expect_error_part(EXEC "[Container]\nImage=Redis/UPPER\n",
+			  PATH ":4: Image: image reference \"Redis/UPPER\": ");
+	expect_error_part(EXEC "[Container]\nImage=redis@sha256:abc\n",
+			  PATH ":4: Image: \"redis@sha256:abc\": a pinned digest must be sha256:");
+	expect_error_part(EXEC "[Container]\nImage=redis\nUserNamespace=auto\n",
+			  PATH ":4: Image: not yet supported: Image= in a user namespace");
+	expect_error_part(EXEC "[Container]\nImage=redis\nRootDirectory=/srv\n",
+			  PATH ":5: RootDirectory: cannot be used with Image=");
+	expect_error_part("[Service]\nExec=\n[Container]\nImage=redis\n",
+			  PATH ":2: Exec: emptied and not set again");
 	expect_error_part(EXEC "[Container]\nUserNamespace=1:2\n",
 			  PATH ":4: UserNamespace: '1:2' is not valid");
 	/* Tmpfs= options: size=, mode= (octal, at most 4 digits), the flags */

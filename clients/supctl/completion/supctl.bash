@@ -14,7 +14,7 @@ _supctl()
 	_init_completion || return
 
 	local commands="status start stop restart reset reload logs stats top metrics exec
-		is-active is-failed kill cat pull images rmi load update poweroff reboot version help"
+		is-active is-failed kill cat pull images rmi load gc update drop-layer poweroff reboot version help"
 	local global="--socket --json --timeout --help --version"
 	local _supctl_socket="" cmd="" i
 
@@ -55,14 +55,17 @@ _supctl()
 	logs) opts="-n --lines -f --follow -t --timestamps --no-timestamps -o --output" ;;
 	is-active | is-failed) opts="-q --quiet" ;;
 	kill) opts="-s --signal --all" ;;
-	status | stats | images | metrics) opts="--json" ;;
+	status | stats | images | metrics | rmi | gc) opts="--json" ;;
+	pull) opts="--platform -q --quiet --json" ;;
+	load) opts="--tag --json" ;;
+	update) opts="--no-restart --json" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
 		return
 	fi
 	case $cmd in
-	status | start | stop | restart | reset | reload | logs | stats | exec | is-active | is-failed | kill | cat | update)
+	status | start | stop | restart | reset | reload | logs | stats | exec | is-active | is-failed | kill | cat | update | drop-layer)
 		COMPREPLY=($(compgen -W "$(_supctl_units)" -- "$cur")) ;;
 	load) _filedir ;;
 	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;

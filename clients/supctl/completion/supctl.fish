@@ -16,8 +16,8 @@ function __supctl_units
     supctl $sock status 2>/dev/null | awk 'NR > 1 && $1 != "" { print $1 }'
 end
 
-set -l cmds status start stop restart reset reload logs stats top metrics exec is-active is-failed kill cat pull images rmi load update poweroff reboot version help
-set -l unit_cmds status start stop restart reset reload logs stats exec is-active is-failed kill cat update
+set -l cmds status start stop restart reset reload logs stats top metrics exec is-active is-failed kill cat pull images rmi load gc update drop-layer poweroff reboot version help
+set -l unit_cmds status start stop restart reset reload logs stats exec is-active is-failed kill cat update drop-layer
 
 complete -c supctl -f
 complete -c supctl -l socket -r -F -d 'control socket'
@@ -46,6 +46,8 @@ complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a images -d 'list
 complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a rmi -d 'remove an image'
 complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a load -d 'import an image tarball'
 complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a update -d 'newest image of the tag'
+complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a gc -d 'remove unused image data'
+complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a drop-layer -d "drop a unit's writable layer"
 complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a poweroff -d 'power off'
 complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a reboot -d reboot
 complete -c supctl -n "not __fish_seen_subcommand_from $cmds" -a version -d versions
@@ -63,3 +65,7 @@ complete -c supctl -n "__fish_seen_subcommand_from is-active is-failed" -s q -l 
 complete -c supctl -n "__fish_seen_subcommand_from kill" -s s -l signal -r -d signal
 complete -c supctl -n "__fish_seen_subcommand_from kill" -l all -d 'the whole cgroup'
 complete -c supctl -n "__fish_seen_subcommand_from load" -F
+complete -c supctl -n "__fish_seen_subcommand_from load" -l tag -r -d 'name the image'
+complete -c supctl -n "__fish_seen_subcommand_from pull" -l platform -r -d 'os/arch[/variant]'
+complete -c supctl -n "__fish_seen_subcommand_from pull" -s q -l quiet -d 'no progress'
+complete -c supctl -n "__fish_seen_subcommand_from update" -l no-restart -d 'pin only'
