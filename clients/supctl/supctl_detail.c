@@ -1,5 +1,6 @@
 /* supctl status UNIT: one unit in detail, as systemctl status shows one (pure formatting). */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -148,6 +149,30 @@ static void print_tree(FILE *out, const json_t *procs, int64_t parent, char *pre
 	}
 }
 
+/* A container's namespaces, root and init; an Image= unit's image and the digest in use. */
+static void print_container(FILE *out, const json_t *u)
+{
+	const json_t *ct = json_object_get(u, "container"), *im = json_object_get(u, "image");
+	char buf[PATH_MAX + 256];
+
+	if (json_is_object(ct)) {
+		snprintf(buf, sizeof(buf), "%s", str(ct, "namespaces") ?: "-");
+		if (str(ct, "root"))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "; root %s",
+				 str(ct, "root"));
+		if (num(ct, "init_pid") > 0)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+				 "; init pid %" PRId64, num(ct, "init_pid"));
+		field(out, "Container", buf);
+	}
+	if (json_is_object(im) && str(im, "ref")) {
+		snprintf(buf, sizeof(buf), "%s%s%s%s", str(im, "ref"), str(im, "digest") ? " " : "",
+			 str(im, "digest") ?: "",
+			 json_is_true(json_object_get(im, "pulling")) ? " (pulling)" : "");
+		field(out, "Image", buf);
+	}
+}
+
 void supctl_print_detail(FILE *out, const json_t *u, bool color)
 {
 	const char *desc = str(u, "description"), *name = str(u, "name") ?: "?";
@@ -176,6 +201,7 @@ void supctl_print_detail(FILE *out, const json_t *u, bool color)
 	}
 	if (str(u, "exec"))
 		field(out, "Exec", str(u, "exec"));
+	print_container(out, u);
 	snprintf(buf, sizeof(buf), "%" PRId64, num(u, "restarts") < 0 ? 0 : num(u, "restarts"));
 	field(out, "Restarts", buf);
 	field(out, "Last exit", supctl_fmt_exit(json_object_get(u, "last_exit"), buf, sizeof(buf)));

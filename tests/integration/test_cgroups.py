@@ -136,7 +136,7 @@ def test_health_check_leftovers_killed():
     unit = f"""
 [Service]
 Exec=/bin/sleep 1000
-HealthCmd=/bin/sh -c 'cat /proc/self/cgroup > "$T/hc.cg"; echo x >> "$T/checks"; sh -c "sleep 1000; : {marker}-a" & setsid sh -c "sleep 1000; : {marker}-b" & exit 0'
+HealthCmd=/bin/sh -c 'cat /proc/self/cgroup > "$T/hc.cg.$$"; mv "$T/hc.cg.$$" "$T/hc.cg"; echo x >> "$T/checks"; sh -c "sleep 1000; : {marker}-a" & setsid sh -c "sleep 1000; : {marker}-b" & exit 0'
 HealthIntervalSec=100ms
 """
     with Supd({"hc": unit}) as s:

@@ -160,7 +160,7 @@ def test_unit_runs_image_env_workdir():
         img = st["image"]
         check(img["digest"] == W.digest("1") and img["ref"] == W.ref("1"), f"image: {img}")
         out = s.ctl_ok("status", "web").stdout
-        check(f"web: image {W.ref('1')} {W.digest('1')}" in out, f"status: {out}")
+        check(f"Image: {W.ref('1')} {W.digest('1')}" in out, f"status: {out}")
         r = s.ctl_ok("exec", "web", "--", "/bin/cat", "/etc/app/config")
         check(r.stdout == "answer=42\n", f"root is the image: {r.stdout!r}")
         # Exec= replaces Entrypoint+Cmd; Environment= and WorkingDirectory= win over the image
@@ -335,7 +335,9 @@ def test_progress_on_a_terminal():
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, f"pull on a pty: {r.stdout} {r.stderr}")
         out = r.stdout
-        check("downloading" in out or "exists" in out, f"layer states: {out!r}")
+        # a small layer may be done before the first progress line (they come every 200 ms)
+        check(any(w in out for w in ("downloading", "exists", "done")),
+              f"layer states: {out!r}")
         check("\x1b[K" in out and "downloaded in" in out and "/s)" in out,
               f"bars, sizes, speed: {out!r}")
 
