@@ -258,7 +258,11 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 		return sup_error_set(err, ENOMEM, "spawn settings");
 	}
 	req.clone3_errno = &clone3_errno;
-	req.pidfd = &pidfd;
+	/* A plain unit's main process is supd's own child: its pid cannot be reused before supd
+	 * reaps it, and supd forgets it then, so signalling by pid is exact and saves a unit an
+	 * fd (5,000 units within 20,000 fds). A container's service is not supd's child: the
+	 * pidfd it is signalled through is kept. */
+	req.pidfd = u->cfg->ct.enabled ? &pidfd : NULL;
 	sup_output_detach(u);
 	if (sup_notify_prepare(u, err) < 0)
 		return -1;
