@@ -6,6 +6,7 @@ are not UTF-8 in a unit file."""
 import json
 import os
 import resource
+import signal
 import socket
 import struct
 import subprocess
@@ -271,6 +272,25 @@ def test_invalid_utf8_in_a_unit_file_keeps_every_field():
         check("badval" in table and "latin" in table, "the table too")
 
 
+def test_supctl_has_a_timeout_of_its_own():
+    """A supd that answers nothing (stopped, or stuck) does not hang supctl: --timeout bounds
+    the wait, the message names it, and the exit status is 5 (cannot reach supd)."""
+    with Supd({"a": "[Service]\nExec=/bin/sleep 1000\n"}) as s:
+        s.wait_state("a", "running")
+        pid = s.supd_pid()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            r = s.ctl("status", "--timeout", "1s", timeout=60)
+            took = time.monotonic() - t0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        check(r.returncode == 5 and "--timeout" in r.stderr,
+              f"supctl gave up: {r.returncode} {r.stderr!r}")
+        check(took < 30, f"within its timeout, give or take a loaded machine: {took:.1f}s")
+        check(s.ctl("status").returncode == 0, "supd answers again once it runs")
+
+
 if __name__ == "__main__":
     run_tests([
         test_vanished_waiters_and_followers_free_their_slots,
@@ -280,4 +300,5 @@ if __name__ == "__main__":
         test_follow_end_is_reported,
         test_unit_output_cannot_drive_the_terminal,
         test_invalid_utf8_in_a_unit_file_keeps_every_field,
+        test_supctl_has_a_timeout_of_its_own,
     ])
