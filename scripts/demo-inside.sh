@@ -13,9 +13,26 @@ export PATH="$SUP_BIN:$PATH" SUP_SOCKET=/run/sup/supd.sock SUP_EXAMPLES="$SUP_TO
 "$SUP_TOP/scripts/demo-image.sh" "$state/busybox-demo.tar"
 helper=$SUP_BIN/images/sup-image
 "$helper" --state-dir "$state" load --fd 0 <"$state/busybox-demo.tar" >/dev/null
+# examples/units/isolated.unit's root and web page: a busybox tree under a tmpfs on /srv,
+# which only this throwaway mount namespace sees
+mkdir -p /srv
+mount -t tmpfs -o mode=0755 tmpfs /srv
+mkdir -p /srv/roots/busybox/bin /srv/www
+cp "$(command -v busybox)" /srv/roots/busybox/bin/busybox
+for a in sh httpd ls ps cat id hostname; do ln -s busybox "/srv/roots/busybox/bin/$a"; done
+echo "<h1>served from an isolated container</h1>" >/srv/www/index.html
+units=$SUP_TOP/examples/units
+if ! unshare --user true 2>/dev/null; then
+	# a chroot or a container without user namespaces: the example goes without its own
+	units=$state/units
+	cp -r "$SUP_TOP/examples/units" "$units"
+	sed -i '/^Namespaces=/s/ user//' "$units/isolated.unit"
+	echo "(no user namespaces here, as in a chroot or most containers: isolated.unit runs"
+	echo " without its own; the copy supd reads has 'user' taken off its Namespaces= line)"
+fi
 echo
 echo "\$ supd --units examples/units --run-dir /run/sup 2>supd.log &"
-supd --units "$SUP_TOP/examples/units" --state-dir "$state" --run-dir /run/sup \
+supd --units "$units" --state-dir "$state" --run-dir /run/sup \
 	--image-helper "$helper" 2>"$log" &
 supd=$!
 # wait (bounded) for the socket, then for the units to settle
