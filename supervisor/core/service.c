@@ -204,10 +204,12 @@ static void started(struct unit *u)
 		unit_set_sub(u, SUB_RUNNING);
 }
 
-/* The sync pipe said the service exec'd. */
+/* The sync pipe said the service exec'd. Also when its exit was reaped first (a quick
+ * Type=forking parent on a busy machine: main_reaped() reads the pipe then, with main.pid
+ * already forgotten): what the exit means depends on the exec having happened. */
 void unit_main_execd(struct unit *u)
 {
-	if (u->sub != SUB_SPAWN || !u->main.pid)
+	if (u->sub != SUB_SPAWN)
 		return;
 	if (u->cfg->type == UNIT_TYPE_SIMPLE)
 		started(u);

@@ -133,8 +133,15 @@ int unit_exec_main(struct unit *u, struct sup_error **err)
 	return 0;
 }
 
+bool fx_exec_report_pending;
+
+/* as the real one: the sync pipe read at the reaping; pending, it says "exec'd" */
 void unit_exec_finish(struct unit *u)
 {
+	if (fx_exec_report_pending) {
+		fx_exec_report_pending = false;
+		unit_main_execd(u);
+	}
 }
 
 int unit_exec_command(struct unit *u, char *const *argv, const int fds[3], int pty_sock,

@@ -38,7 +38,9 @@ extern bool fx_spawn_fails;  /* unit_exec_main() fails (EAGAIN) */
 extern bool fx_drain_waits;  /* unit_drain_begin() says the cgroup must empty first */
 extern bool fx_health_fails; /* unit_exec_health() fails */
 extern pid_t fx_forking_pid; /* what unit_forking_main() finds (0: nothing) */
-extern int fx_condition;     /* what unit_check_conditions() says */
+/* the next reaping finds the exec report still in the sync pipe (reaped before it was read) */
+extern bool fx_exec_report_pending;
+extern int fx_condition; /* what unit_check_conditions() says */
 /* what unit_image_prepare() says: 1 ready at once, 0 the test calls unit_image_ready() */
 extern int fx_image_prepare;
 

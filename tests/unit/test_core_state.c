@@ -421,6 +421,21 @@ START_TEST(test_forking_adopts_the_daemon)
 }
 END_TEST
 
+/* A quick parent reaped before its exec report was read (a busy machine): the exec counts,
+ * and its exit 0 hands over to the daemon as usual */
+START_TEST(test_forking_parent_reaped_before_its_exec_report)
+{
+	LOAD("d", "[Service]\nType=forking\nPIDFile=/run/d.pid\nExecStart=/bin/d\n");
+	fx_start("d");
+	fx_forking_pid = 4242;
+	fx_exec_report_pending = true;
+	fx_exit("d", 0);
+	ck_assert_str_eq(fx_state("d"), "running");
+	ck_assert_int_eq(fx_unit("d")->main.pid, 4242);
+	fx_forking_pid = 0;
+}
+END_TEST
+
 START_TEST(test_kill_modes)
 {
 	LOAD("kp", "[Service]\nExecStart=/bin/k\nKillMode=process\nStopTimeoutSec=1s\n", "km",
@@ -549,6 +564,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_stop_commands_and_reload);
 	tcase_add_test(tc, test_remain_after_exit);
 	tcase_add_test(tc, test_forking_adopts_the_daemon);
+	tcase_add_test(tc, test_forking_parent_reaped_before_its_exec_report);
 	tcase_add_test(tc, test_kill_modes);
 	tcase_add_test(tc, test_exit_statuses);
 	tcase_add_test(tc, test_condition_skips);
