@@ -150,9 +150,12 @@ void unit_kill(struct unit *u, int sig, enum unit_kill_who who)
 			sup_child_signal(&u->main, sig);
 			break;
 		}
-		/* with a cgroup: every process of the unit, whatever its process group, once */
+		/* with a cgroup: every process of the unit, whatever its process group, once; and
+		 * the main process if it left the cgroup (as systemd signals the main pid too) */
 		if (!sup_cg_signal(u, sig))
 			kill_group(u, sig);
+		else if (u->main.pid > 0 && !sup_cg_has_pid(u, u->main.pid))
+			sup_child_signal(&u->main, sig);
 		break;
 	}
 }

@@ -269,10 +269,15 @@ def test_wall_clock_jumps():
             check(took < 30, f"3 restarts of 0.7 s took {took:.1f}s with the clock moved {offset}s")
             with open(os.path.join(s.dir, "checks")) as f:
                 before = len(f.read().split())
-            time.sleep(1)  # checks every 200 ms: count what a second brings
+            t1 = time.monotonic()
+            time.sleep(2)  # checks every 200 ms: count what two seconds bring
             with open(os.path.join(s.dir, "checks")) as f:
                 got = len(f.read().split()) - before
-            check(3 <= got <= 7, f"{got} health checks in a second, clock moved {offset}s")
+            secs = time.monotonic() - t1
+            # a jump the timers followed: none (a day back) or a flood (a year ahead); a
+            # loaded machine: fewer than 5 a second, never more
+            check(2 <= got <= secs * 5 + 3,
+                  f"{got} health checks in {secs:.1f}s, clock moved {offset}s")
             st = s.status("hc")
             check(st["state"] == "running" and 0 <= st["uptime_s"] < 60, f"uptime sane: {st}")
         r = s.ctl_ok("logs", "crash", "-t", "-n", "3")
