@@ -46,7 +46,7 @@ ExecStopPost=/bin/sh -c 'echo stoppost >> "$T/order"'
     with start_with({"a": text}) as s:
         st = s.wait_state("a", "running")
         order = retry(lambda: lines(s, "order")[:4] == ["pre1", "pre2", "main", "post"]
-                      and lines(s, "order"), what="pre, main, post")
+                      and lines(s, "order"), timeout=30, what="pre, main, post")
         s.ctl_ok("stop", "a", timeout=20)
         got = " ".join(lines(s, "order"))
         check(got == f"pre1 pre2 main post stop {st['pid']} stoppost",
