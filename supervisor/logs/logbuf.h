@@ -51,7 +51,7 @@ void logbuf_note(struct logbuf *lb, uint64_t now_usec, const char *fmt, ...)
 uint64_t logbuf_last_seq(const struct logbuf *lb); /* 0 when nothing was ever stored */
 /* The oldest line still kept (last_seq + 1 when none is). */
 uint64_t logbuf_first_seq(const struct logbuf *lb);
-uint64_t logbuf_dropped(const struct logbuf *lb);  /* lines evicted from the ring */
+uint64_t logbuf_dropped(const struct logbuf *lb); /* lines evicted from the ring */
 
 /* Visit the newest n lines (0 = all kept), oldest first. */
 void logbuf_tail(const struct logbuf *lb, size_t n, void (*fn)(const struct log_line *l, void *ctx),

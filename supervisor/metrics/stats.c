@@ -199,16 +199,15 @@ static const struct metric metrics[] = {
      F_INT, get_restarts},
     {"sup_unit_cpu_usage_seconds_total", "counter",
      "CPU time used by the unit's cgroup (current run)", F_USEC_S, get_cpu},
-    {"sup_unit_cpu_user_seconds_total", "counter", "User CPU time of the unit's cgroup",
-     F_USEC_S, get_cpu_user},
+    {"sup_unit_cpu_user_seconds_total", "counter", "User CPU time of the unit's cgroup", F_USEC_S,
+     get_cpu_user},
     {"sup_unit_cpu_system_seconds_total", "counter", "System CPU time of the unit's cgroup",
      F_USEC_S, get_cpu_sys},
     {"sup_unit_cpu_throttled_periods_total", "counter",
      "Periods in which CPUQuota= held the unit back", F_INT, get_thr_periods},
     {"sup_unit_cpu_throttled_seconds_total", "counter", "Time CPUQuota= held the unit back",
      F_USEC_S, get_thr_usec},
-    {"sup_unit_cpu_quota_cores", "gauge", "CPUQuota= as a number of CPUs", F_USEC_S,
-     get_cpu_quota},
+    {"sup_unit_cpu_quota_cores", "gauge", "CPUQuota= as a number of CPUs", F_USEC_S, get_cpu_quota},
     {"sup_unit_memory_current_bytes", "gauge", "Memory charged to the unit's cgroup", F_INT,
      get_mem},
     {"sup_unit_memory_peak_bytes", "gauge",
@@ -235,8 +234,7 @@ static const struct metric metrics[] = {
     {"sup_unit_memory_pressure_some_seconds_total", "counter",
      "Time some task of the unit's cgroup waited for memory (PSI)", F_USEC_S, get_mem_psi},
     {"sup_unit_memory_pressure_full_seconds_total", "counter",
-     "Time every task of the unit's cgroup waited for memory (PSI)", F_USEC_S,
-     get_mem_psi_full},
+     "Time every task of the unit's cgroup waited for memory (PSI)", F_USEC_S, get_mem_psi_full},
     {"sup_unit_io_pressure_some_seconds_total", "counter",
      "Time some task of the unit's cgroup waited for I/O (PSI)", F_USEC_S, get_io_psi},
     {"sup_unit_io_pressure_full_seconds_total", "counter",
@@ -307,8 +305,9 @@ json_t *sup_metrics_text(void)
 			s[n] = (struct sample){u, &st[n], sup_cg_stats(u, &st[n])};
 			n++;
 		}
-		fprintf(f, "# HELP sup_build_info The supd that answers\n# TYPE sup_build_info gauge\n"
-			   "sup_build_info{version=\"%s\"} 1\n",
+		fprintf(f,
+			"# HELP sup_build_info The supd that answers\n# TYPE sup_build_info gauge\n"
+			"sup_build_info{version=\"%s\"} 1\n",
 			SUP_VERSION);
 		put_states(f, s, n);
 		for (size_t m = 0; m < SUP_ARRAY_SIZE(metrics); m++)

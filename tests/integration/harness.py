@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -235,3 +237,27 @@ def run_tests(tests):
             traceback.print_exc()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+# --- the protocol by hand (docs/protocol.md): 4-byte big-endian length, then a JSON object
+
+def connect(s, timeout=5.0):
+    """A raw connection to s's control socket (docs/protocol.md by hand: frame() below);
+    while supd's listen backlog is full, tried again (bounded)."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            c.connect(s.socket)
+            return c
+        except BlockingIOError:  # the listen backlog is full: supd has not accepted yet
+            if time.monotonic() > deadline:
+                c.close()
+                raise Fail(f"could not connect within {timeout}s: supd does not accept")
+            time.sleep(0.01)
+
+
+def frame(obj):
+    body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return struct.pack(">I", len(body)) + body

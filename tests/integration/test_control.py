@@ -9,32 +9,12 @@ import struct
 import subprocess
 import time
 
-from harness import SLOW_BOUND, SUPCTL, Supd, Fail, check, run_tests
+from harness import SLOW_BOUND, SUPCTL, Supd, Fail, check, connect, frame, run_tests
 
 UNIT = {"svc": "[Service]\nExec=/bin/sleep 1000\n"}
 
 
 # --- the protocol by hand (docs/protocol.md): 4-byte big-endian length, then a JSON object
-
-def connect(s, timeout=5.0):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            c.connect(s.socket)
-            return c
-        except BlockingIOError:  # the listen backlog is full: supd has not accepted yet
-            if time.monotonic() > deadline:
-                c.close()
-                raise Fail(f"could not connect within {timeout}s: supd does not accept")
-            time.sleep(0.01)
-
-
-def frame(obj):
-    body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-    return struct.pack(">I", len(body)) + body
-
 
 def recv_exact(c, n):
     buf = b""

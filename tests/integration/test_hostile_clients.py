@@ -13,28 +13,9 @@ import subprocess
 import sys
 import time
 
-from harness import SLOW_BOUND, SUPCTL, Supd, check, retry, run_tests
+from harness import SLOW_BOUND, SUPCTL, Supd, check, connect, frame, retry, run_tests
 
 NEVER_READY = "[Service]\nType=notify\nExec=/bin/sleep 1000\nReadyTimeoutSec=300\n"
-
-
-def frame(obj):
-    body = json.dumps(obj).encode()
-    return struct.pack(">I", len(body)) + body
-
-
-def connect(s, timeout=10.0):
-    """A connection; while supd's listen backlog is full, tried again (bounded)."""
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            c.connect(s.socket)
-            return c
-        except BlockingIOError:
-            check(time.monotonic() < deadline, f"supd accepted nothing within {timeout}s")
-            time.sleep(0.005)
 
 
 def read_frame(c):
@@ -77,7 +58,7 @@ def test_vanished_waiters_and_followers_free_their_slots():
         for round_ in range(2):
             conns = []
             for i in range(1000):
-                c = connect(s)
+                c = connect(s, timeout=10.0)
                 if i % 2:
                     c.sendall(frame({"v": 1, "cmd": "logs", "units": ["svc"], "follow": True}))
                 else:
@@ -207,7 +188,7 @@ def test_follower_that_falls_behind_skips_ahead():
             "touch \"$T/done\"; exec sleep 1000'\n")
     with Supd({"flood": unit}) as s:
         s.wait_state("flood", "running")
-        c = connect(s)
+        c = connect(s, timeout=10.0)
         c.sendall(frame({"v": 1, "cmd": "logs", "units": ["flood"], "follow": True}))
         check(read_frame(c)["ok"], "the first reply")
         open(os.path.join(s.dir, "go"), "w").close()
